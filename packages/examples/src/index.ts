@@ -1,0 +1,3 @@
+// @clusterip/examples: runnable scenarios and the demo.
+
+export {};
