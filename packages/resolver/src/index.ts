@@ -12,7 +12,7 @@ export { endpointEqual, endpointKey, joinHostPort, READY } from './endpoint/endp
 export { EndpointSet } from './endpoint/endpoint-set.js';
 export { ClosedError } from './errors/closed-error.js';
 export { ClusterIPError, type ClusterIPErrorOptions, isClusterIPError } from './errors/clusterip-error.js';
-export { DnsUnavailableError } from './errors/dns-unavailable-error.js';
+export { type DnsFailureReason, DnsUnavailableError } from './errors/dns-unavailable-error.js';
 export { InvalidArgumentError } from './errors/invalid-argument-error.js';
 export { InvalidNameError, type NameKind } from './errors/invalid-name-error.js';
 export { PortNotFoundError } from './errors/port-not-found-error.js';
@@ -28,3 +28,33 @@ export type {
 } from './service/service-info.js';
 export type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './source/endpoint-source.js';
 export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';
+export {
+  type ClusterContext,
+  DEFAULT_CLUSTER_DOMAIN,
+  type DetectClusterContextOptions,
+  detectClusterContext,
+  synthesizeClusterFirst,
+} from './context/cluster-context.js';
+export { type EnvService, type EnvServicePort, envVariableName, readServiceFromEnv } from './context/service-env.js';
+export { interpretClusterName } from './name/interpret-cluster-name.js';
+export { type DnsConfig, parseResolvConf } from './name/resolv-conf.js';
+export {
+  MAX_NAME_LENGTH,
+  type ResolverMode,
+  type SearchOptions,
+  searchCandidates,
+  validateDnsName,
+} from './name/search-candidates.js';
+export { parseServiceTarget, type ServiceTarget } from './name/service-target.js';
+export {
+  type ServiceNameOptions,
+  validateNamespace,
+  validatePortName,
+  validatePortNumber,
+  validateServiceName,
+  validateServicePortName,
+} from './name/validate-names.js';
+export { Resolver, type ResolverOptions, type SnapshotListener, ServiceWatch } from './resolver/resolver.js';
+export type { ServiceSnapshot, SnapshotReason, SnapshotStatus } from './resolver/service-snapshot.js';
+export { EnvSource, type EnvSourceOptions } from './source/endpoint-source-env.js';
+export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';

@@ -3,6 +3,12 @@
 import { ClusterIPError, type ClusterIPErrorOptions } from './clusterip-error.js';
 
 /**
+ * Why a DNS query failed temporarily. The search list continues after `servfail` in glibc mode
+ * and stops on every other reason (spec §2.2).
+ */
+export type DnsFailureReason = 'servfail' | 'refused' | 'timeout' | 'malformed' | 'other';
+
+/**
  * The DNS servers gave no usable answer (timeout, SERVFAIL, connection refused, malformed reply),
  * and there is no earlier answer to serve. A temporary failure, like `EAI_AGAIN`: try again later.
  *
@@ -17,11 +23,20 @@ export class DnsUnavailableError extends ClusterIPError {
   readonly query: string;
   /** The servers that were asked. */
   readonly servers: readonly string[];
+  /** Why the query failed. */
+  readonly reason: DnsFailureReason;
 
-  constructor(name: string, servers: readonly string[], detail: string, options?: ClusterIPErrorOptions) {
-    super(`dns ${name}: temporary failure: ${detail} (servers ${servers.join(', ') || 'none'})`, options);
+  constructor(
+    query: string,
+    servers: readonly string[],
+    reason: DnsFailureReason,
+    detail: string,
+    options?: ClusterIPErrorOptions,
+  ) {
+    super(`dns ${query}: temporary failure: ${detail} (servers ${servers.join(', ') || 'none'})`, options);
     this.name = 'DnsUnavailableError';
-    this.query = name;
+    this.query = query;
     this.servers = servers;
+    this.reason = reason;
   }
 }

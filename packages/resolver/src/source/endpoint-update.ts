@@ -17,8 +17,15 @@ export type NotFoundReason =
  * is a `reset` (never an `add` on top of possibly-stale state).
  */
 export type EndpointUpdate =
-  /** Replace the whole set. */
-  | { readonly type: 'reset'; readonly endpoints: readonly Endpoint[] }
+  /**
+   * Replace the whole set. `reason` explains an empty or partly unusable set (e.g. the Service
+   * has no EndpointSlices, or no endpoint carries the requested port), for diagnostics.
+   */
+  | {
+      readonly type: 'reset';
+      readonly endpoints: readonly Endpoint[];
+      readonly reason?: { readonly code: string; readonly message: string };
+    }
   /** Add endpoints, or replace those with the same key (`address:port`). */
   | { readonly type: 'add'; readonly endpoints: readonly Endpoint[] }
   /** Remove endpoints by key (`endpointKey`). */

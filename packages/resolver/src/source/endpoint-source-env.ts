@@ -1,0 +1,117 @@
+// ③ Endpoint source: kubelet's service environment variables (spec §8), the source that needs no
+// API access and no DNS. Consumes an environment; produces one ClusterIP endpoint per Service port.
+
+import { readServiceFromEnv } from '../context/service-env.js';
+import { type Endpoint, READY } from '../endpoint/endpoint.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { validateNamespace } from '../name/validate-names.js';
+import type { ServiceInfo } from '../service/service-info.js';
+import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
+import type { SourceEvent } from './endpoint-update.js';
+
+/** Options of {@link EnvSource}. */
+export interface EnvSourceOptions {
+  /** Environment to read; default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The pod's namespace (the variables describe its Services); default `POD_NAMESPACE` or `default`. */
+  readonly namespace?: string;
+}
+
+/**
+ * Answers from kubelet's `{SVC}_SERVICE_HOST`/`_PORT` variables. They exist only for Services of
+ * the pod's own namespace (plus `default/kubernetes`) that existed when the container started, and
+ * never change: the endpoint is the Service's ClusterIP, so kube-proxy balances behind it.
+ *
+ * @example
+ * ```ts
+ * const resolver = new Resolver({ source: new EnvSource() })
+ * await resolver.resolve('redis-primary:6379') // endpoint = the ClusterIP from REDIS_PRIMARY_SERVICE_HOST
+ * ```
+ */
+export class EnvSource implements EndpointSource {
+  readonly kind = 'env';
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #namespace: string;
+  #closed = false;
+
+  constructor(options: EnvSourceOptions = {}) {
+    for (const key of Object.keys(options)) {
+      if (key !== 'env' && key !== 'namespace') {
+        throw new InvalidArgumentError(key, `unexpected option ${JSON.stringify(key)} of EnvSource`);
+      }
+    }
+    this.#env = options.env ?? process.env;
+    this.#namespace = options.namespace ?? (this.#env.POD_NAMESPACE || 'default');
+    validateNamespace(this.#namespace);
+  }
+
+  watch(query: SourceQuery, listener: SourceListener): SourceWatch {
+    let closed = this.#closed;
+    const events = this.#answer(query);
+    setImmediate(() => {
+      for (const event of events) if (!closed) listener(event);
+    });
+    return {
+      close: () => {
+        closed = true;
+        return Promise.resolve();
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #answer(query: SourceQuery): SourceEvent[] {
+    const name = query.name;
+    const nx = (detail: string): SourceEvent[] => [
+      { type: 'update', update: { type: 'not-found', reason: 'nxdomain', detail } },
+    ];
+    if (name.kind !== 'service') return nx('environment variables describe Services only');
+    const visible =
+      name.namespace === this.#namespace || (name.namespace === 'default' && name.service === 'kubernetes');
+    if (!visible) return nx(`no service variables for namespace ${name.namespace} (only ${this.#namespace})`);
+    const found = readServiceFromEnv(name.service, this.#env);
+    if (found === undefined) return nx(`no ${name.service.toUpperCase().replaceAll('-', '_')}_SERVICE_HOST variable`);
+    const port =
+      query.port === undefined
+        ? found.ports.length === 1
+          ? found.ports[0]
+          : undefined
+        : found.ports.find((p) => (typeof query.port === 'number' ? p.port === query.port : p.name === query.port));
+    const service: ServiceInfo = {
+      namespace: name.namespace,
+      name: name.service,
+      type: 'ClusterIP',
+      clusterIPs: [found.host],
+      headless: false,
+      ipFamilies: [found.host.includes(':') ? 'IPv6' : 'IPv4'],
+      ports: found.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port, targetPort: p.port })),
+      sessionAffinity: { type: 'None' },
+      internalTrafficPolicy: 'Cluster',
+      publishNotReadyAddresses: false,
+      labels: {},
+      annotations: {},
+    };
+    if (port === undefined) {
+      const detail = `no port ${String(query.port ?? '(unspecified; several defined)')}`;
+      return [
+        { type: 'service', service },
+        { type: 'update', update: { type: 'not-found', reason: 'nodata', detail } },
+      ];
+    }
+    const endpoint: Endpoint = {
+      address: found.host,
+      port: port.port,
+      protocol: port.protocol,
+      addressType: found.host.includes(':') ? 'IPv6' : 'IPv4',
+      conditions: READY,
+    };
+    return [
+      { type: 'service', service },
+      { type: 'update', update: { type: 'reset', endpoints: [endpoint] } },
+    ];
+  }
+}

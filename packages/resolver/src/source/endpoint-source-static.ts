@@ -1,0 +1,191 @@
+// ③ Endpoint source: in-memory Services for tests and local use, changeable at run time.
+// Consumes Service definitions; produces `SourceEvent`s like a cluster would.
+
+import { type Endpoint, READY } from '../endpoint/endpoint.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import type { ClusterName } from '../name/cluster-name.js';
+import { validateNamespace, validateServiceName } from '../name/validate-names.js';
+import type { ServiceInfo, ServicePort } from '../service/service-info.js';
+import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
+import type { SourceEvent } from './endpoint-update.js';
+
+/** One endpoint of a static Service: address plus, per Service port name, its target port. */
+export interface StaticEndpoint extends Partial<Omit<Endpoint, 'address' | 'port'>> {
+  readonly address: string;
+  /** Target port per Service port name; default: the port's numeric `targetPort`, else its `port`. */
+  readonly ports?: Readonly<Record<string, number>>;
+}
+
+/** A Service definition for {@link StaticSource}. */
+export interface StaticService {
+  readonly namespace: string;
+  readonly name: string;
+  /** Service ports; `protocol` defaults to TCP and `targetPort` to `port`. */
+  readonly ports: readonly (Partial<ServicePort> & { readonly port: number })[];
+  readonly endpoints: readonly StaticEndpoint[];
+  /** Any other ServiceInfo field (sessionAffinity, internalTrafficPolicy, type, externalName ...). */
+  readonly spec?: Partial<Omit<ServiceInfo, 'namespace' | 'name' | 'ports'>>;
+}
+
+interface Subscriber {
+  readonly query: SourceQuery;
+  readonly listener: SourceListener;
+  closed: boolean;
+}
+
+/**
+ * An in-memory endpoint source. `set()` and `delete()` change Services at run time and notify
+ * watchers asynchronously, as a real source would.
+ *
+ * @example
+ * ```ts
+ * const source = new StaticSource([
+ *   { namespace: 'default', name: 'web', ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+ *     endpoints: [{ address: '127.0.0.2' }, { address: '127.0.0.3' }] },
+ * ])
+ * const resolver = new Resolver({ source, context: { namespace: 'default', resolvConf: '' } })
+ * await resolver.resolve('web:http') // endpoints 127.0.0.2:8080 and 127.0.0.3:8080
+ * ```
+ */
+export class StaticSource implements EndpointSource {
+  readonly kind = 'static';
+  readonly #services = new Map<string, StaticService>();
+  readonly #subscribers = new Set<Subscriber>();
+  #closing: Promise<void> | undefined;
+
+  constructor(services: readonly StaticService[] = []) {
+    for (const service of services) this.#store(service);
+  }
+
+  /** Add or replace a Service; watchers of it get a reset. */
+  set(service: StaticService): void {
+    this.#store(service);
+    this.#notify(service.namespace, service.name);
+  }
+
+  /** Remove a Service; watchers of it get `not-found`. */
+  delete(namespace: string, name: string): void {
+    this.#services.delete(`${namespace}/${name}`);
+    this.#notify(namespace, name);
+  }
+
+  watch(query: SourceQuery, listener: SourceListener): SourceWatch {
+    const subscriber: Subscriber = { query, listener, closed: this.#closing !== undefined };
+    if (!subscriber.closed) this.#subscribers.add(subscriber);
+    this.#deliver(subscriber);
+    return {
+      close: () => {
+        subscriber.closed = true;
+        this.#subscribers.delete(subscriber);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= Promise.resolve().then(() => {
+      for (const s of this.#subscribers) s.closed = true;
+      this.#subscribers.clear();
+    });
+    return this.#closing;
+  }
+
+  #store(service: StaticService): void {
+    validateNamespace(service.namespace);
+    validateServiceName(service.name);
+    if (!Array.isArray(service.ports) || !Array.isArray(service.endpoints)) {
+      throw new InvalidArgumentError('service', `service ${service.name}.${service.namespace}: ports and endpoints must be arrays`);
+    }
+    this.#services.set(`${service.namespace}/${service.name}`, service);
+  }
+
+  #notify(namespace: string, name: string): void {
+    for (const s of this.#subscribers) {
+      const n = s.query.name;
+      if ('service' in n && n.namespace === namespace && n.service === name) this.#deliver(s);
+    }
+  }
+
+  #deliver(subscriber: Subscriber): void {
+    const events = this.#answer(subscriber.query);
+    setImmediate(() => {
+      for (const event of events) {
+        if (subscriber.closed) return;
+        subscriber.listener(event);
+      }
+    });
+  }
+
+  #answer(query: SourceQuery): SourceEvent[] {
+    const name: ClusterName = query.name;
+    const notFound = (detail: string): SourceEvent[] => [
+      { type: 'update', update: { type: 'not-found', reason: 'nxdomain', detail } },
+    ];
+    if (name.kind === 'no-data') return [{ type: 'update', update: { type: 'not-found', reason: 'nodata' } }];
+    if (name.kind !== 'service' && name.kind !== 'endpoint' && name.kind !== 'srv') return notFound(`no such name`);
+    const def = this.#services.get(`${name.namespace}/${name.service}`);
+    if (def === undefined) return notFound(`service ${name.namespace}/${name.service} does not exist`);
+    const info = toServiceInfo(def);
+    const portRef = name.kind === 'srv' ? name.port : query.port;
+    const port =
+      portRef === undefined
+        ? info.ports.length === 1
+          ? info.ports[0]
+          : undefined
+        : info.ports.find((p) => (typeof portRef === 'number' ? p.port === portRef : p.name === portRef));
+    if (port === undefined && (portRef !== undefined || info.ports.length > 0)) {
+      return [
+        { type: 'service', service: info },
+        { type: 'update', update: { type: 'not-found', reason: 'nodata', detail: `service has no port ${String(portRef ?? '(unspecified, several defined)')}` } },
+      ];
+    }
+    let endpoints = def.endpoints.map((e) => toEndpoint(e, port));
+    if (name.kind === 'endpoint') {
+      endpoints = endpoints.filter((e) => e.hostname === name.hostname || dashed(e.address) === name.hostname);
+      if (endpoints.length === 0) return notFound(`no endpoint named ${name.hostname}`);
+    }
+    return [
+      { type: 'service', service: info },
+      { type: 'update', update: { type: 'reset', endpoints } },
+    ];
+  }
+}
+
+function toServiceInfo(def: StaticService): ServiceInfo {
+  const ports: ServicePort[] = def.ports.map((p) => ({
+    name: p.name ?? '',
+    protocol: p.protocol ?? 'TCP',
+    port: p.port,
+    targetPort: p.targetPort ?? p.port,
+    ...(p.appProtocol === undefined ? {} : { appProtocol: p.appProtocol }),
+  }));
+  const defaults: Omit<ServiceInfo, 'namespace' | 'name' | 'ports'> = {
+    type: 'ClusterIP',
+    clusterIPs: [],
+    headless: false,
+    ipFamilies: ['IPv4'],
+    sessionAffinity: { type: 'None' },
+    internalTrafficPolicy: 'Cluster',
+    publishNotReadyAddresses: false,
+    labels: {},
+    annotations: {},
+  };
+  return Object.freeze({ ...defaults, ...def.spec, namespace: def.namespace, name: def.name, ports });
+}
+
+function toEndpoint(e: StaticEndpoint, port: ServicePort | undefined): Endpoint {
+  const target =
+    port === undefined ? 0 : (e.ports?.[port.name] ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port));
+  const { ports: _ports, ...rest } = e;
+  return Object.freeze({
+    protocol: port?.protocol ?? 'TCP',
+    addressType: e.address.includes(':') ? 'IPv6' : 'IPv4',
+    conditions: READY,
+    ...rest,
+    port: target,
+  });
+}
+
+function dashed(address: string): string {
+  return address.replaceAll('.', '-').replaceAll(':', '-');
+}

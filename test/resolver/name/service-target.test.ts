@@ -1,0 +1,47 @@
+import { parseServiceTarget } from '@clusterip/resolver';
+import test from 'ava';
+
+const table: [string, Record<string, unknown>][] = [
+  ['backend-service', { host: 'backend-service', ipVersion: 0 }],
+  ['backend-service.production:3000', { host: 'backend-service.production', port: 3000 }],
+  ['web:http', { host: 'web', port: 'http' }],
+  ['Web.Prod:HTTP', { host: 'web.prod', port: 'http' }],
+  ['web.prod.svc.cluster.local.:80', { host: 'web.prod.svc.cluster.local.', port: 80 }],
+  ['http://backend-service/path?q=1', { host: 'backend-service', port: 80, scheme: 'http' }],
+  ['https://backend-service.production:3000/x', { host: 'backend-service.production', port: 3000, scheme: 'https' }],
+  ['kubernetes:///api.prod:grpc', { host: 'api.prod', port: 'grpc', scheme: 'kubernetes' }],
+  ['kubernetes://prod/api:50051', { host: 'api', namespace: 'prod', port: 50051, scheme: 'kubernetes' }],
+  ['clusterip://shop/checkout:http', { host: 'checkout', namespace: 'shop', port: 'http', scheme: 'clusterip' }],
+  ['10.96.45.200:4000', { host: '10.96.45.200', port: 4000, ipVersion: 4 }],
+  ['[fd00::1]:8080', { host: 'fd00::1', port: 8080, ipVersion: 6 }],
+  ['fd00::1', { host: 'fd00::1', ipVersion: 6 }],
+  ['http://[fd00::1]:81/', { host: 'fd00::1', port: 81, ipVersion: 6 }],
+];
+for (const [input, expected] of table) {
+  test(`parseServiceTarget(${JSON.stringify(input)})`, (t) => {
+    const target = parseServiceTarget(input);
+    t.is(target.input, input);
+    for (const [key, value] of Object.entries(expected)) t.deepEqual(target[key as keyof typeof target], value, key);
+  });
+}
+
+const bad: [string, string][] = [
+  ['', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['web:0', 'CLUSTERIP_ERR_INVALID_ARG'],
+  ['web:65536', 'CLUSTERIP_ERR_INVALID_ARG'],
+  ['web:', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['web:http_alt', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['a:b:c', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['[fd00::1', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['http://', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes://prod', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes://Prod/web', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes:///a/b', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['web..prod:80', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['web prod', 'CLUSTERIP_ERR_INVALID_NAME'],
+];
+for (const [input, code] of bad) {
+  test(`parseServiceTarget rejects ${JSON.stringify(input)}`, (t) => {
+    t.is((t.throws(() => parseServiceTarget(input)) as { code?: string }).code, code);
+  });
+}
