@@ -56,5 +56,6 @@ export {
 } from './name/validate-names.js';
 export { Resolver, type ResolverOptions, type SnapshotListener, ServiceWatch } from './resolver/resolver.js';
 export type { ServiceSnapshot, SnapshotReason, SnapshotStatus } from './resolver/service-snapshot.js';
+export { DnsSource, type DnsSourceOptions, type DnsTimers } from './source/endpoint-source-dns.js';
 export { EnvSource, type EnvSourceOptions } from './source/endpoint-source-env.js';
 export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';

@@ -1,0 +1,211 @@
+// ③ Endpoint source (DNS): options of `DnsSource`, validated once and frozen.
+// Consumes user options and the pod's resolv.conf; produces `DnsSourceConfig`.
+
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { parseResolvConf } from '../../name/resolv-conf.js';
+
+/** Timer functions, injectable for tests. Handles with an `unref()` method get it called. */
+export interface DnsTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of `DnsSource`. Every duration is in milliseconds. */
+export interface DnsSourceOptions {
+  /**
+   * DNS servers: `10.96.0.10`, `127.0.0.1:5353`, `[fd00::10]:53`, `fd00::10`. Default: the
+   * `nameserver` lines of `resolvConfPath` (`127.0.0.1` when there are none, as libc does).
+   */
+  readonly servers?: readonly string[];
+  /** File to read the servers from when `servers` is not given. Default `/etc/resolv.conf`. */
+  readonly resolvConfPath?: string;
+  /** Per-try timeout of one query (c-ares `timeout`). Default 2000. */
+  readonly timeoutMs?: number;
+  /** Tries per server before a query fails (c-ares `tries`). Default 2. */
+  readonly tries?: number;
+  /** Floor of the re-resolution period (TTL 0 answers are re-asked this often). Default 1000. */
+  readonly minTtlMs?: number;
+  /** Cap of the re-resolution period, whatever the TTL. Default 30000. */
+  readonly maxTtlMs?: number;
+  /**
+   * Re-check period of a negative answer when the zone's SOA minimum cannot be read, and of answers
+   * that carry no TTL Node can read (a CNAME-only ExternalName). Default 5000 (CoreDNS's TTL).
+   */
+  readonly negativeTtlMs?: number;
+  /** First retry delay after a failed query; doubles per failure up to `backoffMaxMs`. Default 800. */
+  readonly backoffInitialMs?: number;
+  /** Longest retry delay after failures. Default 30000. */
+  readonly backoffMaxMs?: number;
+  /** Clock in milliseconds (SOA cache expiry). Default `Date.now`. */
+  readonly now?: () => number;
+  /** Random number in [0, 1) for backoff jitter (±20 %). Default `Math.random`. */
+  readonly random?: () => number;
+  /** Timer functions. Default the global `setTimeout`/`clearTimeout`. */
+  readonly timers?: DnsTimers;
+}
+
+/** Fully defaulted, frozen configuration. */
+export interface DnsSourceConfig {
+  readonly servers: readonly string[];
+  readonly timeoutMs: number;
+  readonly tries: number;
+  readonly minTtlMs: number;
+  readonly maxTtlMs: number;
+  readonly negativeTtlMs: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly timers: DnsTimers;
+}
+
+const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
+const KNOWN = new Set<string>([
+  'servers',
+  'resolvConfPath',
+  'timeoutMs',
+  'tries',
+  'minTtlMs',
+  'maxTtlMs',
+  'negativeTtlMs',
+  'backoffInitialMs',
+  'backoffMaxMs',
+  'now',
+  'random',
+  'timers',
+]);
+
+const DEFAULT_TIMERS: DnsTimers = Object.freeze({
+  setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+  clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+});
+
+function integer(options: DnsSourceOptions, key: keyof DnsSourceOptions, fallback: number, min: number, max: number) {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(key, `${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function fn<T>(options: DnsSourceOptions, key: keyof DnsSourceOptions, fallback: T): T {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function')
+    throw new InvalidArgumentError(key, `${key} must be a function, got ${typeof value}`);
+  return value as T;
+}
+
+/**
+ * Normalize one server to what `dns.Resolver#setServers` accepts, or throw naming the entry.
+ * Accepts `ip`, `ipv4:port`, `[ipv6]:port` and a bare IPv6 literal.
+ */
+export function normalizeServer(value: unknown, path: string): string {
+  const bad = (why: string) =>
+    new InvalidArgumentError(
+      path,
+      `${path} must be an IP address with an optional port, got ${JSON.stringify(value)}: ${why}`,
+    );
+  if (typeof value !== 'string' || value === '') throw bad('not a non-empty string');
+  if (isIP(value) !== 0) return value.includes(':') ? `[${value}]:53` : `${value}:53`;
+  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value);
+  const plain = /^([^:]+):(\d{1,5})$/.exec(value);
+  const host = bracketed?.[1] ?? plain?.[1];
+  const port = Number(bracketed?.[2] ?? plain?.[2]);
+  if (host === undefined) throw bad('write IPv6 with a port as [addr]:port');
+  if (isIP(host) === 0) throw bad('not an IP address (host names cannot be DNS servers)');
+  if (!(port >= 1 && port <= 65535)) throw bad('port must be from 1 to 65535');
+  return bracketed === null ? `${host}:${port}` : `[${host}]:${port}`;
+}
+
+function serversFromResolvConf(path: string, explicit: boolean): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (explicit) {
+      throw new InvalidArgumentError('resolvConfPath', `resolvConfPath ${path}: cannot be read: give servers instead`, {
+        cause: err,
+      });
+    }
+    // No resolv.conf: libc then asks the local host.
+    return ['127.0.0.1:53'];
+  }
+  // parseResolvConf keeps IPv6 zone suffixes (`fe80::1%eth0`); c-ares cannot take them here.
+  const servers = parseResolvConf(text)
+    .nameservers.filter((s) => !s.includes('%'))
+    .map((s) => normalizeServer(s, 'resolvConfPath'));
+  return servers.length > 0 ? servers : ['127.0.0.1:53'];
+}
+
+/**
+ * Validate options (unknown keys rejected), read resolv.conf when needed, and freeze the result.
+ * Throws `InvalidArgumentError` naming the option.
+ */
+export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSourceConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', `options must be an object, got ${String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidArgumentError(key, `unexpected option ${key}`);
+  }
+  const timeoutMs = integer(options, 'timeoutMs', 2000, 1, 600_000);
+  const tries = integer(options, 'tries', 2, 1, 10);
+  const minTtlMs = integer(options, 'minTtlMs', 1000, 0, 86_400_000);
+  const maxTtlMs = integer(options, 'maxTtlMs', Math.max(30_000, minTtlMs), minTtlMs, 86_400_000);
+  const negativeTtlMs = integer(options, 'negativeTtlMs', 5000, 0, 86_400_000);
+  const backoffInitialMs = integer(options, 'backoffInitialMs', 800, 1, 3_600_000);
+  const backoffMaxMs = integer(
+    options,
+    'backoffMaxMs',
+    Math.max(30_000, backoffInitialMs),
+    backoffInitialMs,
+    3_600_000,
+  );
+  const timers = options.timers ?? DEFAULT_TIMERS;
+  if (
+    timers === null ||
+    typeof timers !== 'object' ||
+    typeof timers.setTimeout !== 'function' ||
+    typeof timers.clearTimeout !== 'function'
+  ) {
+    throw new InvalidArgumentError('timers', 'timers must be an object with setTimeout and clearTimeout functions');
+  }
+
+  let servers: string[];
+  if (options.servers !== undefined) {
+    if (options.resolvConfPath !== undefined) {
+      throw new InvalidArgumentError(
+        'resolvConfPath',
+        'resolvConfPath cannot be combined with servers: give one of them',
+      );
+    }
+    if (!Array.isArray(options.servers) || options.servers.length === 0) {
+      throw new InvalidArgumentError('servers', 'servers must be a non-empty array of addresses such as 10.96.0.10:53');
+    }
+    servers = options.servers.map((s, i) => normalizeServer(s, `servers[${i}]`));
+  } else {
+    const path = options.resolvConfPath;
+    if (path !== undefined && (typeof path !== 'string' || path === '')) {
+      throw new InvalidArgumentError('resolvConfPath', `resolvConfPath must be a file path, got ${String(path)}`);
+    }
+    servers = serversFromResolvConf(path ?? DEFAULT_RESOLV_CONF, path !== undefined);
+  }
+
+  return Object.freeze({
+    servers: Object.freeze(servers),
+    timeoutMs,
+    tries,
+    minTtlMs,
+    maxTtlMs,
+    negativeTtlMs,
+    backoffInitialMs,
+    backoffMaxMs,
+    now: fn(options, 'now', Date.now),
+    random: fn(options, 'random', Math.random),
+    timers,
+  });
+}
