@@ -1,3 +1,46 @@
 // @clusterip/sdk: the only public entry. Eligible endpoints → picker → connection pool → transport.
 
 export { ClusterIPError, isClusterIPError } from '@clusterip/resolver';
+export {
+  type Balancer,
+  type BalancerOptions,
+  type ClientIPAffinityOptions,
+  createBalancer,
+  type EndpointStatus,
+} from './balancer/balancer.js';
+export {
+  createServiceBreaker,
+  type ServiceBreaker,
+  type ServiceBreakerOptions,
+  type ServiceBreakerState,
+} from './eligibility/circuit-breaker.js';
+export {
+  type CallOutcome,
+  classify,
+  type FailureReason,
+  failureReason,
+  type OutcomeClass,
+} from './eligibility/classify.js';
+export {
+  type ClientTopology,
+  type EligibilityOutcome,
+  type EligibilityService,
+  type EligibleEndpoints,
+  eligibleEndpoints,
+  type TopologyMode,
+} from './eligibility/eligibility.js';
+export type {
+  EndpointHealthState,
+  FailureRateOptions,
+  OutlierDetectionOptions,
+} from './eligibility/outlier-detection.js';
+export { CircuitOpenError } from './errors/circuit-open-error.js';
+export { NoEligibleEndpointsError } from './errors/no-eligible-endpoints-error.js';
+export { NoEndpointsError } from './errors/no-endpoints-error.js';
+export { NoLocalEndpointsError } from './errors/no-local-endpoints-error.js';
+export type { BalancerPolicy, PickContext, Picker, PickResult } from './picker/picker.js';
+export {
+  type BalancerPanicMessage,
+  type BreakerStateMessage,
+  CHANNEL_NAMES,
+} from './telemetry/channels.js';

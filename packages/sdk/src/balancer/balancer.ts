@@ -1,0 +1,608 @@
+// Balancer (glue): eligible endpoints → per-endpoint state → outlier detection / panic → policy picker,
+// with ClientIP affinity in front. Consumes `update(eligible)` and `pick(ctx)`; produces PickResults whose
+// done() hooks feed load, latency and ejection back into the same state.
+
+import {
+  ClosedError,
+  type Endpoint,
+  endpointKey,
+  InvalidArgumentError,
+  type SessionAffinity,
+} from '@clusterip/resolver';
+import { type CallOutcome, classify } from '../eligibility/classify.js';
+import type { EligibleEndpoints } from '../eligibility/eligibility.js';
+import {
+  type EndpointHealthState,
+  eject,
+  isPanic,
+  type OutlierDetectionConfig,
+  type OutlierDetectionOptions,
+  outlierDetectionConfig,
+  readmit,
+  recordOutcome,
+} from '../eligibility/outlier-detection.js';
+import { NoEligibleEndpointsError } from '../errors/no-eligible-endpoints-error.js';
+import { NoEndpointsError } from '../errors/no-endpoints-error.js';
+import { type Clock, monotonicClock } from '../internal/clock.js';
+import {
+  asRecord,
+  describe,
+  functionOr,
+  integerIn,
+  numberIn,
+  oneOf,
+  rejectUnknownKeys,
+  stringOr,
+} from '../internal/options.js';
+import { defaultRandom, type Random } from '../internal/random.js';
+import { AffinityTable } from '../picker/affinity-table.js';
+import { EndpointState } from '../picker/endpoint-state.js';
+import type { BalancerPolicy, PickContext, Picker, PickResult } from '../picker/picker.js';
+import { pickLeastRequest } from '../picker/picker-p2c.js';
+import { decayedCost, observeLatency, pickPeakEwma } from '../picker/picker-peak-ewma.js';
+import { pickRandom } from '../picker/picker-random.js';
+import { HashRing } from '../picker/picker-ring-hash.js';
+import { pickRoundRobin, RoundRobinCursor } from '../picker/picker-round-robin.js';
+import { slowStartWeight } from '../picker/selection.js';
+import { channels } from '../telemetry/channels.js';
+
+/** `sessionAffinity: ClientIP` options (the Service's own `sessionAffinity` object fits as is). */
+export interface ClientIPAffinityOptions {
+  readonly type: 'ClientIP';
+  /** Sliding window, 1–86400 s. Default 10800 (Kubernetes' default). */
+  readonly timeoutSeconds?: number;
+  /** Cap of remembered keys; the least recently used goes first. Default 10000. */
+  readonly maxEntries?: number;
+  /**
+   * Key used when a pick has no `affinityKey`: this process's pod IP. Any constant gives the same
+   * behaviour (the whole process sticks to one endpoint per Service port, spec §7.4); the value only
+   * shows up in diagnostics. Default `'self'`.
+   */
+  readonly clientIP?: string;
+}
+
+/** Options of {@link createBalancer}. Unknown keys are rejected. */
+export interface BalancerOptions {
+  /** Default `random` (kube-proxy iptables/nftables). */
+  readonly policy?: BalancerPolicy;
+  /** Default none. Pass `service.sessionAffinity` to mirror the Service. */
+  readonly sessionAffinity?: SessionAffinity | ClientIPAffinityOptions;
+  /** Passive outlier detection with panic threshold; on by default, `false` disables it. */
+  readonly outlierDetection?: OutlierDetectionOptions | false;
+  /** `peak-ewma` tuning. */
+  readonly peakEwma?: {
+    /** Time constant of the EWMA. Default 10000 (linkerd). */
+    readonly decayMs?: number;
+    /** Estimate for an endpoint with no sample yet. Default 30 (linkerd `default_rtt`). */
+    readonly initialLatencyMs?: number;
+  };
+  /** `ring-hash` tuning. */
+  readonly ringHash?: {
+    /**
+     * Points per endpoint on the ring. Default 100 (keys spread within about ±25 % of even). Fixed per
+     * endpoint, not per ring, so that a membership change moves only the keys of the endpoint concerned.
+     */
+    readonly pointsPerEndpoint?: number;
+  };
+  /**
+   * Slow start: an endpoint that joins after the first update receives a share ramping linearly from
+   * `minWeightPercent` to full over `windowMs` (random, round-robin, least-request, peak-ewma).
+   * Default off.
+   */
+  readonly slowStart?: { readonly windowMs: number; readonly minWeightPercent?: number } | false;
+  /** Label of the Service port for errors and telemetry, e.g. `web.shop:http`. Default `service`. */
+  readonly service?: string;
+  /** Monotonic clock in ms. Default `performance.now`. */
+  readonly now?: () => number;
+  /** Uniform random in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** One endpoint as the balancer sees it (for diagnostics: "why this endpoint"). */
+export interface EndpointStatus {
+  readonly endpoint: Endpoint;
+  readonly health: EndpointHealthState;
+  readonly inFlight: number;
+  /** Peak-EWMA latency estimate now (ms); meaningful for `peak-ewma`. */
+  readonly latencyMs: number;
+  /** When the current ejection ends (clock of the balancer), if ejected or probing. */
+  readonly ejectedUntil?: number;
+}
+
+/**
+ * A load balancer for ONE Service port (affinity tables are per Service port, as in kube-proxy).
+ *
+ * Lifecycle: `update()` any number of times, `pick()` at will, `close()` once. Everything is
+ * synchronous; no timer is started (ejection expiry is evaluated lazily on pick with the injected
+ * clock). After `close()`, `pick()` returns `fail` with `CLUSTERIP_ERR_CLOSED` and `update()` throws it.
+ */
+export interface Balancer extends Picker {
+  /**
+   * Replace the eligible set: pass the result of `eligibleEndpoints()` (its `no-endpoints` /
+   * `no-local-endpoints` outcomes turn picks into `fail` / `drop`), or a plain array. Endpoints that
+   * stay keep their load, latency, health and affinity; endpoints that leave lose their affinity
+   * entries for good. Duplicates (same `address:port`) are ignored after the first.
+   */
+  update(eligible: EligibleEndpoints | readonly Endpoint[]): void;
+  /** Choose an endpoint; see {@link PickResult}. Never throws. */
+  pick(ctx?: PickContext): PickResult;
+  /** True while panic mode is on (too few healthy endpoints: balancing over all of them). */
+  readonly panic: boolean;
+  /** Number of eligible endpoints. */
+  readonly size: number;
+  /** Snapshot of every eligible endpoint's state. */
+  endpoints(): readonly EndpointStatus[];
+  readonly closed: boolean;
+  /** Final; idempotent (same promise every time). */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const POLICIES: readonly BalancerPolicy[] = ['random', 'round-robin', 'least-request', 'peak-ewma', 'ring-hash'];
+const QUEUE: PickResult = Object.freeze({ type: 'queue' });
+// Policy indexes into POLICIES: 0 is random (the default branch of #chooseOnce).
+const P_RR = 1;
+const P_LEAST = 2;
+const P_EWMA = 3;
+const P_RING = 4;
+
+interface Config {
+  readonly policy: number;
+  readonly affinity: { readonly timeoutMs: number; readonly maxEntries: number; readonly clientIP: string } | undefined;
+  readonly outlier: OutlierDetectionConfig | undefined;
+  readonly decayMs: number;
+  readonly initialLatencyMs: number;
+  readonly pointsPerEndpoint: number;
+  readonly slowStart: { readonly windowMs: number; readonly minWeight: number } | undefined;
+  readonly service: string;
+  readonly now: Clock;
+  readonly random: Random;
+}
+
+/**
+ * Create a balancer for one Service port. Options are validated here (typed `CLUSTERIP_ERR_INVALID_ARG`
+ * naming the option path) and frozen. Deterministic when `now` and `random` are injected.
+ *
+ * @example
+ * ```ts
+ * const balancer = createBalancer({ policy: 'least-request', sessionAffinity: service.sessionAffinity })
+ * balancer.update(eligibleEndpoints(endpoints, service, { nodeName: process.env.NODE_NAME }))
+ * const r = balancer.pick()
+ * if (r.type === 'pick') {
+ *   try { const res = await send(r.endpoint); r.done({ type: 'http', status: res.statusCode }) }
+ *   catch (error) { r.done({ type: 'error', error }) }
+ * }
+ * ```
+ */
+export function createBalancer(options: BalancerOptions = {}): Balancer {
+  return new BalancerImpl(configure(options));
+}
+
+function configure(options: BalancerOptions): Config {
+  const o = asRecord('options', options);
+  rejectUnknownKeys('', o, [
+    'policy',
+    'sessionAffinity',
+    'outlierDetection',
+    'peakEwma',
+    'ringHash',
+    'slowStart',
+    'service',
+    'now',
+    'random',
+  ]);
+  const policy = POLICIES.indexOf(oneOf('policy', o.policy, POLICIES, 'random'));
+
+  let affinity: Config['affinity'];
+  if (o.sessionAffinity !== undefined) {
+    const a = asRecord('sessionAffinity', o.sessionAffinity);
+    const type = oneOf('sessionAffinity.type', a.type, ['None', 'ClientIP'] as const, 'None');
+    if (a.type === undefined) {
+      throw new InvalidArgumentError('sessionAffinity.type', 'sessionAffinity.type is required: None or ClientIP');
+    }
+    if (type === 'None') rejectUnknownKeys('sessionAffinity', a, ['type']);
+    else {
+      rejectUnknownKeys('sessionAffinity', a, ['type', 'timeoutSeconds', 'maxEntries', 'clientIP']);
+      affinity = Object.freeze({
+        // Kubernetes validation: 1..86400, default 10800 (spec §4, `validateAffinityTimeout`).
+        timeoutMs: integerIn('sessionAffinity.timeoutSeconds', a.timeoutSeconds, 1, 86_400, 10_800) * 1000,
+        maxEntries: integerIn('sessionAffinity.maxEntries', a.maxEntries, 1, 10_000_000, 10_000),
+        clientIP: stringOr('sessionAffinity.clientIP', a.clientIP, 'self'),
+      });
+    }
+  }
+
+  const outlier = outlierDetectionConfig(o.outlierDetection);
+
+  const pe = o.peakEwma === undefined ? {} : asRecord('peakEwma', o.peakEwma);
+  rejectUnknownKeys('peakEwma', pe, ['decayMs', 'initialLatencyMs']);
+  const rh = o.ringHash === undefined ? {} : asRecord('ringHash', o.ringHash);
+  rejectUnknownKeys('ringHash', rh, ['pointsPerEndpoint']);
+
+  let slowStart: Config['slowStart'];
+  if (o.slowStart !== undefined && o.slowStart !== false) {
+    const s = asRecord('slowStart', o.slowStart);
+    rejectUnknownKeys('slowStart', s, ['windowMs', 'minWeightPercent']);
+    if (s.windowMs === undefined) {
+      throw new InvalidArgumentError('slowStart.windowMs', 'slowStart.windowMs is required, e.g. 30000');
+    }
+    slowStart = Object.freeze({
+      windowMs: integerIn('slowStart.windowMs', s.windowMs, 1, 3_600_000, 0),
+      minWeight: integerIn('slowStart.minWeightPercent', s.minWeightPercent, 1, 100, 10) / 100,
+    });
+  }
+
+  return Object.freeze({
+    policy,
+    affinity,
+    outlier,
+    decayMs: integerIn('peakEwma.decayMs', pe.decayMs, 1, 3_600_000, 10_000),
+    initialLatencyMs: numberIn('peakEwma.initialLatencyMs', pe.initialLatencyMs, 0, 3_600_000, 30),
+    pointsPerEndpoint: integerIn('ringHash.pointsPerEndpoint', rh.pointsPerEndpoint, 1, 10_000, 100),
+    slowStart,
+    service: stringOr('service', o.service, 'service'),
+    now: functionOr<Clock>('now', o.now, monotonicClock),
+    random: functionOr<Random>('random', o.random, defaultRandom),
+  });
+}
+
+class BalancerImpl implements Balancer {
+  readonly #config: Config;
+  readonly #policy: number;
+  readonly #now: Clock;
+  readonly #random: Random;
+  readonly #outlier: OutlierDetectionConfig | undefined;
+  readonly #affinity: AffinityTable<EndpointState> | undefined;
+  readonly #clientIP: string;
+  readonly #rr = new RoundRobinCursor();
+
+  #states = new Map<string, EndpointState>();
+  /** Every eligible endpoint, in update order. */
+  #all: EndpointState[] = [];
+  /** Endpoints in rotation: healthy and half-open ones, or `#all` in panic mode. */
+  #active: EndpointState[] = [];
+  #panic = false;
+  #ring: HashRing | undefined;
+  /** Earliest `ejectedUntil` of an ejected or probing endpoint; Infinity when none (no clock read per pick). */
+  #nextExpiry = Number.POSITIVE_INFINITY;
+  /** Latest end of a slow-start window; 0 when no endpoint is ramping. */
+  #slowStartUntil = 0;
+  /** Set when picks do not depend on endpoints: before the first update, on failing outcomes, after close. */
+  #fixed: PickResult | undefined = QUEUE;
+  #noEligible: PickResult | undefined;
+  #updated = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: Config) {
+    this.#config = config;
+    this.#policy = config.policy;
+    this.#now = config.now;
+    this.#random = config.random;
+    this.#outlier = config.outlier;
+    this.#affinity =
+      config.affinity === undefined
+        ? undefined
+        : new AffinityTable(config.affinity.timeoutMs, config.affinity.maxEntries);
+    this.#clientIP = config.affinity?.clientIP ?? 'self';
+  }
+
+  get panic(): boolean {
+    return this.#panic;
+  }
+
+  get size(): number {
+    return this.#all.length;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  pick(ctx?: PickContext): PickResult {
+    const fixed = this.#fixed;
+    if (fixed !== undefined) return fixed;
+    let now = Number.NaN;
+    if (this.#nextExpiry !== Number.POSITIVE_INFINITY) {
+      now = this.#now();
+      if (now >= this.#nextExpiry) this.#expire(now);
+    }
+    if (this.#affinity !== undefined) return this.#pickAffine(this.#affinity, ctx, now);
+    const active = this.#active;
+    if (active.length === 0) return this.#failNoEligible();
+    return this.#admit(this.#choose(active, ctx, now), now);
+  }
+
+  update(eligible: EligibleEndpoints | readonly Endpoint[]): void {
+    if (this.#closing !== undefined) throw new ClosedError(`service ${this.#config.service}: balancer`);
+    let endpoints: readonly Endpoint[];
+    if (Array.isArray(eligible)) endpoints = eligible;
+    else {
+      const e = asRecord('eligible', eligible) as Partial<EligibleEndpoints>;
+      if (!Array.isArray(e.endpoints) || typeof e.outcome?.type !== 'string') {
+        throw new InvalidArgumentError(
+          'eligible',
+          `eligible must be the result of eligibleEndpoints() or an array of endpoints, got ${describe(eligible)}`,
+        );
+      }
+      const outcome = e.outcome;
+      if (outcome.type !== 'ok') {
+        this.#clear();
+        this.#fixed = Object.freeze({
+          type: outcome.type === 'no-local-endpoints' ? 'drop' : 'fail',
+          error: outcome.error,
+        });
+        return;
+      }
+      endpoints = e.endpoints;
+    }
+    for (let i = 0; i < endpoints.length; i++) {
+      const ep = endpoints[i] as Partial<Endpoint> | null | undefined;
+      if (typeof ep?.address !== 'string' || typeof ep.port !== 'number' || !Number.isInteger(ep.port)) {
+        throw new InvalidArgumentError(
+          `eligible.endpoints[${i}]`,
+          `eligible.endpoints[${i}] must be an Endpoint with address and integer port, got ${describe(ep)}`,
+        );
+      }
+    }
+    if (endpoints.length === 0) {
+      this.#clear();
+      this.#fixed = Object.freeze({
+        type: 'fail',
+        error: new NoEndpointsError(this.#config.service, 0, 'the eligible set is empty'),
+      });
+      return;
+    }
+
+    const now = this.#now();
+    const first = !this.#updated;
+    this.#updated = true;
+    const old = this.#states;
+    const next = new Map<string, EndpointState>();
+    const all: EndpointState[] = [];
+    let changed = false;
+    let slowStartUntil = this.#slowStartUntil;
+    const ss = this.#config.slowStart;
+    for (const ep of endpoints) {
+      const key = endpointKey(ep);
+      if (next.has(key)) continue;
+      let s = old.get(key);
+      if (s === undefined) {
+        changed = true;
+        const addedAt = first || ss === undefined ? Number.NEGATIVE_INFINITY : now;
+        s = new EndpointState(key, ep, now, addedAt, this.#config.initialLatencyMs, this.#onDone);
+        if (ss !== undefined && addedAt === now) slowStartUntil = Math.max(slowStartUntil, now + ss.windowMs);
+      } else s.setEndpoint(ep);
+      s.index = all.length;
+      all.push(s);
+      next.set(key, s);
+    }
+    if (old.size !== next.size) changed = true;
+    for (const [key, s] of old) {
+      if (!next.has(key)) s.removed = true;
+    }
+    // An endpoint that left the eligible set loses its affinity for good (spec §7.4); re-adding the
+    // same address:port creates a new state, so the binding cannot come back.
+    this.#affinity?.drop((s) => s.removed);
+    this.#states = next;
+    this.#all = all;
+    this.#slowStartUntil = slowStartUntil;
+    if (this.#policy === P_RING && (changed || this.#ring === undefined)) {
+      this.#ring = HashRing.build(all, this.#config.pointsPerEndpoint);
+    }
+    if (this.#policy === P_RR) this.#rr.reset(all.length, this.#random);
+    let nextExpiry = Number.POSITIVE_INFINITY;
+    for (const s of all) {
+      if ((s.health === 'ejected' || s.health === 'probing') && s.ejectedUntil < nextExpiry) {
+        nextExpiry = s.ejectedUntil;
+      }
+    }
+    this.#nextExpiry = nextExpiry;
+    this.#fixed = undefined;
+    this.#rebuild();
+  }
+
+  endpoints(): readonly EndpointStatus[] {
+    const now = this.#now();
+    return Object.freeze(
+      this.#all.map((s) =>
+        Object.freeze({
+          endpoint: s.endpoint,
+          health: s.health,
+          inFlight: s.inFlight,
+          latencyMs: decayedCost(s, now, this.#config.decayMs),
+          ...(s.health === 'ejected' || s.health === 'probing' ? { ejectedUntil: s.ejectedUntil } : {}),
+        }),
+      ),
+    );
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#clear();
+      this.#fixed = Object.freeze({
+        type: 'fail',
+        error: new ClosedError(`service ${this.#config.service}: balancer`),
+      });
+      this.#closing = Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ── picking ─────────────────────────────────────────────────────────────────────────────────────
+
+  #pickAffine(table: AffinityTable<EndpointState>, ctx: PickContext | undefined, now: number): PickResult {
+    const t = this.#time(now);
+    const key = ctx?.affinityKey ?? this.#clientIP;
+    let s = table.get(key, t);
+    // An ejected endpoint is out of rotation: pick afresh (the binding moves, as when kube-proxy's
+    // rcheck rule for an endpoint disappears). In panic mode every endpoint is usable and sticks.
+    if (s === undefined || !(this.#panic || s.health === 'healthy' || s.health === 'half-open')) {
+      const active = this.#active;
+      if (active.length === 0) return this.#failNoEligible();
+      s = this.#choose(active, ctx, t);
+    }
+    table.set(key, s, t);
+    return this.#admit(s, t);
+  }
+
+  #choose(active: readonly EndpointState[], ctx: PickContext | undefined, now: number): EndpointState {
+    let s = this.#chooseOnce(active, ctx, now);
+    if (this.#slowStartUntil !== 0 && this.#policy !== P_RING) {
+      const t = this.#time(now);
+      if (t >= this.#slowStartUntil) this.#slowStartUntil = 0;
+      else {
+        const ss = this.#config.slowStart!;
+        const w = slowStartWeight(t - s.addedAt, ss.windowMs, ss.minWeight);
+        // Accept a ramping endpoint with probability w, else draw once more: its share drops to about w.
+        if (w < 1 && this.#random() >= w) s = this.#chooseOnce(active, ctx, t);
+      }
+    }
+    return s;
+  }
+
+  #chooseOnce(active: readonly EndpointState[], ctx: PickContext | undefined, now: number): EndpointState {
+    switch (this.#policy) {
+      case P_RR:
+        return pickRoundRobin(active, this.#rr);
+      case P_LEAST:
+        return pickLeastRequest(active, this.#random);
+      case P_EWMA:
+        return pickPeakEwma(active, this.#random, this.#time(now), this.#config.decayMs);
+      case P_RING: {
+        const key = ctx?.affinityKey;
+        if (key === undefined) return pickRandom(active, this.#random);
+        return this.#ring!.lookup(key, this.#usable) ?? pickRandom(active, this.#random);
+      }
+      default:
+        return pickRandom(active, this.#random);
+    }
+  }
+
+  /** `now` if already read during this pick (NaN = not yet), else a fresh clock read. */
+  #time(now: number): number {
+    return Number.isNaN(now) ? this.#now() : now;
+  }
+
+  readonly #usable = (s: EndpointState): boolean => this.#panic || s.health === 'healthy' || s.health === 'half-open';
+
+  #admit(s: EndpointState, now: number): PickResult {
+    s.inFlight++;
+    if (s.health === 'half-open' && !this.#panic) {
+      // Half-open: this pick is the single trial; the endpoint leaves rotation until it reports.
+      const t = this.#time(now);
+      s.health = 'probing';
+      s.ejectedUntil = t + this.#outlier!.baseEjectionTimeMs;
+      if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
+      this.#rebuild();
+      return s.timedResult(t);
+    }
+    if (this.#policy === P_EWMA) return s.timedResult(this.#time(now));
+    return s.result;
+  }
+
+  #failNoEligible(): PickResult {
+    this.#noEligible ??= Object.freeze({
+      type: 'fail',
+      error: new NoEligibleEndpointsError(
+        this.#config.service,
+        this.#all.length,
+        `${this.#all.length} ejected by outlier detection: set outlierDetection.panicThresholdPercent above 0 to balance over all of them`,
+      ),
+    });
+    return this.#noEligible;
+  }
+
+  // ── feedback ────────────────────────────────────────────────────────────────────────────────────
+
+  readonly #onDone = (s: EndpointState, outcome: CallOutcome, startedAt: number): void => {
+    if (s.inFlight > 0) s.inFlight--;
+    if (s.removed || this.#closing !== undefined) return;
+    const od = this.#outlier;
+    const ewma = this.#policy === P_EWMA;
+    if (od === undefined && !ewma) return;
+    const cls = classify(outcome);
+    if (cls === 'ignore') return;
+    const now = this.#now();
+    const failed = cls === 'failure';
+    if (ewma) observeLatency(s, outcome.latencyMs ?? now - startedAt, failed, now, this.#config.decayMs);
+    if (od === undefined) return;
+    const transition = recordOutcome(s, failed, now, od);
+    if (transition === 'eject') this.#eject(s, now, od);
+    else if (transition === 'readmit') {
+      readmit(s, now);
+      this.#rebuild();
+      this.#publishState(s, 'healthy');
+    }
+  };
+
+  #eject(s: EndpointState, now: number, od: OutlierDetectionConfig): void {
+    let out = 0;
+    for (const x of this.#all) if (x.health !== 'healthy') out++;
+    // Over budget (maxEjectionPercent, never the last endpoint): stays in rotation, counters kept.
+    if (!eject(s, now, out, this.#all.length, od)) return;
+    if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
+    this.#rebuild();
+    this.#publishState(s, 'ejected', s.ejectedUntil - now);
+  }
+
+  #expire(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const s of this.#all) {
+      if (s.health !== 'ejected' && s.health !== 'probing') continue;
+      if (s.ejectedUntil <= now) {
+        s.health = 'half-open';
+        this.#publishState(s, 'half-open');
+      } else if (s.ejectedUntil < next) next = s.ejectedUntil;
+    }
+    this.#nextExpiry = next;
+    this.#rebuild();
+  }
+
+  /** Recompute the rotation and panic mode after any health or membership change (rare; O(n)). */
+  #rebuild(): void {
+    const all = this.#all;
+    const active: EndpointState[] = [];
+    for (const s of all) if (s.health === 'healthy' || s.health === 'half-open') active.push(s);
+    const od = this.#outlier;
+    const panic = od !== undefined && isPanic(active.length, all.length, od.panicThresholdPercent);
+    this.#active = panic || active.length === all.length ? all : active;
+    this.#noEligible = undefined;
+    if (panic !== this.#panic) {
+      this.#panic = panic;
+      if (channels.balancerPanic.hasSubscribers) {
+        channels.balancerPanic.publish({
+          service: this.#config.service,
+          panic,
+          healthy: active.length,
+          total: all.length,
+        });
+      }
+    }
+  }
+
+  #publishState(s: EndpointState, state: 'ejected' | 'half-open' | 'healthy', ejectionTimeMs?: number): void {
+    if (!channels.breakerState.hasSubscribers) return;
+    channels.breakerState.publish({
+      service: this.#config.service,
+      endpoint: s.key,
+      state,
+      ...(ejectionTimeMs === undefined ? {} : { ejectionTimeMs }),
+    });
+  }
+
+  /** Forget every endpoint (failing outcome, empty set, close). */
+  #clear(): void {
+    for (const s of this.#all) s.removed = true;
+    this.#affinity?.clear();
+    this.#states = new Map();
+    this.#all = [];
+    this.#active = [];
+    this.#ring = undefined;
+    this.#nextExpiry = Number.POSITIVE_INFINITY;
+    if (this.#panic) this.#rebuild();
+  }
+}

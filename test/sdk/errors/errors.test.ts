@@ -1,0 +1,53 @@
+import {
+  CircuitOpenError,
+  ClusterIPError,
+  isClusterIPError,
+  NoEligibleEndpointsError,
+  NoEndpointsError,
+  NoLocalEndpointsError,
+} from '@clusterip/sdk';
+import test from 'ava';
+
+const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
+  [
+    new NoEndpointsError('web.shop:http', 2, '2 not ready'),
+    'NoEndpointsError',
+    'CLUSTERIP_ERR_NO_ENDPOINTS',
+    'service web.shop:http: no endpoints (2 known: 2 not ready)',
+  ],
+  [
+    new NoLocalEndpointsError(
+      'web.shop:http',
+      'n1',
+      3,
+      3,
+      'internalTrafficPolicy Local never falls back to other nodes',
+    ),
+    'NoLocalEndpointsError',
+    'CLUSTERIP_ERR_NO_LOCAL_ENDPOINTS',
+    'service web.shop:http: no local endpoints on node n1 (3 known, 3 usable on other nodes): internalTrafficPolicy Local never falls back to other nodes',
+  ],
+  [
+    new NoEligibleEndpointsError('web.shop:http', 2, '2 ejected by outlier detection'),
+    'NoEligibleEndpointsError',
+    'CLUSTERIP_ERR_NO_ELIGIBLE_ENDPOINTS',
+    'service web.shop:http: no eligible endpoints (2 known, 2 ejected by outlier detection)',
+  ],
+  [
+    new CircuitOpenError('web.shop:http', '12 of 20 recent calls failed'),
+    'CircuitOpenError',
+    'CLUSTERIP_ERR_CIRCUIT_OPEN',
+    'service web.shop:http: circuit open (12 of 20 recent calls failed)',
+  ],
+];
+
+for (const [error, name, code, message] of rows) {
+  test(`${name}: name, code, message, brand`, (t) => {
+    t.is(error.name, name);
+    t.is(error.code, code);
+    t.is(error.message, message);
+    t.true(error instanceof ClusterIPError);
+    t.true(isClusterIPError(error));
+    t.false(message.endsWith('.'));
+  });
+}
