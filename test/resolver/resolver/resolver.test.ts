@@ -9,13 +9,18 @@ import {
   StaticSource,
   WatchFailedError,
 } from '@clusterip/resolver';
-import { FakeEndpointSource } from '@clusterip/resolver/internal/testing/fake-endpoint-source.js';
+import { FakeEndpointSource } from '@clusterip/resolver/testing';
 import test, { type ExecutionContext } from 'ava';
 
 const context = (namespace = 'prod'): Promise<ClusterContext> =>
   detectClusterContext({ namespace, resolvConf: '', env: {}, podIP: '10.0.0.1' });
 
-function resolverFor(t: ExecutionContext, source: StaticSource | FakeEndpointSource, ctx: Promise<ClusterContext>, mode?: 'musl') {
+function resolverFor(
+  t: ExecutionContext,
+  source: StaticSource | FakeEndpointSource,
+  ctx: Promise<ClusterContext>,
+  mode?: 'musl',
+) {
   return ctx.then((c) => {
     const resolver = new Resolver({ source, context: c, ...(mode ? { mode } : {}) });
     t.teardown(() => resolver.close());
@@ -95,7 +100,10 @@ test('headless per-pod names resolve to that endpoint', async (t) => {
 test('an IP literal needs no source and keeps its port', async (t) => {
   const resolver = await resolverFor(t, new StaticSource(), context());
   const snap = await resolver.resolve('[fd00::1]:8080');
-  t.deepEqual(snap.endpoints.map((e) => [e.address, e.port, e.addressType]), [['fd00::1', 8080, 'IPv6']]);
+  t.deepEqual(
+    snap.endpoints.map((e) => [e.address, e.port, e.addressType]),
+    [['fd00::1', 8080, 'IPv6']],
+  );
   const error = await t.throwsAsync(resolver.resolve('10.0.0.1'));
   t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
 });
@@ -138,14 +146,25 @@ test('a Service created later under an earlier candidate takes over, as a pod wo
       if (s.fqdn === 'web.other.prod.svc.cluster.local.') resolve(s);
     });
   });
-  source.set({ namespace: 'prod', name: 'other', ports: [{ name: 'http', port: 80 }], endpoints: [{ address: '127.0.0.7', hostname: 'web' }] });
+  source.set({
+    namespace: 'prod',
+    name: 'other',
+    ports: [{ name: 'http', port: 80 }],
+    endpoints: [{ address: '127.0.0.7', hostname: 'web' }],
+  });
   const snap = await changed;
   t.deepEqual(addrs(snap), ['127.0.0.7:80']);
 });
 
 test('glibc continues after SERVFAIL, musl stops; other failures stop the search in both', async (t) => {
   const servfail = new DnsUnavailableError('web.prod.svc.cluster.local.', ['127.0.0.1:53'], 'servfail', 'SERVFAIL');
-  const endpoint: Endpoint = { address: '127.0.0.5', port: 80, protocol: 'TCP', addressType: 'IPv4', conditions: READY };
+  const endpoint: Endpoint = {
+    address: '127.0.0.5',
+    port: 80,
+    protocol: 'TCP',
+    addressType: 'IPv4',
+    conditions: READY,
+  };
   const respond = (fail: Error) => (q: { fqdn: string }) =>
     q.fqdn === 'web.prod.svc.cluster.local.'
       ? [{ type: 'stale' as const, error: fail as DnsUnavailableError }]
@@ -180,7 +199,13 @@ test('when only SERVFAILs and NXDOMAINs come back, glibc reports the temporary f
 
 test('stale: the last good set keeps being served and flagged; the next update clears it', async (t) => {
   const fqdn = 'web.prod.svc.cluster.local.';
-  const endpoint: Endpoint = { address: '127.0.0.5', port: 80, protocol: 'TCP', addressType: 'IPv4', conditions: READY };
+  const endpoint: Endpoint = {
+    address: '127.0.0.5',
+    port: 80,
+    protocol: 'TCP',
+    addressType: 'IPv4',
+    conditions: READY,
+  };
   const source = new FakeEndpointSource((q) =>
     q.fqdn === fqdn ? [{ type: 'update', update: { type: 'reset', endpoints: [endpoint] } }] : undefined,
   );
@@ -267,8 +292,14 @@ test('close: idempotent, rejects later calls, no listener call after close', asy
 test('bad options and targets are typed errors', async (t) => {
   t.is((t.throws(() => new Resolver({} as never)) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
   const source = new StaticSource();
-  t.is((t.throws(() => new Resolver({ source, mode: 'bsd' as never })) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
-  t.is((t.throws(() => new Resolver({ source, idleTimeout: 5 } as never)) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
+  t.is(
+    (t.throws(() => new Resolver({ source, mode: 'bsd' as never })) as { code?: string }).code,
+    'CLUSTERIP_ERR_INVALID_ARG',
+  );
+  t.is(
+    (t.throws(() => new Resolver({ source, idleTimeout: 5 } as never)) as { code?: string }).code,
+    'CLUSTERIP_ERR_INVALID_ARG',
+  );
   const resolver = await resolverFor(t, source, context());
   t.is((t.throws(() => resolver.watch('web:0')) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
   await t.throwsAsync(resolver.resolve('a..b'), { code: 'CLUSTERIP_ERR_INVALID_NAME' } as never);
