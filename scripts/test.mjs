@@ -19,12 +19,16 @@ run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b']);
 run(process.execPath, [join(root, 'node_modules/@biomejs/biome/bin/biome'), 'ci', '.']);
 
 console.log(`\n> ava on node ${process.version}`);
-const ava = spawnSync(process.execPath, [join(root, 'node_modules/ava/entrypoints/cli.mjs'), ...process.argv.slice(2)], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-  encoding: 'utf8',
-  env: { ...process.env, FORCE_COLOR: '0' },
-  maxBuffer: 256 * 1024 * 1024,
-});
+const ava = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/ava/entrypoints/cli.mjs'), ...process.argv.slice(2)],
+  {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0' },
+    maxBuffer: 256 * 1024 * 1024,
+  },
+);
 process.stdout.write(ava.stdout ?? '');
 process.stderr.write(ava.stderr ?? '');
 

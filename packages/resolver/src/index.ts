@@ -1,5 +1,13 @@
 // @clusterip/resolver: the only public entry. Names → service identity → endpoint source → endpoint set.
 
+export {
+  type ClusterContext,
+  DEFAULT_CLUSTER_DOMAIN,
+  type DetectClusterContextOptions,
+  detectClusterContext,
+  synthesizeClusterFirst,
+} from './context/cluster-context.js';
+export { type EnvService, type EnvServicePort, envVariableName, readServiceFromEnv } from './context/service-env.js';
 export type {
   AddressType,
   Endpoint,
@@ -18,24 +26,8 @@ export { InvalidNameError, type NameKind } from './errors/invalid-name-error.js'
 export { PortNotFoundError } from './errors/port-not-found-error.js';
 export { ServiceNotFoundError } from './errors/service-not-found-error.js';
 export { WatchFailedError } from './errors/watch-failed-error.js';
+export type { BackoffOptions } from './internal/backoff.js';
 export type { ClusterName } from './name/cluster-name.js';
-export type {
-  ServiceInfo,
-  ServicePort,
-  ServiceType,
-  SessionAffinity,
-  TrafficDistribution,
-} from './service/service-info.js';
-export type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './source/endpoint-source.js';
-export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';
-export {
-  type ClusterContext,
-  DEFAULT_CLUSTER_DOMAIN,
-  type DetectClusterContextOptions,
-  detectClusterContext,
-  synthesizeClusterFirst,
-} from './context/cluster-context.js';
-export { type EnvService, type EnvServicePort, envVariableName, readServiceFromEnv } from './context/service-env.js';
 export { interpretClusterName } from './name/interpret-cluster-name.js';
 export { type DnsConfig, parseResolvConf } from './name/resolv-conf.js';
 export {
@@ -54,8 +46,38 @@ export {
   validateServiceName,
   validateServicePortName,
 } from './name/validate-names.js';
-export { Resolver, type ResolverOptions, type SnapshotListener, ServiceWatch } from './resolver/resolver.js';
+export { Resolver, type ResolverOptions, ServiceWatch, type SnapshotListener } from './resolver/resolver.js';
 export type { ServiceSnapshot, SnapshotReason, SnapshotStatus } from './resolver/service-snapshot.js';
+export { findServicePort } from './service/find-service-port.js';
+export { normalizeService } from './service/normalize-service.js';
+export type {
+  ServiceInfo,
+  ServicePort,
+  ServiceType,
+  SessionAffinity,
+  TrafficDistribution,
+} from './service/service-info.js';
+export {
+  createDefaultSource,
+  type DefaultSource,
+  type DefaultSourceKind,
+  type DefaultSourceOptions,
+} from './source/default-source.js';
+export type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './source/endpoint-source.js';
 export { DnsSource, type DnsSourceOptions, type DnsTimers } from './source/endpoint-source-dns.js';
 export { EnvSource, type EnvSourceOptions } from './source/endpoint-source-env.js';
+export type {
+  InClusterOptions,
+  KubeconfigOptions,
+  KubernetesSourceOptions,
+} from './source/endpoint-source-kubernetes/config.js';
+export {
+  type MergeEndpointSlicesOptions,
+  mergeEndpointSlices,
+} from './source/endpoint-source-kubernetes/endpoint-slice-merge.js';
+export {
+  type KubernetesEmptyReasonCode,
+  KubernetesSource,
+} from './source/endpoint-source-kubernetes/endpoint-source-kubernetes.js';
 export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';
+export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { detectClusterContext } from '@clusterip/resolver';
 import test from 'ava';
 
-const POD_RESOLV = 'search shop.svc.k8s.local svc.k8s.local k8s.local corp.example\nnameserver 10.96.0.10\noptions ndots:5\n';
+const POD_RESOLV =
+  'search shop.svc.k8s.local svc.k8s.local k8s.local corp.example\nnameserver 10.96.0.10\noptions ndots:5\n';
 const MISSING = '/nonexistent/clusterip-test';
 
 test('inside a pod: namespace and cluster domain from the search list, dns from the file', async (t) => {
@@ -22,7 +23,10 @@ test('namespace order: option, POD_NAMESPACE, service-account file, search list,
   const file = join(dir, 'namespace');
   await writeFile(file, 'from-file\n');
   const base = { resolvConf: POD_RESOLV, namespaceFile: file };
-  t.is((await detectClusterContext({ ...base, env: { POD_NAMESPACE: 'from-env' }, namespace: 'opt' })).namespace, 'opt');
+  t.is(
+    (await detectClusterContext({ ...base, env: { POD_NAMESPACE: 'from-env' }, namespace: 'opt' })).namespace,
+    'opt',
+  );
   t.is((await detectClusterContext({ ...base, env: { POD_NAMESPACE: 'from-env' } })).namespace, 'from-env');
   t.is((await detectClusterContext({ ...base, env: { NAMESPACE: 'ns2' } })).namespace, 'ns2');
   const fromFile = await detectClusterContext({ ...base, env: {} });
@@ -52,7 +56,13 @@ test('node, zone and pod IP from the downward-API variables, or options', async 
   t.is(ctx.nodeName, 'node-a');
   t.is(ctx.zone, 'zone-1');
   t.is(ctx.podIP, '10.244.0.7');
-  const opt = await detectClusterContext({ resolvConf: POD_RESOLV, env: {}, nodeName: 'n2', zone: 'z2', podIP: '10.0.0.9' });
+  const opt = await detectClusterContext({
+    resolvConf: POD_RESOLV,
+    env: {},
+    nodeName: 'n2',
+    zone: 'z2',
+    podIP: '10.0.0.9',
+  });
   t.deepEqual([opt.nodeName, opt.zone, opt.podIP], ['n2', 'z2', '10.0.0.9']);
 });
 

@@ -40,7 +40,11 @@ test('reads host, first port and named ports', (t) => {
 });
 
 test('unnamed single port, IPv6 host kept unbracketed, protocol from _PROTO', (t) => {
-  t.deepEqual(readServiceFromEnv('dns', ENV), { host: 'fd00::a', port: 53, ports: [{ name: '', port: 53, protocol: 'UDP' }] });
+  t.deepEqual(readServiceFromEnv('dns', ENV), {
+    host: 'fd00::a',
+    port: 53,
+    ports: [{ name: '', port: 53, protocol: 'UDP' }],
+  });
 });
 
 test('absent or garbage variables give undefined', (t) => {

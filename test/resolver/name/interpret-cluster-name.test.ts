@@ -6,12 +6,18 @@ const table: [string, unknown][] = [
   ['web.prod.svc.cluster.local.', { kind: 'service', namespace: 'prod', service: 'web' }],
   ['WEB.Prod.SVC.Cluster.Local', { kind: 'service', namespace: 'prod', service: 'web' }],
   ['db-0.db.prod.svc.cluster.local.', { kind: 'endpoint', namespace: 'prod', service: 'db', hostname: 'db-0' }],
-  ['10-1-2-3.web.prod.svc.cluster.local.', { kind: 'endpoint', namespace: 'prod', service: 'web', hostname: '10-1-2-3' }],
+  [
+    '10-1-2-3.web.prod.svc.cluster.local.',
+    { kind: 'endpoint', namespace: 'prod', service: 'web', hostname: '10-1-2-3' },
+  ],
   [
     '_grpc._tcp.db.prod.svc.cluster.local.',
     { kind: 'srv', namespace: 'prod', service: 'db', port: 'grpc', protocol: 'tcp' },
   ],
-  ['_HTTP._TCP.web.prod.svc.cluster.local.', { kind: 'srv', namespace: 'prod', service: 'web', port: 'http', protocol: 'tcp' }],
+  [
+    '_HTTP._TCP.web.prod.svc.cluster.local.',
+    { kind: 'srv', namespace: 'prod', service: 'web', port: 'http', protocol: 'tcp' },
+  ],
   ['10-244-1-7.prod.pod.cluster.local.', { kind: 'pod', namespace: 'prod', ip: '10.244.1.7' }],
   ['fd00-0-0-0-0-0-0-7.prod.pod.cluster.local.', { kind: 'pod', namespace: 'prod', ip: 'fd00:0:0:0:0:0:0:7' }],
   ['prod.svc.cluster.local.', { kind: 'no-data', fqdn: 'prod.svc.cluster.local.' }],

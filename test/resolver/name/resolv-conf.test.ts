@@ -6,7 +6,12 @@ test('a kubelet-written pod resolv.conf', (t) => {
     'search prod.svc.cluster.local svc.cluster.local cluster.local us-central1-a.c.proj.internal\nnameserver 10.96.0.10\noptions ndots:5\n',
   );
   t.deepEqual(conf.nameservers, ['10.96.0.10']);
-  t.deepEqual(conf.search, ['prod.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'us-central1-a.c.proj.internal']);
+  t.deepEqual(conf.search, [
+    'prod.svc.cluster.local',
+    'svc.cluster.local',
+    'cluster.local',
+    'us-central1-a.c.proj.internal',
+  ]);
   t.is(conf.ndots, 5);
   t.is(conf.timeoutSeconds, 5);
   t.is(conf.attempts, 2);
@@ -49,7 +54,9 @@ test('limits: 3 nameservers, ndots capped at 15, timeout at 30, attempts at 5', 
 });
 
 test('malformed content never throws and keeps defaults', (t) => {
-  const conf = parseResolvConf('nameserver not-an-ip\nnameserver\noptions ndots:-1 ndots:x timeout:\n\u0000garbage line\nsearch\n');
+  const conf = parseResolvConf(
+    'nameserver not-an-ip\nnameserver\noptions ndots:-1 ndots:x timeout:\n\u0000garbage line\nsearch\n',
+  );
   t.deepEqual(conf.nameservers, []);
   t.deepEqual(conf.search, []);
   t.is(conf.ndots, 1);

@@ -65,7 +65,12 @@ const bad: [string, string][] = [
   ['web..prod', 'CLUSTERIP_ERR_INVALID_NAME'],
   ['.web', 'CLUSTERIP_ERR_INVALID_NAME'],
   [`${'a'.repeat(64)}.prod`, 'CLUSTERIP_ERR_INVALID_NAME'],
-  [Array.from({ length: 64 }, () => 'abc').join('.').slice(0, 254), 'CLUSTERIP_ERR_INVALID_NAME'],
+  [
+    Array.from({ length: 64 }, () => 'abc')
+      .join('.')
+      .slice(0, 254),
+    'CLUSTERIP_ERR_INVALID_NAME',
+  ],
   ['web prod', 'CLUSTERIP_ERR_INVALID_NAME'],
   ['wéb', 'CLUSTERIP_ERR_INVALID_NAME'],
 ];

@@ -33,8 +33,14 @@ const serviceNames: [string, boolean, boolean][] = [
 ];
 for (const [name, relaxed, strict] of serviceNames) {
   test(`validateServiceName(${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}…(${name.length})` : name)})`, (t) => {
-    t.is(code(() => validateServiceName(name)), relaxed ? undefined : 'CLUSTERIP_ERR_INVALID_NAME');
-    t.is(code(() => validateServiceName(name, { strict: true })), strict ? undefined : 'CLUSTERIP_ERR_INVALID_NAME');
+    t.is(
+      code(() => validateServiceName(name)),
+      relaxed ? undefined : 'CLUSTERIP_ERR_INVALID_NAME',
+    );
+    t.is(
+      code(() => validateServiceName(name, { strict: true })),
+      strict ? undefined : 'CLUSTERIP_ERR_INVALID_NAME',
+    );
   });
 }
 
@@ -44,15 +50,30 @@ test('the message names the value and the rule broken', (t) => {
     error?.message,
     `service name "My-Svc": must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')`,
   );
-  t.regex(t.throws(() => validateServiceName('1abc', { strict: true }))?.message ?? '', /start with an alphabetic character/);
+  t.regex(
+    t.throws(() => validateServiceName('1abc', { strict: true }))?.message ?? '',
+    /start with an alphabetic character/,
+  );
   t.regex(t.throws(() => validateNamespace('a'.repeat(64)))?.message ?? '', /no more than 63 characters, got 64/);
 });
 
 test('namespaces are DNS-1123 labels', (t) => {
-  t.is(code(() => validateNamespace('kube-system')), undefined);
-  t.is(code(() => validateNamespace('0prod')), undefined);
-  t.is(code(() => validateNamespace('Prod')), 'CLUSTERIP_ERR_INVALID_NAME');
-  t.is(code(() => validateNamespace('prod.eu')), 'CLUSTERIP_ERR_INVALID_NAME');
+  t.is(
+    code(() => validateNamespace('kube-system')),
+    undefined,
+  );
+  t.is(
+    code(() => validateNamespace('0prod')),
+    undefined,
+  );
+  t.is(
+    code(() => validateNamespace('Prod')),
+    'CLUSTERIP_ERR_INVALID_NAME',
+  );
+  t.is(
+    code(() => validateNamespace('prod.eu')),
+    'CLUSTERIP_ERR_INVALID_NAME',
+  );
 });
 
 const portNames: [string, string | undefined][] = [
@@ -82,13 +103,32 @@ for (const [name, rule] of portNames) {
 }
 
 test('Service port names are DNS-1123 labels and may be empty', (t) => {
-  t.is(code(() => validateServicePortName('')), undefined);
-  t.is(code(() => validateServicePortName('http-metrics-and-more-than-15')), undefined);
-  t.is(code(() => validateServicePortName('Http')), 'CLUSTERIP_ERR_INVALID_NAME');
+  t.is(
+    code(() => validateServicePortName('')),
+    undefined,
+  );
+  t.is(
+    code(() => validateServicePortName('http-metrics-and-more-than-15')),
+    undefined,
+  );
+  t.is(
+    code(() => validateServicePortName('Http')),
+    'CLUSTERIP_ERR_INVALID_NAME',
+  );
 });
 
 test('port numbers are 1–65535', (t) => {
-  t.is(code(() => validatePortNumber(1)), undefined);
-  t.is(code(() => validatePortNumber(65535)), undefined);
-  for (const bad of [0, 65536, -1, 1.5, Number.NaN]) t.is(code(() => validatePortNumber(bad)), 'CLUSTERIP_ERR_INVALID_ARG');
+  t.is(
+    code(() => validatePortNumber(1)),
+    undefined,
+  );
+  t.is(
+    code(() => validatePortNumber(65535)),
+    undefined,
+  );
+  for (const bad of [0, 65536, -1, 1.5, Number.NaN])
+    t.is(
+      code(() => validatePortNumber(bad)),
+      'CLUSTERIP_ERR_INVALID_ARG',
+    );
 });

@@ -27,7 +27,13 @@ export function interpretClusterName(fqdn: string, clusterDomain: string): Clust
   if (name !== zone && !name.endsWith(`.${zone}`)) return { kind: 'outside', fqdn: absolute };
 
   // Labels left of the zone, nearest to the zone first: [svc|pod, namespace, service, ...].
-  const labels = name === zone ? [] : name.slice(0, -(zone.length + 1)).split('.').reverse();
+  const labels =
+    name === zone
+      ? []
+      : name
+          .slice(0, -(zone.length + 1))
+          .split('.')
+          .reverse();
   const [type, namespace, service, ...rest] = labels;
   if (type === undefined) return { kind: 'no-data', fqdn: absolute };
   if (type === 'svc') {

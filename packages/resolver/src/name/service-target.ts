@@ -52,12 +52,20 @@ function parseAuthorityForm(input: string, target: string, scheme: string): Serv
   const rest = target.slice(scheme.length + 3);
   const slash = rest.indexOf('/');
   if (slash === -1) {
-    throw new InvalidNameError('target', input, `must look like ${scheme}:///<name>[:<port>] or ${scheme}://<namespace>/<name>[:<port>]`);
+    throw new InvalidNameError(
+      'target',
+      input,
+      `must look like ${scheme}:///<name>[:<port>] or ${scheme}://<namespace>/<name>[:<port>]`,
+    );
   }
   const authority = rest.slice(0, slash);
   const path = rest.slice(slash + 1);
   if (path === '' || path.includes('/')) {
-    throw new InvalidNameError('target', input, `must name exactly one Service after the "/", e.g. ${scheme}:///web:http`);
+    throw new InvalidNameError(
+      'target',
+      input,
+      `must name exactly one Service after the "/", e.g. ${scheme}:///web:http`,
+    );
   }
   let namespace: string | undefined;
   if (authority !== '') {

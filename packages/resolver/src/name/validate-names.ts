@@ -81,7 +81,8 @@ export function validatePortName(name: string): void {
   if (name.length > MAX_IANA_SVC_NAME) {
     reasons.push(`must be no more than ${MAX_IANA_SVC_NAME} characters, got ${name.length}`);
   }
-  if (!/^[-a-z0-9]+$/.test(name)) reasons.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (!/^[-a-z0-9]+$/.test(name))
+    reasons.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
   if (name.includes('--')) reasons.push('must not contain consecutive hyphens');
   if (!/[a-z]/.test(name)) reasons.push('must contain at least one letter (a-z)');
   if (name.startsWith('-') || name.endsWith('-')) reasons.push('must not begin or end with a hyphen');

@@ -19,7 +19,12 @@ export type NameState =
       readonly reason?: SnapshotReason;
       readonly syncedAt: number;
     }
-  | { readonly phase: 'not-found'; readonly reason: NotFoundReason; readonly detail?: string; readonly syncedAt: number }
+  | {
+      readonly phase: 'not-found';
+      readonly reason: NotFoundReason;
+      readonly detail?: string;
+      readonly syncedAt: number;
+    }
   | { readonly phase: 'unavailable'; readonly error: ClusterIPError };
 
 /**

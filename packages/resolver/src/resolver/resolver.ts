@@ -1,7 +1,11 @@
 // ①→④ composed: target → search candidates → shared source watches → `ServiceSnapshot`s.
 // Consumes an `EndpointSource` and a `ClusterContext`; produces snapshots, once or as a watch.
 
-import { type ClusterContext, type DetectClusterContextOptions, detectClusterContext } from '../context/cluster-context.js';
+import {
+  type ClusterContext,
+  type DetectClusterContextOptions,
+  detectClusterContext,
+} from '../context/cluster-context.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import type { ClusterIPError } from '../errors/clusterip-error.js';
@@ -65,7 +69,8 @@ export class Resolver {
       throw new InvalidArgumentError('options', 'resolver options must be an object with a source');
     }
     for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) throw new InvalidArgumentError(key, `unexpected option ${JSON.stringify(key)} of Resolver`);
+      if (!OPTION_KEYS.has(key))
+        throw new InvalidArgumentError(key, `unexpected option ${JSON.stringify(key)} of Resolver`);
     }
     const source = options.source;
     if (source === null || typeof source !== 'object' || typeof source.watch !== 'function') {
@@ -77,7 +82,10 @@ export class Resolver {
     }
     const idle = options.idleTimeoutMs ?? 30_000;
     if (!Number.isFinite(idle) || idle < 0) {
-      throw new InvalidArgumentError('idleTimeoutMs', `idleTimeoutMs must be a non-negative number, got ${String(idle)}`);
+      throw new InvalidArgumentError(
+        'idleTimeoutMs',
+        `idleTimeoutMs must be a non-negative number, got ${String(idle)}`,
+      );
     }
     this.#source = source;
     this.#mode = mode;
@@ -153,9 +161,11 @@ export class Resolver {
     if (target.namespace !== undefined) {
       return [`${target.host}.${target.namespace}.svc.${context.clusterDomain}.`];
     }
-    return searchCandidates(target.host, { search: context.dns.search, ndots: context.dns.ndots, mode: this.#mode }).map(
-      (c) => c.toLowerCase(),
-    );
+    return searchCandidates(target.host, {
+      search: context.dns.search,
+      ndots: context.dns.ndots,
+      mode: this.#mode,
+    }).map((c) => c.toLowerCase());
   }
 
   /** @internal */

@@ -94,7 +94,10 @@ export class StaticSource implements EndpointSource {
     validateNamespace(service.namespace);
     validateServiceName(service.name);
     if (!Array.isArray(service.ports) || !Array.isArray(service.endpoints)) {
-      throw new InvalidArgumentError('service', `service ${service.name}.${service.namespace}: ports and endpoints must be arrays`);
+      throw new InvalidArgumentError(
+        'service',
+        `service ${service.name}.${service.namespace}: ports and endpoints must be arrays`,
+      );
     }
     this.#services.set(`${service.namespace}/${service.name}`, service);
   }
@@ -136,7 +139,14 @@ export class StaticSource implements EndpointSource {
     if (port === undefined && (portRef !== undefined || info.ports.length > 0)) {
       return [
         { type: 'service', service: info },
-        { type: 'update', update: { type: 'not-found', reason: 'nodata', detail: `service has no port ${String(portRef ?? '(unspecified, several defined)')}` } },
+        {
+          type: 'update',
+          update: {
+            type: 'not-found',
+            reason: 'nodata',
+            detail: `service has no port ${String(portRef ?? '(unspecified, several defined)')}`,
+          },
+        },
       ];
     }
     let endpoints = def.endpoints.map((e) => toEndpoint(e, port));
@@ -175,7 +185,9 @@ function toServiceInfo(def: StaticService): ServiceInfo {
 
 function toEndpoint(e: StaticEndpoint, port: ServicePort | undefined): Endpoint {
   const target =
-    port === undefined ? 0 : (e.ports?.[port.name] ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port));
+    port === undefined
+      ? 0
+      : (e.ports?.[port.name] ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port));
   const { ports: _ports, ...rest } = e;
   return Object.freeze({
     protocol: port?.protocol ?? 'TCP',

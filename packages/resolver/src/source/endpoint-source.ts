@@ -37,8 +37,9 @@ export interface SourceWatch {
  * and sharing of watches are the `Resolver`'s job.
  *
  * Contract for `watch(query, listener)`:
- * - the first event is an `update` with a `reset` or `not-found` update, or a `stale` event when
- *   the backend cannot be reached and nothing is known yet;
+ * - the first `update` or `stale` event is an `update` with a `reset` or `not-found` update, or a
+ *   `stale` event when the backend cannot be reached and nothing is known yet; `service` events may
+ *   come at any time, also before it (the Kubernetes source sends the Service before its endpoints);
  * - after the backend becomes reachable again, the next `update` is a `reset`;
  * - events are delivered asynchronously, in order, and never after the watch's `close()` returns.
  *

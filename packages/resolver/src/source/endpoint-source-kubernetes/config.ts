@@ -1,0 +1,434 @@
+// ③ Endpoint source (Kubernetes): options of KubernetesSource, and where they come from (explicit,
+// in-cluster service account, kubeconfig). Consumes user options, environment and files; produces a
+// validated, frozen configuration. Secrets are kept out of every error message.
+
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { type BackoffConfig, type BackoffOptions, resolveBackoffOptions } from '../../internal/backoff.js';
+import { describe } from '../../service/normalize-service.js';
+import type { KubeApiClientConfig } from './kube-api-client.js';
+import type { Timers } from './list-watch.js';
+
+/**
+ * Options of `new KubernetesSource(options)`. Only `server` is required. TLS is verified against
+ * `ca`/`caFile` (or the system roots) unless `insecureSkipTlsVerify`; plain http is used only when
+ * `server` starts with `http://`.
+ */
+export interface KubernetesSourceOptions {
+  /** API server URL: `https://host:port` (optionally with a path prefix), or `http://...`. */
+  readonly server: string;
+  /** Bearer token. Mutually exclusive with `tokenFile`. */
+  readonly token?: string;
+  /** File holding the bearer token; re-read every `tokenRefreshIntervalMs` and after a 401. */
+  readonly tokenFile?: string;
+  /** PEM CA bundle to verify the server with. */
+  readonly ca?: string | Uint8Array;
+  readonly caFile?: string;
+  /** PEM client certificate and key (mutual TLS). */
+  readonly cert?: string | Uint8Array;
+  readonly certFile?: string;
+  readonly key?: string | Uint8Array;
+  readonly keyFile?: string;
+  /** Do not verify the server certificate (development only). Default false. */
+  readonly insecureSkipTlsVerify?: boolean;
+  /** TLS server name to verify instead of the URL host. */
+  readonly tlsServerName?: string;
+  /** The client's node (downward API `spec.nodeName`): local endpoints win duplicate keys. */
+  readonly nodeName?: string;
+  /** Close a Service's list+watch this long after its last watcher left. Default 30 000. */
+  readonly idleTimeoutMs?: number;
+  /** Connect and response-headers timeout of every request. Default 30 000. */
+  readonly requestTimeoutMs?: number;
+  /** Watches ask for `timeoutSeconds` in [this, 2 × this). Default 300 (client-go). */
+  readonly minWatchTimeoutSeconds?: number;
+  /** Token file re-read period. Default 60 000 (client-go). */
+  readonly tokenRefreshIntervalMs?: number;
+  /** Largest list response or single watch event accepted. Default 64 MiB. */
+  readonly maxResponseBytes?: number;
+  /** Most Services watched at once; one more throws. Default 10 000. */
+  readonly maxServices?: number;
+  /** Retry backoff (client-go defaults: 800 ms × 2 up to 30 s, jitter 1.0, reset after 2 min). */
+  readonly backoff?: BackoffOptions;
+  /** Clock, for tests. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Random source in [0, 1), for tests. Default `Math.random`. */
+  readonly random?: () => number;
+  /** Timer functions, for tests. Default the global ones. */
+  readonly timers?: Timers;
+}
+
+/** Fully defaulted, frozen configuration of a KubernetesSource. */
+export interface KubernetesSourceConfig {
+  readonly client: KubeApiClientConfig;
+  readonly nodeName: string | undefined;
+  readonly idleTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly minWatchTimeoutSeconds: number;
+  readonly maxServices: number;
+  readonly backoff: BackoffConfig;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly timers: Timers;
+}
+
+const OPTION_KEYS = new Set([
+  'server',
+  'token',
+  'tokenFile',
+  'ca',
+  'caFile',
+  'cert',
+  'certFile',
+  'key',
+  'keyFile',
+  'insecureSkipTlsVerify',
+  'tlsServerName',
+  'nodeName',
+  'idleTimeoutMs',
+  'requestTimeoutMs',
+  'minWatchTimeoutSeconds',
+  'tokenRefreshIntervalMs',
+  'maxResponseBytes',
+  'maxServices',
+  'backoff',
+  'now',
+  'random',
+  'timers',
+]);
+
+const DEFAULT_TIMERS: Timers = {
+  setTimeout: (cb, ms) => setTimeout(cb, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+function arg(option: string, message: string): InvalidArgumentError {
+  return new InvalidArgumentError(option, message);
+}
+
+/**
+ * Validate `new KubernetesSource(options)` and produce its frozen configuration.
+ *
+ * @example
+ * ```ts
+ * const config = resolveKubernetesSourceOptions({ server: 'https://127.0.0.1:6443', tokenFile: '/tmp/token' })
+ * ```
+ */
+export function resolveKubernetesSourceOptions(options: KubernetesSourceOptions): KubernetesSourceConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw arg('options', `kubernetes source: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      const hint = key === 'kubeconfig' ? ': use KubernetesSource.fromKubeconfig()' : '';
+      throw arg(key, `kubernetes source: unexpected option ${JSON.stringify(key)}${hint}`);
+    }
+  }
+  const o = options as unknown as Record<string, unknown>;
+  if (typeof o.server !== 'string' || o.server === '') {
+    throw arg(
+      'server',
+      `kubernetes source: server must be a URL such as https://10.96.0.1:443, got ${describe(o.server)}`,
+    );
+  }
+  let server: URL;
+  try {
+    server = new URL(o.server);
+  } catch {
+    throw arg('server', `kubernetes source: server is not a valid URL, got ${describe(redactUrl(o.server))}`);
+  }
+  if (server.protocol !== 'https:' && server.protocol !== 'http:') {
+    throw arg('server', `kubernetes source: server must start with https:// or http://, got ${server.protocol}`);
+  }
+  if (server.username !== '' || server.password !== '') {
+    throw arg('server', 'kubernetes source: server must not carry credentials in the URL: use token or tokenFile');
+  }
+  if (server.search !== '' || server.hash !== '') {
+    throw arg('server', `kubernetes source: server must not have a query or fragment, got ${redactUrl(o.server)}`);
+  }
+  const str = (key: string): string | undefined => {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw arg(key, `kubernetes source: ${key} must be a non-empty string`);
+    return v;
+  };
+  const pem = (key: string): string | Uint8Array | undefined => {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if ((typeof v !== 'string' || v === '') && !(v instanceof Uint8Array)) {
+      throw arg(key, `kubernetes source: ${key} must be PEM text (string or bytes)`);
+    }
+    return v as string | Uint8Array;
+  };
+  const int = (key: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = o[key];
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw arg(key, `kubernetes source: ${key} must be a number from ${min} to ${max}, got ${describe(v)}`);
+    }
+    return v;
+  };
+  const fn = <F>(key: string, def: F): F => {
+    const v = o[key];
+    if (v === undefined) return def;
+    if (typeof v !== 'function') throw arg(key, `kubernetes source: ${key} must be a function, got ${describe(v)}`);
+    return v as F;
+  };
+  // Never echo the token value, not even its type-coerced form.
+  if (o.token !== undefined && (typeof o.token !== 'string' || o.token === '')) {
+    throw arg('token', 'kubernetes source: token must be a non-empty string');
+  }
+  const token = o.token as string | undefined;
+  const tokenFile = str('tokenFile');
+  if (token !== undefined && tokenFile !== undefined) {
+    throw arg('token', 'kubernetes source: give either token or tokenFile, not both');
+  }
+  const ca = pem('ca');
+  const caFile = str('caFile');
+  if (ca !== undefined && caFile !== undefined)
+    throw arg('ca', 'kubernetes source: give either ca or caFile, not both');
+  const cert = pem('cert');
+  const certFile = str('certFile');
+  const key = pem('key');
+  const keyFile = str('keyFile');
+  if (cert !== undefined && certFile !== undefined)
+    throw arg('cert', 'kubernetes source: give either cert or certFile, not both');
+  if (key !== undefined && keyFile !== undefined)
+    throw arg('key', 'kubernetes source: give either key or keyFile, not both');
+  if ((cert !== undefined || certFile !== undefined) !== (key !== undefined || keyFile !== undefined)) {
+    throw arg('key', 'kubernetes source: a client certificate needs its key, and a key its certificate');
+  }
+  const insecure = o.insecureSkipTlsVerify ?? false;
+  if (typeof insecure !== 'boolean') {
+    throw arg(
+      'insecureSkipTlsVerify',
+      `kubernetes source: insecureSkipTlsVerify must be a boolean, got ${describe(insecure)}`,
+    );
+  }
+  let timers = DEFAULT_TIMERS;
+  if (o.timers !== undefined) {
+    const t = o.timers as Partial<Timers> | null;
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      typeof t.setTimeout !== 'function' ||
+      typeof t.clearTimeout !== 'function'
+    ) {
+      throw arg('timers', 'kubernetes source: timers must be { setTimeout, clearTimeout }');
+    }
+    timers = t as Timers;
+  }
+  const now = fn<() => number>('now', Date.now);
+  const requestTimeoutMs = int('requestTimeoutMs', 30_000, 1);
+  const client: KubeApiClientConfig = Object.freeze({
+    server,
+    token,
+    tokenFile,
+    ca,
+    caFile,
+    cert,
+    certFile,
+    key,
+    keyFile,
+    insecureSkipTlsVerify: insecure,
+    tlsServerName: str('tlsServerName'),
+    tokenRefreshIntervalMs: int('tokenRefreshIntervalMs', 60_000, 0),
+    requestTimeoutMs,
+    maxResponseBytes: int('maxResponseBytes', 64 * 1024 * 1024, 1024),
+    now,
+  });
+  return Object.freeze({
+    client,
+    nodeName: str('nodeName'),
+    idleTimeoutMs: int('idleTimeoutMs', 30_000, 0),
+    requestTimeoutMs,
+    minWatchTimeoutSeconds: int('minWatchTimeoutSeconds', 300, 1, 86_400),
+    maxServices: int('maxServices', 10_000, 1),
+    backoff: resolveBackoffOptions(o.backoff as BackoffOptions | undefined, 'backoff'),
+    now,
+    random: fn<() => number>('random', Math.random),
+    timers,
+  });
+}
+
+/** Default paths of the in-cluster service account (client-go `InClusterConfig`). */
+const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Options of `KubernetesSource.inCluster()`: the in-cluster inputs, plus any source option. */
+export interface InClusterOptions extends Omit<KubernetesSourceOptions, 'server' | 'token' | 'ca'> {
+  /** Environment to read `KUBERNETES_SERVICE_HOST`/`_PORT` from. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Default `/var/run/secrets/kubernetes.io/serviceaccount/token`. */
+  readonly tokenFile?: string;
+  /** Default `/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`. */
+  readonly caFile?: string;
+  /** Default `/var/run/secrets/kubernetes.io/serviceaccount/namespace`. */
+  readonly namespaceFile?: string;
+}
+
+/** What `inCluster` derived from the environment, besides the source options. */
+export interface InClusterConfig {
+  readonly options: KubernetesSourceOptions;
+  /** `$POD_NAMESPACE`, else the namespace file, else `default`. */
+  readonly namespace: string;
+}
+
+/**
+ * Derive the in-cluster configuration (client-go `InClusterConfig`): server
+ * `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`, the service-account token file (read
+ * lazily and re-read every minute), its CA bundle, and the pod's namespace.
+ *
+ * @example
+ * ```ts
+ * const { options, namespace } = inClusterConfig({ env: process.env })
+ * ```
+ */
+export function inClusterConfig(options: InClusterOptions = {}): InClusterConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw arg('options', `kubernetes source: inCluster options must be an object, got ${describe(options)}`);
+  }
+  const { env = process.env, namespaceFile = `${SA_DIR}/namespace`, ...rest } = options;
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) {
+    throw arg(
+      'env.KUBERNETES_SERVICE_HOST',
+      'kubernetes source: not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set; outside a cluster use KubernetesSource.fromKubeconfig()',
+    );
+  }
+  let namespace = env.POD_NAMESPACE?.trim();
+  if (!namespace) {
+    try {
+      namespace = readFileSync(namespaceFile, 'utf8').trim();
+    } catch {
+      namespace = undefined;
+    }
+  }
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    namespace: namespace || 'default',
+    options: {
+      tokenFile: `${SA_DIR}/token`,
+      caFile: `${SA_DIR}/ca.crt`,
+      ...(rest as Omit<KubernetesSourceOptions, 'server'>),
+      server,
+    },
+  };
+}
+
+/** Options of `KubernetesSource.fromKubeconfig()`: which file and context, plus any source option. */
+export interface KubeconfigOptions extends Omit<KubernetesSourceOptions, 'server'> {
+  /** Kubeconfig file. Default: the first entry of `$KUBECONFIG`, else `~/.kube/config`. */
+  readonly path?: string;
+  /** Context to use. Default: `current-context`. */
+  readonly context?: string;
+  /** Environment to read `KUBECONFIG` from. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** What a kubeconfig context resolved to. */
+export interface KubeconfigResult {
+  readonly options: KubernetesSourceOptions;
+  /** The context's namespace, if it names one. */
+  readonly namespace: string | undefined;
+}
+
+type Yaml = Record<string, unknown>;
+const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function named(list: unknown, name: string, field: string, file: string): Yaml {
+  if (Array.isArray(list)) {
+    for (const entry of list) {
+      if (isMap(entry) && entry.name === name && isMap(entry[field])) return entry[field] as Yaml;
+    }
+  }
+  throw arg(`kubeconfig.${field}s`, `kubeconfig ${file}: ${field} ${JSON.stringify(name)} not found`);
+}
+
+/**
+ * Read a kubeconfig file and resolve one context to source options: server, CA (data or file),
+ * `insecure-skip-tls-verify`, `tls-server-name`, and the user's token, token file or client
+ * certificate/key (data or file). Relative file paths are resolved against the kubeconfig's folder.
+ * Exec plugins, auth providers (OIDC) and basic auth are not supported: they throw an
+ * {@link InvalidArgumentError} naming the user and the unsupported method.
+ *
+ * @example
+ * ```ts
+ * const { options } = await kubeconfigOptions({ context: 'kind-dev' })
+ * ```
+ */
+export async function kubeconfigOptions(options: KubeconfigOptions = {}): Promise<KubeconfigResult> {
+  if (typeof options !== 'object' || options === null) {
+    throw arg('options', `kubernetes source: fromKubeconfig options must be an object, got ${describe(options)}`);
+  }
+  const { path: givenPath, context: givenContext, env = process.env, ...rest } = options;
+  const fromEnv = env.KUBECONFIG?.split(delimiter).find((p) => p !== '');
+  const file = resolve(givenPath ?? fromEnv ?? join(homedir(), '.kube', 'config'));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw arg('path', `kubeconfig ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    // The YAML parser's message may quote file content (tokens): keep only the fact.
+    throw arg('path', `kubeconfig ${file}: not valid YAML`);
+  }
+  if (!isMap(doc)) throw arg('path', `kubeconfig ${file}: not a kubeconfig (expected a mapping)`);
+  const contextName = givenContext ?? (typeof doc['current-context'] === 'string' ? doc['current-context'] : undefined);
+  if (!contextName) throw arg('context', `kubeconfig ${file}: no context given and no current-context set`);
+  const context = named(doc.contexts, contextName, 'context', file);
+  if (typeof context.cluster !== 'string')
+    throw arg('context', `kubeconfig ${file}: context ${contextName} names no cluster`);
+  const cluster = named(doc.clusters, context.cluster, 'cluster', file);
+  const userName = typeof context.user === 'string' ? context.user : undefined;
+  const user = userName === undefined ? {} : named(doc.users, userName, 'user', file);
+  const base = dirname(file);
+  const path = (v: unknown): string | undefined =>
+    typeof v === 'string' && v !== '' ? (isAbsolute(v) ? v : join(base, v)) : undefined;
+  const data = (v: unknown, what: string): Buffer | undefined => {
+    if (typeof v !== 'string' || v === '') return undefined;
+    const buf = Buffer.from(v, 'base64');
+    if (buf.length === 0) throw arg(`kubeconfig.${what}`, `kubeconfig ${file}: ${what} is not base64`);
+    return buf;
+  };
+  if (typeof cluster.server !== 'string')
+    throw arg('context', `kubeconfig ${file}: cluster ${context.cluster} has no server`);
+
+  const unsupported = (method: string) =>
+    arg(
+      `kubeconfig.users.${userName}.${method}`,
+      `kubeconfig ${file}: user ${JSON.stringify(userName)} uses ${method} authentication, which KubernetesSource does not support: use a token (kubectl create token), a token file or a client certificate`,
+    );
+  if (user.exec !== undefined && user.exec !== null) throw unsupported('exec');
+  if (user['auth-provider'] !== undefined && user['auth-provider'] !== null) throw unsupported('auth-provider');
+  if (user.username !== undefined || user.password !== undefined) throw unsupported('basic');
+
+  const out: Record<string, unknown> = { ...rest, server: cluster.server };
+  const setOnce = (key: string, value: unknown) => {
+    if (value !== undefined && out[key] === undefined) out[key] = value;
+  };
+  setOnce('ca', data(cluster['certificate-authority-data'], 'certificate-authority-data'));
+  setOnce('caFile', out.ca === undefined ? path(cluster['certificate-authority']) : undefined);
+  if (cluster['insecure-skip-tls-verify'] === true) setOnce('insecureSkipTlsVerify', true);
+  if (typeof cluster['tls-server-name'] === 'string') setOnce('tlsServerName', cluster['tls-server-name']);
+  if (typeof user.token === 'string' && user.token !== '') setOnce('token', user.token);
+  else setOnce('tokenFile', path(user.tokenFile));
+  setOnce('cert', data(user['client-certificate-data'], 'client-certificate-data'));
+  setOnce('certFile', out.cert === undefined ? path(user['client-certificate']) : undefined);
+  setOnce('key', data(user['client-key-data'], 'client-key-data'));
+  setOnce('keyFile', out.key === undefined ? path(user['client-key']) : undefined);
+  const ns = typeof context.namespace === 'string' && context.namespace !== '' ? context.namespace : undefined;
+  return { options: out as unknown as KubernetesSourceOptions, namespace: ns };
+}
+
+/** The URL without userinfo, for messages (got's `stripUrlAuth`). */
+function redactUrl(value: string): string {
+  return value.replace(/\/\/[^/@]*@/, '//');
+}

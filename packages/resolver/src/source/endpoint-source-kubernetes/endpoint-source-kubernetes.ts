@@ -1,0 +1,721 @@
+// ③ Endpoint source (Kubernetes): watches Services and their EndpointSlices through the API server.
+// Consumes SourceQuery (one absolute cluster name + port); produces SourceEvents (service, reset/add/
+// remove/not-found, stale) from one shared, ref-counted list+watch pair per Service.
+
+import type { Endpoint, Protocol } from '../../endpoint/endpoint.js';
+import { ClosedError } from '../../errors/closed-error.js';
+import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { PortNotFoundError } from '../../errors/port-not-found-error.js';
+import { WatchFailedError } from '../../errors/watch-failed-error.js';
+import { findServicePort } from '../../service/find-service-port.js';
+import { normalizeService } from '../../service/normalize-service.js';
+import type { ServiceInfo } from '../../service/service-info.js';
+import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from '../endpoint-source.js';
+import type { EndpointUpdate, SourceEvent } from '../endpoint-update.js';
+import {
+  type InClusterOptions,
+  inClusterConfig,
+  type KubeconfigOptions,
+  type KubernetesSourceConfig,
+  type KubernetesSourceOptions,
+  kubeconfigOptions,
+  resolveKubernetesSourceOptions,
+} from './config.js';
+import {
+  type DecodedSlice,
+  decodeEndpointSlice,
+  EndpointSliceCache,
+  SERVICE_NAME_LABEL,
+  type SliceSelector,
+} from './endpoint-slice-merge.js';
+import { KubeApiClient } from './kube-api-client.js';
+import { ListWatch } from './list-watch.js';
+
+/**
+ * Why a Service's endpoint set is empty or unusable, carried on `reset` updates (`reason.code`):
+ * - `no-endpoint-slices`: the Service has no EndpointSlice (its selector matches no pod, or it has
+ *   no selector and nobody created slices for it);
+ * - `port-not-in-slices`: slices exist but none carries the requested port (typically a named
+ *   `targetPort` that no pod declares as a container port with that protocol);
+ * - `no-endpoints`: slices carry the port but list no endpoint;
+ * - `no-ready-endpoints`: endpoints exist but none is ready (they are still in the reset, with
+ *   their conditions, for the serving-terminating fallback);
+ * - `port-not-found`: the Service has no such port (kube-proxy would refuse the connection);
+ * - `external-name`: an ExternalName Service has no endpoints; resolve its CNAME target instead.
+ */
+export type KubernetesEmptyReasonCode =
+  | 'no-endpoint-slices'
+  | 'port-not-in-slices'
+  | 'no-endpoints'
+  | 'no-ready-endpoints'
+  | 'port-not-found'
+  | 'external-name';
+
+type Reason = { readonly code: KubernetesEmptyReasonCode; readonly message: string };
+
+/** What one watch view selects from a Service. */
+interface ViewSpec {
+  readonly kind: 'service' | 'endpoint' | 'srv';
+  readonly port: number | string | undefined;
+  /** srv: the protocol label of the name (upper-cased). */
+  readonly protocol: string | undefined;
+  /** endpoint: the hostname label to match (lower-cased). */
+  readonly hostname: string | undefined;
+}
+
+/** One `watch()` call. */
+class Subscription implements SourceWatch {
+  closed = false;
+  readonly #listener: SourceListener;
+  readonly #onClose: (sub: Subscription) => void;
+  #closing: Promise<void> | undefined;
+  view: View | undefined;
+
+  constructor(listener: SourceListener, onClose: (sub: Subscription) => void) {
+    this.#listener = listener;
+    this.#onClose = onClose;
+  }
+
+  deliver(event: SourceEvent): void {
+    if (this.closed) return;
+    try {
+      this.#listener(event);
+    } catch {
+      // A throwing listener must not break the watch loop or other listeners (convention 13).
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.#onClose(this);
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+type Target =
+  | { readonly type: 'not-found'; readonly detail: string }
+  | { readonly type: 'empty'; readonly reason: Reason }
+  | {
+      readonly type: 'port';
+      readonly selector: SliceSelector;
+      readonly key: string;
+      readonly targetPort: number | string;
+    };
+
+/** Dashed form of an IP as cluster DNS uses it for endpoint names (spec §1.3). */
+function dashedIp(address: string): string {
+  const dashed = address.replace(/[.:]/g, '-');
+  return dashed.endsWith('-') ? `${dashed}0` : dashed;
+}
+
+/** One (port, hostname) selection of a Service, shared by the subscriptions that ask the same. */
+class View {
+  readonly spec: ViewSpec;
+  readonly subs = new Set<Subscription>();
+  #cache: EndpointSliceCache | undefined;
+  #cacheKey: string | undefined;
+  #last: 'none' | 'not-found' | 'reset' = 'none';
+  #lastDetail: string | undefined;
+
+  constructor(spec: ViewSpec) {
+    this.spec = spec;
+  }
+
+  #emit(event: SourceEvent, only?: Subscription): void {
+    if (only !== undefined) only.deliver(event);
+    else for (const s of this.subs) s.deliver(event);
+  }
+
+  #target(w: ServiceWatch): Target {
+    const svc = w.service;
+    const subject = `${w.name}.${w.namespace}`;
+    if (svc === null || svc === undefined) return { type: 'not-found', detail: `service ${subject} not found` };
+    const spec = this.spec;
+    if (svc.type === 'ExternalName') {
+      if (spec.kind !== 'service') {
+        return {
+          type: 'not-found',
+          detail: `service ${subject} is an ExternalName service: it has no ${spec.kind} names`,
+        };
+      }
+      return {
+        type: 'empty',
+        reason: {
+          code: 'external-name',
+          message: `service ${subject}: type ExternalName (alias of ${svc.externalName}): it has no endpoints, resolve ${svc.externalName} with DNS`,
+        },
+      };
+    }
+    let port: { name: string; protocol: Protocol; targetPort: number | string };
+    if (spec.kind === 'srv') {
+      const wanted = (spec.port as string).toLowerCase();
+      const found = svc.ports.find(
+        (p) => p.name !== '' && p.name.toLowerCase() === wanted && p.protocol === spec.protocol,
+      );
+      if (found === undefined) {
+        return {
+          type: 'not-found',
+          detail: `service ${subject} has no port named ${wanted} with protocol ${spec.protocol}`,
+        };
+      }
+      port = found;
+    } else {
+      try {
+        port = findServicePort(svc, spec.port);
+      } catch (err) {
+        if (!(err instanceof PortNotFoundError)) throw err;
+        return { type: 'empty', reason: { code: 'port-not-found', message: err.message } };
+      }
+    }
+    const hostname = spec.hostname;
+    const selector: SliceSelector = {
+      portName: port.name,
+      protocol: port.protocol,
+      nodeName: w.source.config.nodeName,
+      filter:
+        hostname === undefined
+          ? undefined
+          : (e: Endpoint) => e.hostname?.toLowerCase() === hostname || dashedIp(e.address) === hostname,
+    };
+    return { type: 'port', selector, key: `${port.name}/${port.protocol}`, targetPort: port.targetPort };
+  }
+
+  #reason(w: ServiceWatch, cache: EndpointSliceCache, t: Target & { type: 'port' }): Reason | undefined {
+    const subject = `${w.name}.${w.namespace}`;
+    const portLabel = t.selector.portName ? JSON.stringify(t.selector.portName) : `${w.service?.ports[0]?.port ?? ''}`;
+    if (w.slices.size === 0) {
+      const selectorLess = w.service?.selector === undefined;
+      return {
+        code: 'no-endpoint-slices',
+        message: selectorLess
+          ? `service ${subject}: no endpoints: the service has no selector and no EndpointSlice labelled ${SERVICE_NAME_LABEL}=${w.name} exists (create one, or give the service a selector)`
+          : `service ${subject}: no endpoints: its selector matches no running pod (no EndpointSlice exists)`,
+      };
+    }
+    if (cache.slicesWithPort === 0) {
+      const named = typeof t.targetPort === 'string';
+      return {
+        code: 'port-not-in-slices',
+        message: named
+          ? `service ${subject}: port ${portLabel}: no pod declares a container port named ${JSON.stringify(t.targetPort)} with protocol ${t.selector.protocol} (the service's targetPort), so no endpoint has this port`
+          : `service ${subject}: port ${portLabel}: no EndpointSlice of the service carries this port (${w.slices.size} slices)`,
+      };
+    }
+    if (cache.size === 0) {
+      return {
+        code: 'no-endpoints',
+        message: `service ${subject}: port ${portLabel}: the EndpointSlices list no endpoints`,
+      };
+    }
+    if (cache.readyCount === 0) {
+      return {
+        code: 'no-ready-endpoints',
+        message: `service ${subject}: port ${portLabel}: none of the ${cache.size} endpoints is ready`,
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Recompute the whole view. `force` emits even when nothing visible changed (after a relist or a
+   * recovery, where the contract demands a reset); `only` replays to one new subscription.
+   */
+  full(w: ServiceWatch, force: boolean, only?: Subscription): void {
+    const t = this.#target(w);
+    if (t.type === 'not-found') {
+      this.#cache = undefined;
+      this.#cacheKey = undefined;
+      if (only === undefined && !force && this.#last === 'not-found' && this.#lastDetail === t.detail) return;
+      this.#last = 'not-found';
+      this.#lastDetail = t.detail;
+      this.#emit({ type: 'update', update: { type: 'not-found', reason: 'nxdomain', detail: t.detail } }, only);
+      return;
+    }
+    if (t.type === 'empty') {
+      this.#cache = undefined;
+      this.#cacheKey = undefined;
+      if (only === undefined && !force && this.#last === 'reset' && this.#lastDetail === t.reason.code) return;
+      this.#last = 'reset';
+      this.#lastDetail = t.reason.code;
+      this.#emit({ type: 'update', update: { type: 'reset', endpoints: [], reason: t.reason } }, only);
+      return;
+    }
+    let rebuilt = false;
+    if (this.#cache === undefined || this.#cacheKey !== t.key) {
+      this.#cache = new EndpointSliceCache(t.selector);
+      this.#cacheKey = t.key;
+      this.#cache.reset(w.slices.values());
+      rebuilt = true;
+    } else if (force && only === undefined) {
+      this.#cache.reset(w.slices.values());
+      rebuilt = true;
+    }
+    this.#publish(w, this.#cache, t, force || rebuilt, only);
+  }
+
+  /** Apply one slice change incrementally (O(slice size)). */
+  slice(w: ServiceWatch, name: string, slice: DecodedSlice | undefined): void {
+    const cache = this.#cache;
+    if (cache === undefined) return; // no port selected (service missing, ExternalName, bad port)
+    const diff = slice === undefined ? cache.delete(name) : cache.update(slice);
+    if (diff.added.length === 0 && diff.removed.length === 0 && this.#last !== 'reset') return;
+    const t = this.#target(w);
+    if (t.type !== 'port') return;
+    const reason = this.#reason(w, cache, t);
+    if (this.spec.hostname !== undefined) {
+      if ((cache.size === 0) !== (this.#last === 'not-found') || this.#last === 'none') {
+        this.#publish(w, cache, t, true);
+        return;
+      }
+    } else if (this.#last !== 'reset' || (reason?.code ?? '') !== (this.#lastDetail ?? '')) {
+      this.#publish(w, cache, t, true);
+      return;
+    }
+    // Add before remove: the set grows then shrinks, never dipping below its final size.
+    if (diff.added.length > 0) this.#emit({ type: 'update', update: { type: 'add', endpoints: diff.added } });
+    if (diff.removed.length > 0) this.#emit({ type: 'update', update: { type: 'remove', keys: diff.removed } });
+  }
+
+  #publish(
+    w: ServiceWatch,
+    cache: EndpointSliceCache,
+    t: Target & { type: 'port' },
+    force: boolean,
+    only?: Subscription,
+  ) {
+    if (this.spec.hostname !== undefined && cache.size === 0) {
+      const detail = `no endpoint named ${this.spec.hostname} in service ${w.name}.${w.namespace}`;
+      if (only === undefined && !force && this.#last === 'not-found') return;
+      this.#last = 'not-found';
+      this.#lastDetail = detail;
+      this.#emit({ type: 'update', update: { type: 'not-found', reason: 'nxdomain', detail } }, only);
+      return;
+    }
+    const reason = this.spec.hostname === undefined ? this.#reason(w, cache, t) : undefined;
+    const code = reason?.code ?? '';
+    if (only === undefined && !force && this.#last === 'reset' && this.#lastDetail === code) return;
+    this.#last = 'reset';
+    this.#lastDetail = code;
+    const update: EndpointUpdate =
+      reason === undefined
+        ? { type: 'reset', endpoints: cache.endpoints }
+        : { type: 'reset', endpoints: cache.endpoints, reason };
+    this.#emit({ type: 'update', update }, only);
+  }
+}
+
+/** The shared list+watch pair of one Service, with its views. */
+class ServiceWatch {
+  readonly source: KubernetesSource;
+  readonly namespace: string;
+  readonly name: string;
+  /** undefined until the first list; null when the Service does not exist. */
+  service: ServiceInfo | null | undefined;
+  readonly slices = new Map<string, DecodedSlice>();
+  #slicesListed = false;
+  readonly views = new Map<string, View>();
+  #subs = 0;
+  #failing = { services: false, slices: false };
+  #stale: WatchFailedError | undefined;
+  #idleTimer: unknown;
+  readonly #services: ListWatch<ServiceInfo>;
+  readonly #sliceWatch: ListWatch<DecodedSlice>;
+  #stopping: Promise<void> | undefined;
+
+  constructor(source: KubernetesSource, client: KubeApiClient, namespace: string, name: string) {
+    this.source = source;
+    this.namespace = namespace;
+    this.name = name;
+    const c = source.config;
+    const common = {
+      client,
+      backoff: c.backoff,
+      minWatchTimeoutSeconds: c.minWatchTimeoutSeconds,
+      requestTimeoutMs: c.requestTimeoutMs,
+      now: c.now,
+      random: c.random,
+      timers: c.timers,
+    };
+    const ns = encodeURIComponent(namespace);
+    this.#services = new ListWatch<ServiceInfo>({
+      ...common,
+      path: `/api/v1/namespaces/${ns}/services`,
+      selector: { fieldSelector: `metadata.name=${name}` },
+      listKind: 'ServiceList',
+      itemKind: 'Service',
+      decode: normalizeService,
+      accept: (s) => s.name === name,
+      subject: `services ${namespace}/${name}`,
+      handlers: {
+        onList: (items) => {
+          this.#failing.services = false;
+          this.service = items[0] ?? null;
+          this.#changed(true, true);
+        },
+        onUpsert: (svc) => {
+          this.service = svc;
+          this.#changed(false, true);
+        },
+        onDelete: () => {
+          this.service = null;
+          this.#changed(false, false);
+        },
+        onFailure: (err) => this.#fail('services', err),
+        onRecover: () => this.#recover('services'),
+      },
+    });
+    this.#sliceWatch = new ListWatch<DecodedSlice>({
+      ...common,
+      path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+      selector: { labelSelector: `${SERVICE_NAME_LABEL}=${name}` },
+      listKind: 'EndpointSliceList',
+      itemKind: 'EndpointSlice',
+      decode: decodeEndpointSlice,
+      accept: (s) => s.serviceName === name,
+      subject: `endpointslices ${namespace}/${name}`,
+      handlers: {
+        onList: (items) => {
+          this.#failing.slices = false;
+          this.slices.clear();
+          for (const s of items) this.slices.set(s.name, s);
+          this.#slicesListed = true;
+          this.#changed(true, false);
+        },
+        onUpsert: (slice) => {
+          this.slices.set(slice.name, slice);
+          this.#sliceChanged(slice.name, slice);
+        },
+        onDelete: (slice) => {
+          if (!this.slices.delete(slice.name)) return;
+          this.#sliceChanged(slice.name, undefined);
+        },
+        onFailure: (err) => this.#fail('slices', err),
+        onRecover: () => this.#recover('slices'),
+      },
+    });
+  }
+
+  get synced(): boolean {
+    return this.service !== undefined && this.#slicesListed;
+  }
+
+  get idle(): boolean {
+    return this.#subs === 0;
+  }
+
+  start(): void {
+    this.#services.start();
+    this.#sliceWatch.start();
+  }
+
+  subscribe(spec: ViewSpec, sub: Subscription): void {
+    this.#subs++;
+    if (this.#idleTimer !== undefined) {
+      this.source.config.timers.clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+    const key = `${spec.kind}|${String(spec.port)}|${typeof spec.port}|${spec.protocol ?? ''}|${spec.hostname ?? ''}`;
+    let view = this.views.get(key);
+    const fresh = view === undefined;
+    if (view === undefined) {
+      view = new View(spec);
+      this.views.set(key, view);
+    }
+    view.subs.add(sub);
+    sub.view = view;
+    const v = view;
+    // Replay what is known, asynchronously (never from inside watch()).
+    queueMicrotask(() => {
+      if (sub.closed) return;
+      if (this.synced) {
+        if (this.service) sub.deliver({ type: 'service', service: this.service });
+        v.full(this, fresh, sub);
+        if (this.#stale !== undefined) sub.deliver({ type: 'stale', error: this.#stale });
+      } else if (this.#stale !== undefined) {
+        sub.deliver({ type: 'stale', error: this.#stale });
+      }
+    });
+  }
+
+  unsubscribe(sub: Subscription): void {
+    const view = sub.view;
+    if (view === undefined || !view.subs.delete(sub)) return;
+    sub.view = undefined;
+    if (view.subs.size === 0) {
+      for (const [k, v] of this.views) if (v === view) this.views.delete(k);
+    }
+    this.#subs--;
+    if (this.#subs === 0) {
+      const handle = this.source.config.timers.setTimeout(() => {
+        this.#idleTimer = undefined;
+        if (this.#subs === 0) this.source.evict(this);
+      }, this.source.config.idleTimeoutMs);
+      (handle as { unref?: () => void } | null)?.unref?.();
+      this.#idleTimer = handle;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.#idleTimer !== undefined) this.source.config.timers.clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      await Promise.all([this.#services.stop(), this.#sliceWatch.stop()]);
+    })();
+    return this.#stopping;
+  }
+
+  #allSubs(): Subscription[] {
+    const out: Subscription[] = [];
+    for (const v of this.views.values()) for (const s of v.subs) out.push(s);
+    return out;
+  }
+
+  /** The Service or the whole slice set changed. `relist`: a list replaced the state. */
+  #changed(relist: boolean, serviceEvent: boolean): void {
+    if (!this.synced) return;
+    const recovered = this.#stale !== undefined && !this.#failing.services && !this.#failing.slices;
+    if (recovered) this.#stale = undefined;
+    if ((serviceEvent || relist) && this.service) {
+      const event: SourceEvent = { type: 'service', service: this.service };
+      for (const s of this.#allSubs()) s.deliver(event);
+    }
+    for (const v of this.views.values()) v.full(this, relist || recovered);
+    this.#restale();
+  }
+
+  #sliceChanged(name: string, slice: DecodedSlice | undefined): void {
+    if (!this.synced) return;
+    for (const v of this.views.values()) v.slice(this, name, slice);
+    this.#restale();
+  }
+
+  /** Updates clear a listener's stale state; while a watch still fails, say so again. */
+  #restale(): void {
+    if (this.#stale === undefined) return;
+    const event: SourceEvent = { type: 'stale', error: this.#stale };
+    for (const s of this.#allSubs()) s.deliver(event);
+  }
+
+  #fail(which: 'services' | 'slices', error: WatchFailedError): void {
+    this.#failing[which] = true;
+    if (this.#stale !== undefined) return; // once per outage
+    this.#stale = error;
+    const event: SourceEvent = { type: 'stale', error };
+    for (const s of this.#allSubs()) s.deliver(event);
+  }
+
+  #recover(which: 'services' | 'slices'): void {
+    this.#failing[which] = false;
+    if (this.#stale === undefined || this.#failing.services || this.#failing.slices) return;
+    this.#stale = undefined;
+    if (!this.synced) return;
+    // The watch resumed from its resourceVersion: state is current, but the contract wants a reset.
+    for (const v of this.views.values()) v.full(this, true);
+  }
+}
+
+/**
+ * Endpoint source backed by the Kubernetes API: for each Service asked about, one shared list+watch
+ * of the Service (`fieldSelector=metadata.name=<svc>`) and one of its EndpointSlices
+ * (`labelSelector=kubernetes.io/service-name=<svc>`), merged with kube-proxy's rules.
+ *
+ * Behaviour:
+ * - names: `service` → the endpoints (pods, also for ClusterIP Services) of the requested port;
+ *   `endpoint` → those whose hostname or dashed IP equals the first label; `srv` → the named port;
+ *   `pod`, `no-data`, `invalid`, `outside` → `not-found` (NXDOMAIN / NODATA);
+ * - a missing Service → `not-found` (`nxdomain`), then a `reset` if it appears; ExternalName → a
+ *   `service` event and an empty `reset` with reason `external-name`; a missing port → an empty
+ *   `reset` with reason `port-not-found` (the name exists, connections would be refused), except
+ *   for SRV names, which are `not-found`;
+ * - empty or unusable sets carry a `reason` (see {@link KubernetesEmptyReasonCode});
+ * - API outages: the last state stays, listeners get `stale` with a `WatchFailedError`, retries use
+ *   jittered exponential backoff, and the first update after recovery is a `reset`;
+ * - a Service's watches close `idleTimeoutMs` after its last `watch()` closed.
+ *
+ * @example
+ * ```ts
+ * const source = KubernetesSource.inCluster()
+ * const w = source.watch({ fqdn: 'web.prod.svc.cluster.local.', name: { kind: 'service', namespace: 'prod', service: 'web' }, port: 'http' },
+ *   (event) => console.log(event))
+ * await w.close()
+ * await source.close()
+ * ```
+ */
+export class KubernetesSource implements EndpointSource {
+  readonly kind = 'kubernetes';
+  /** Validated, frozen configuration (no secrets are ever printed from it). */
+  readonly config: KubernetesSourceConfig;
+  /** Namespace known from the environment (in-cluster namespace file, kubeconfig context), if any. */
+  readonly namespace: string | undefined;
+  readonly #client: KubeApiClient;
+  readonly #watches = new Map<string, ServiceWatch>();
+  readonly #stopping = new Set<Promise<void>>();
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param options - see {@link KubernetesSourceOptions}; validated here, unknown keys rejected with
+   *   {@link InvalidArgumentError}.
+   */
+  constructor(options: KubernetesSourceOptions, namespace?: string) {
+    this.config = resolveKubernetesSourceOptions(options);
+    this.namespace = namespace;
+    this.#client = new KubeApiClient(this.config.client);
+  }
+
+  /**
+   * A source for code running in a pod: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
+   * the service-account token (re-read every minute and after a 401) and CA bundle. Paths and the
+   * environment can be overridden. Throws {@link InvalidArgumentError} outside a cluster.
+   *
+   * @example
+   * ```ts
+   * const source = KubernetesSource.inCluster({ nodeName: process.env.NODE_NAME })
+   * ```
+   */
+  static inCluster(options?: InClusterOptions): KubernetesSource {
+    const { options: resolved, namespace } = inClusterConfig(options);
+    return new KubernetesSource(resolved, namespace);
+  }
+
+  /**
+   * A source configured from a kubeconfig file (default `$KUBECONFIG` or `~/.kube/config`) and
+   * context (default `current-context`). Supports tokens, token files, client certificates and CA
+   * data/files; exec and auth-provider users are rejected with a clear {@link InvalidArgumentError}.
+   *
+   * @example
+   * ```ts
+   * const source = await KubernetesSource.fromKubeconfig({ context: 'kind-dev' })
+   * ```
+   */
+  static async fromKubeconfig(options?: KubeconfigOptions): Promise<KubernetesSource> {
+    const { options: resolved, namespace } = await kubeconfigOptions(options);
+    return new KubernetesSource(resolved, namespace);
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Number of Services currently watched (including idle ones awaiting their timeout). */
+  get watchedServices(): number {
+    return this.#watches.size;
+  }
+
+  watch(query: SourceQuery, listener: SourceListener): SourceWatch {
+    if (this.#closing !== undefined) throw new ClosedError('kubernetes source');
+    if (typeof listener !== 'function') {
+      throw new InvalidArgumentError(
+        'listener',
+        `kubernetes source: listener must be a function, got ${typeof listener}`,
+      );
+    }
+    const name = query?.name;
+    if (typeof name !== 'object' || name === null) {
+      throw new InvalidArgumentError('query.name', 'kubernetes source: query.name must be a ClusterName');
+    }
+    const port = query.port;
+    if (
+      port !== undefined &&
+      !(typeof port === 'string' && port !== '') &&
+      !(typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65_535)
+    ) {
+      throw new InvalidArgumentError(
+        'query.port',
+        `kubernetes source: query.port must be a port number or name, got ${String(port)}`,
+      );
+    }
+    let sw: ServiceWatch | undefined;
+    const sub = new Subscription(listener, (s) => sw?.unsubscribe(s));
+    let spec: ViewSpec;
+    switch (name.kind) {
+      case 'service':
+        spec = { kind: 'service', port, protocol: undefined, hostname: undefined };
+        break;
+      case 'endpoint':
+        spec = { kind: 'endpoint', port, protocol: undefined, hostname: name.hostname.toLowerCase() };
+        break;
+      case 'srv':
+        spec = { kind: 'srv', port: name.port, protocol: name.protocol.toUpperCase(), hostname: undefined };
+        break;
+      default: {
+        const update: EndpointUpdate =
+          name.kind === 'no-data'
+            ? { type: 'not-found', reason: 'nodata', detail: `${name.fqdn} exists but has no addresses` }
+            : name.kind === 'outside'
+              ? { type: 'not-found', reason: 'nxdomain', detail: 'outside the cluster domain' }
+              : name.kind === 'pod'
+                ? {
+                    type: 'not-found',
+                    reason: 'nxdomain',
+                    detail: 'pod records are not served from the kubernetes API',
+                  }
+                : name.kind === 'invalid'
+                  ? { type: 'not-found', reason: 'nxdomain', detail: name.reason }
+                  : { type: 'not-found', reason: 'nxdomain', detail: 'unsupported name' };
+        queueMicrotask(() => sub.deliver({ type: 'update', update }));
+        return sub;
+      }
+    }
+    const key = `${name.namespace}/${name.service}`;
+    sw = this.#watches.get(key);
+    if (sw === undefined) {
+      if (this.#watches.size >= this.config.maxServices) this.#evictOneIdle();
+      if (this.#watches.size >= this.config.maxServices) {
+        const error = new WatchFailedError(
+          `services ${key}`,
+          `too many services watched (maxServices ${this.config.maxServices}): raise maxServices or close unused watches`,
+        );
+        sw = undefined;
+        queueMicrotask(() => sub.deliver({ type: 'stale', error }));
+        return sub;
+      }
+      sw = new ServiceWatch(this, this.#client, name.namespace, name.service);
+      this.#watches.set(key, sw);
+      sw.start();
+    }
+    sw.subscribe(spec, sub);
+    return sub;
+  }
+
+  /** @internal Called by an idle ServiceWatch whose timeout expired. */
+  evict(sw: ServiceWatch): void {
+    const key = `${sw.namespace}/${sw.name}`;
+    if (this.#watches.get(key) === sw) this.#watches.delete(key);
+    const stopped = sw.stop();
+    this.#stopping.add(stopped);
+    void stopped.then(() => this.#stopping.delete(stopped));
+  }
+
+  #evictOneIdle(): void {
+    for (const sw of this.#watches.values()) {
+      if (sw.idle) {
+        this.evict(sw);
+        return;
+      }
+    }
+  }
+
+  /** Stop every watch and close the API connections. Idempotent; returns the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const watches = [...this.#watches.values()];
+      this.#watches.clear();
+      for (const sw of watches) for (const v of sw.views.values()) for (const s of v.subs) s.closed = true;
+      await Promise.all([...watches.map((sw) => sw.stop()), ...this.#stopping]);
+      await this.#client.close();
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,361 @@
+// ③ Endpoint source (Kubernetes): a minimal REST + watch client for the Kubernetes API on undici.
+// Consumes a resolved connection config (server, token/token file, TLS material); produces parsed
+// JSON list responses and watch events, and classifies failures (410, 401, status, network, malformed).
+
+import { readFile } from 'node:fs/promises';
+import { Pool } from 'undici';
+
+/** Connection settings after validation (see `config.ts`). Secrets live only here and in headers. */
+export interface KubeApiClientConfig {
+  /** `https://host:port[/prefix]` or `http://...`; no userinfo, no query. */
+  readonly server: URL;
+  readonly token?: string | undefined;
+  readonly tokenFile?: string | undefined;
+  readonly ca?: string | Uint8Array | undefined;
+  readonly caFile?: string | undefined;
+  readonly cert?: string | Uint8Array | undefined;
+  readonly certFile?: string | undefined;
+  readonly key?: string | Uint8Array | undefined;
+  readonly keyFile?: string | undefined;
+  readonly insecureSkipTlsVerify: boolean;
+  readonly tlsServerName?: string | undefined;
+  /** The token file is re-read when the cached copy is older than this (client-go: 1 min). */
+  readonly tokenRefreshIntervalMs: number;
+  /** Connect + response-headers timeout of every request, and body idle timeout of lists. */
+  readonly requestTimeoutMs: number;
+  /** Largest list body or single watch event accepted. */
+  readonly maxResponseBytes: number;
+  readonly now: () => number;
+}
+
+/** Why a request failed; `list-watch.ts` decides between re-watch, relist and backoff from this. */
+export type KubeApiErrorKind =
+  /** HTTP 410 or a watch ERROR event with code 410: the resource version is too old → relist. */
+  | 'gone'
+  /** HTTP 401 after one retry with a freshly read token. */
+  | 'unauthorized'
+  /** Any other non-2xx status, or a watch ERROR event with another code. */
+  | 'status'
+  /** Connection refused/reset, TLS failure, timeouts, reading a credentials file. */
+  | 'network'
+  /** The body was not the JSON we expect (bad line, wrong kind, missing fields). */
+  | 'malformed'
+  /** The body or one watch event exceeded `maxResponseBytes`. */
+  | 'too-large';
+
+/**
+ * Internal failure of one API request. Never carries the token; `list-watch.ts` wraps it into a
+ * `WatchFailedError` for listeners.
+ */
+export class KubeApiError extends Error {
+  readonly kind: KubeApiErrorKind;
+  readonly status: number | undefined;
+
+  constructor(kind: KubeApiErrorKind, message: string, status?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubeApiError';
+    this.kind = kind;
+    this.status = status;
+  }
+}
+
+/** Callbacks of one watch request. `onEvent` may throw to abort the stream (the error is rethrown). */
+export interface WatchHandlers {
+  /** The server answered 200: the stream is established. */
+  onOpen(): void;
+  /** One parsed watch event line (`{type, object}`), not yet validated. */
+  onEvent(event: unknown): void;
+}
+
+/** Re-reads a projected service-account token file at most every `intervalMs`, and on demand. */
+class TokenSource {
+  readonly #config: KubeApiClientConfig;
+  #cached: string | undefined;
+  #readAt = Number.NEGATIVE_INFINITY;
+  #pending: Promise<string | undefined> | undefined;
+
+  constructor(config: KubeApiClientConfig) {
+    this.#config = config;
+  }
+
+  /** The token to send now (undefined: no Authorization header). */
+  async get(): Promise<string | undefined> {
+    const file = this.#config.tokenFile;
+    if (file === undefined) return this.#config.token;
+    if (this.#cached !== undefined && this.#config.now() - this.#readAt < this.#config.tokenRefreshIntervalMs) {
+      return this.#cached;
+    }
+    this.#pending ??= readFile(file, 'utf8').then(
+      (text) => {
+        this.#pending = undefined;
+        this.#cached = text.trim();
+        this.#readAt = this.#config.now();
+        return this.#cached;
+      },
+      (err: NodeJS.ErrnoException) => {
+        this.#pending = undefined;
+        // The path is not secret; the content is never in a message.
+        throw new KubeApiError('network', `read token file ${file}: ${err.code ?? err.message}`, undefined, {
+          cause: err,
+        });
+      },
+    );
+    return this.#pending;
+  }
+
+  /** Forget the cached token (after a 401), so the next `get()` re-reads the file. */
+  invalidate(): void {
+    this.#readAt = Number.NEGATIVE_INFINITY;
+  }
+}
+
+/**
+ * Lean Kubernetes API client: JSON GETs and streaming watches over one undici Pool, with bearer
+ * token (static or file, re-read every `tokenRefreshIntervalMs` and right after a 401), client
+ * certificates and CA verification. Not a general client: read-only, JSON only.
+ *
+ * @example
+ * ```ts
+ * const client = new KubeApiClient(config)
+ * const list = await client.list('/api/v1/namespaces/prod/services', { fieldSelector: 'metadata.name=web' }, signal)
+ * await client.close()
+ * ```
+ */
+export class KubeApiClient {
+  readonly #config: KubeApiClientConfig;
+  readonly #token: TokenSource;
+  #pool: Promise<Pool> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(config: KubeApiClientConfig) {
+    this.#config = config;
+    this.#token = new TokenSource(config);
+  }
+
+  /** Server URL without credentials, for messages. */
+  get server(): string {
+    return this.#config.server.origin + this.#basePath();
+  }
+
+  /** GET a collection (or object) and parse it as JSON. */
+  async list(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal): Promise<unknown> {
+    const res = await this.#request(path, query, signal, this.#config.requestTimeoutMs);
+    const text = await readLimited(res.body, this.#config.maxResponseBytes, `GET ${path}`);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new KubeApiError('malformed', `GET ${path}: response is not JSON`, undefined, { cause: err });
+    }
+  }
+
+  /**
+   * Open a watch (`query` must carry `watch=1`) and feed each newline-delimited JSON event to
+   * `handlers.onEvent`. Resolves when the server ends the stream cleanly (timeoutSeconds elapsed,
+   * connection closed after a complete line); rejects with a {@link KubeApiError} otherwise.
+   * `idleTimeoutMs` bounds the silence between two chunks.
+   */
+  async watch(
+    path: string,
+    query: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+    idleTimeoutMs: number,
+    handlers: WatchHandlers,
+  ): Promise<void> {
+    const res = await this.#request(path, query, signal, idleTimeoutMs);
+    handlers.onOpen();
+    const max = this.#config.maxResponseBytes;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const emit = (line: Buffer): void => {
+      if (line.length === 0 || (line.length === 1 && line[0] === 13)) return;
+      let event: unknown;
+      try {
+        event = JSON.parse(line.toString('utf8'));
+      } catch (err) {
+        throw new KubeApiError('malformed', `watch ${path}: event is not JSON`, undefined, { cause: err });
+      }
+      handlers.onEvent(event);
+    };
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        let start = 0;
+        let idx = chunk.indexOf(10, start);
+        while (idx !== -1) {
+          const piece = chunk.subarray(start, idx);
+          if (pending.length > 0) {
+            pending.push(piece);
+            const line = Buffer.concat(pending, pendingBytes + piece.length);
+            pending = [];
+            pendingBytes = 0;
+            emit(line);
+          } else emit(piece);
+          start = idx + 1;
+          idx = chunk.indexOf(10, start);
+        }
+        if (start < chunk.length) {
+          pending.push(chunk.subarray(start));
+          pendingBytes += chunk.length - start;
+          if (pendingBytes > max) {
+            throw new KubeApiError('too-large', `watch ${path}: event larger than ${max} bytes`);
+          }
+        }
+      }
+    } catch (err) {
+      res.body.destroy();
+      throw toKubeError(err, `watch ${path}`);
+    }
+    // A final line without newline is complete JSON if the server flushed it whole.
+    if (pendingBytes > 0) emit(Buffer.concat(pending, pendingBytes));
+  }
+
+  /** Destroy every connection (aborting open watches). Idempotent; returns the same promise. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      const pool = this.#pool;
+      this.#pool = undefined;
+      if (pool === undefined) return;
+      try {
+        await (await pool).destroy();
+      } catch {
+        // A pool that never came up (credentials file missing) has nothing to destroy.
+      }
+    })();
+    return this.#closed;
+  }
+
+  #basePath(): string {
+    const p = this.#config.server.pathname;
+    return p.endsWith('/') ? p.slice(0, -1) : p;
+  }
+
+  async #dispatcher(): Promise<Pool> {
+    if (this.#closed !== undefined) throw new KubeApiError('network', 'client closed');
+    this.#pool ??= this.#createPool();
+    try {
+      return await this.#pool;
+    } catch (err) {
+      this.#pool = undefined; // retry reading the files next time
+      throw err;
+    }
+  }
+
+  async #createPool(): Promise<Pool> {
+    const c = this.#config;
+    const tls = c.server.protocol === 'https:';
+    const load = async (inline: string | Uint8Array | undefined, file: string | undefined, what: string) => {
+      if (inline !== undefined) return typeof inline === 'string' ? inline : Buffer.from(inline);
+      if (file === undefined) return undefined;
+      try {
+        return await readFile(file);
+      } catch (err) {
+        throw new KubeApiError(
+          'network',
+          `read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          undefined,
+          {
+            cause: err,
+          },
+        );
+      }
+    };
+    const connect: Record<string, unknown> = { timeout: c.requestTimeoutMs };
+    if (tls) {
+      const [ca, cert, key] = await Promise.all([
+        load(c.ca, c.caFile, 'CA'),
+        load(c.cert, c.certFile, 'client certificate'),
+        load(c.key, c.keyFile, 'client key'),
+      ]);
+      if (ca !== undefined) connect.ca = ca;
+      if (cert !== undefined) connect.cert = cert;
+      if (key !== undefined) connect.key = key;
+      connect.rejectUnauthorized = !c.insecureSkipTlsVerify;
+      if (c.tlsServerName !== undefined) connect.servername = c.tlsServerName;
+    }
+    return new Pool(c.server.origin, {
+      connections: null,
+      connect,
+      headersTimeout: c.requestTimeoutMs,
+      bodyTimeout: c.requestTimeoutMs,
+    });
+  }
+
+  async #request(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal, bodyTimeoutMs: number) {
+    const fullPath = `${this.#basePath()}${path}?${new URLSearchParams(query).toString()}`;
+    for (let attempt = 0; ; attempt++) {
+      const pool = await this.#dispatcher();
+      const token = await this.#token.get();
+      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'clusterip-resolver' };
+      if (token) headers.authorization = `Bearer ${token}`;
+      let res: Awaited<ReturnType<Pool['request']>>;
+      try {
+        res = await pool.request({
+          path: fullPath,
+          method: 'GET',
+          headers,
+          signal,
+          headersTimeout: this.#config.requestTimeoutMs,
+          bodyTimeout: bodyTimeoutMs,
+        });
+      } catch (err) {
+        throw toKubeError(err, `GET ${path}`);
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) return res;
+      const detail = await statusDetail(res.body);
+      if (res.statusCode === 401 && attempt === 0 && this.#config.tokenFile !== undefined) {
+        // Projected tokens rotate: re-read the file and try once more before reporting.
+        this.#token.invalidate();
+        continue;
+      }
+      const kind: KubeApiErrorKind =
+        res.statusCode === 410 ? 'gone' : res.statusCode === 401 ? 'unauthorized' : 'status';
+      const hint = res.statusCode === 401 ? ': check the token (service account token file or kubeconfig user)' : '';
+      throw new KubeApiError(
+        kind,
+        `GET ${path}: HTTP ${res.statusCode}${detail ? ` ${detail}` : ''}${hint}`,
+        res.statusCode,
+      );
+    }
+  }
+}
+
+/** The `message` of a Status body, truncated; never the raw body of something unexpected. */
+async function statusDetail(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  try {
+    const text = await readLimited(body, 16_384, 'status');
+    const status = JSON.parse(text) as { message?: unknown };
+    if (typeof status.message === 'string') {
+      return status.message.length > 200 ? `${status.message.slice(0, 197)}...` : status.message;
+    }
+  } catch {
+    // Not a Status object: the HTTP code alone says enough.
+  }
+  return '';
+}
+
+async function readLimited(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  max: number,
+  what: string,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > max) throw new KubeApiError('too-large', `${what}: response larger than ${max} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    body.destroy();
+    throw toKubeError(err, what);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function toKubeError(err: unknown, what: string): KubeApiError {
+  if (err instanceof KubeApiError) return err;
+  const e = err as { code?: string; message?: string; name?: string };
+  const reason = e?.code ?? e?.name ?? 'error';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  return new KubeApiError('network', `${what}: ${reason}: ${message}`, undefined, { cause: err });
+}
