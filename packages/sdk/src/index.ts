@@ -7,6 +7,7 @@ export {
   type ClientIPAffinityOptions,
   createBalancer,
   type EndpointStatus,
+  type ServiceAffinityOptions,
 } from './balancer/balancer.js';
 export {
   createServiceBreaker,
@@ -38,6 +39,13 @@ export { CircuitOpenError } from './errors/circuit-open-error.js';
 export { NoEligibleEndpointsError } from './errors/no-eligible-endpoints-error.js';
 export { NoEndpointsError } from './errors/no-endpoints-error.js';
 export { NoLocalEndpointsError } from './errors/no-local-endpoints-error.js';
+export {
+  type AffinityHeaders,
+  type AffinityKeyFunction,
+  type AffinityKeyOptions,
+  type AffinityRequest,
+  affinityKeyFrom,
+} from './picker/affinity-key.js';
 export type { BalancerPolicy, PickContext, Picker, PickResult } from './picker/picker.js';
 export {
   type BalancerPanicMessage,

@@ -263,6 +263,155 @@ test('affinity: sessionAffinity None keeps no bindings', (t) => {
   t.is(address(t, b), B.address);
 });
 
+// ── session affinity that follows the Service (spec §7.4) ──────────────────────────────────────
+
+const CLIENT_IP_SVC = svc({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 10 } });
+
+test('follows the Service by default: None → ClientIP binds on the next pick', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0, 0.5, 0.9) });
+  b.update([A, B, C], svc());
+  t.deepEqual(b.sessionAffinity, { type: 'None' });
+  t.deepEqual([address(t, b), address(t, b), address(t, b)], [A.address, B.address, C.address]);
+  b.update([A, B, C], CLIENT_IP_SVC);
+  t.deepEqual(b.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 10 });
+  const first = address(t, b); // fresh pick (random 0 → A), now bound
+  t.is(first, A.address);
+  for (let i = 0; i < 10; i++) {
+    clock.advance(1_000);
+    t.is(address(t, b), first);
+  }
+});
+
+test('follows the Service: no Service yet means no affinity; update() without one keeps the last', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0, 0.5) });
+  b.update([A, B, C]);
+  t.deepEqual([address(t, b), address(t, b)], [A.address, B.address]);
+  b.update([A, B, C], CLIENT_IP_SVC);
+  t.is(address(t, b), A.address);
+  b.update([A, B]); // endpoints only: the Service's affinity stays
+  t.is(b.sessionAffinity.type, 'ClientIP');
+  t.is(address(t, b), A.address);
+});
+
+test('follows the Service: ClientIP → None drops every binding; back to ClientIP starts afresh', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0, 0.5, 0.5, 0.9) });
+  b.update([A, B, C], CLIENT_IP_SVC);
+  t.is(address(t, b), A.address); // random 0
+  t.is(address(t, b, 'user-1'), B.address); // random 0.5
+  b.update([A, B, C], svc());
+  t.is(address(t, b), B.address); // None: no stickiness (random 0.5)
+  t.is(address(t, b), C.address); // random 0.9
+  b.update([A, B, C], CLIENT_IP_SVC);
+  // The old bindings are gone: both keys pick afresh (random 0, then 0.5) instead of A and B.
+  t.is(address(t, b, 'user-1'), A.address);
+  t.is(address(t, b), B.address);
+  t.is(address(t, b, 'user-1'), A.address);
+});
+
+test('follows the Service: a shorter timeout applies to the next check, bindings are kept', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0.5, 0, 0.9) });
+  b.update([A, B, C], svc({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 100 } }));
+  t.is(address(t, b), B.address);
+  t.is(address(t, b, 'idle'), A.address);
+  clock.advance(30_000);
+  t.is(address(t, b), B.address); // refreshed at +30 s; 'idle' last used at 0
+  clock.advance(20_000);
+  b.update([A, B, C], svc({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 20 } }));
+  t.deepEqual(b.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 20 });
+  t.is(address(t, b), B.address); // elapsed 20 s ≤ 20 s: the binding survived the change (a fresh pick → C)
+  t.is(address(t, b, 'idle'), C.address); // elapsed 50 s > 20 s: expired at once, fresh pick (random 0.9)
+});
+
+test('follows the Service: a longer timeout keeps a binding that the old one would have expired', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0, 0.5) });
+  b.update([A, B, C], CLIENT_IP_SVC);
+  t.is(address(t, b), A.address);
+  b.update([A, B, C], svc({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 } }));
+  clock.advance(60_000);
+  t.is(address(t, b), A.address); // 60 s > the old 10 s, ≤ the new 60 s
+  clock.advance(60_001);
+  t.is(address(t, b), B.address);
+});
+
+test('an explicit sessionAffinity overrides the Service', (t) => {
+  const clock = manualClock();
+  const none = make(t, { sessionAffinity: { type: 'None' }, now: clock.now, random: cycle(0, 0.5) });
+  none.update([A, B], CLIENT_IP_SVC);
+  t.deepEqual(none.sessionAffinity, { type: 'None' });
+  t.deepEqual([address(t, none), address(t, none)], [A.address, B.address]);
+
+  const fixed = make(t, {
+    sessionAffinity: { type: 'ClientIP', timeoutSeconds: 5 },
+    now: clock.now,
+    random: cycle(0, 0.5),
+  });
+  fixed.update([A, B], svc());
+  fixed.update([A, B], svc({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 100 } }));
+  t.deepEqual(fixed.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 5 });
+  t.is(address(t, fixed), A.address);
+  clock.advance(5_000);
+  t.is(address(t, fixed), A.address);
+  clock.advance(5_001);
+  t.is(address(t, fixed), B.address); // the option's 5 s, not the Service's 100 s
+});
+
+test('following the Service honours maxEntries and clientIP of { type: Service }', (t) => {
+  const clock = manualClock();
+  const b = make(t, {
+    sessionAffinity: { type: 'Service', maxEntries: 1, clientIP: '10.9.9.9' },
+    now: clock.now,
+    random: cycle(0, 0.5, 0.9),
+  });
+  b.update([A, B, C], CLIENT_IP_SVC);
+  t.is(address(t, b), A.address);
+  t.is(address(t, b, '10.9.9.9'), A.address); // the process key is the configured clientIP
+  t.is(address(t, b, 'k1'), B.address); // evicts the process key (maxEntries 1)
+  t.is(address(t, b), C.address);
+});
+
+test('update() validates the Service and a rejected update changes nothing', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0, 0.5) });
+  b.update([A, B], CLIENT_IP_SVC);
+  t.is(address(t, b), A.address);
+  const bad: ReadonlyArray<[unknown, string]> = [
+    [null, 'service'],
+    [{}, 'service.sessionAffinity'],
+    [{ sessionAffinity: {} }, 'service.sessionAffinity.type'],
+    [{ sessionAffinity: { type: 'Cookie' } }, 'service.sessionAffinity.type'],
+    [{ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 0 } }, 'service.sessionAffinity.timeoutSeconds'],
+    [{ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 86_401 } }, 'service.sessionAffinity.timeoutSeconds'],
+  ];
+  for (const [service, option] of bad) {
+    const err = t.throws(() => b.update([C], service as never));
+    t.is((err as unknown as { code: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
+    t.is((err as unknown as { option: string }).option, option);
+  }
+  t.is(b.size, 2); // neither the endpoints nor the affinity changed
+  t.deepEqual(b.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 10 });
+  t.is(address(t, b), A.address);
+  // A Service without a timeout gets Kubernetes' default; other Service fields are not our business.
+  b.update([A, B], { sessionAffinity: { type: 'ClientIP' }, extra: 1 } as never);
+  t.deepEqual(b.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 10_800 });
+});
+
+test('the Service affinity applies with a failing outcome too and survives until endpoints return', (t) => {
+  const clock = manualClock();
+  const b = make(t, { now: clock.now, random: cycle(0.5, 0) });
+  const service = CLIENT_IP_SVC;
+  b.update(eligibleEndpoints([], service, {}), service);
+  t.is(b.pick().type, 'fail');
+  t.is(b.sessionAffinity.type, 'ClientIP');
+  b.update(eligibleEndpoints([A, B, C], service, {}));
+  t.is(address(t, b), B.address);
+  t.is(address(t, b), B.address);
+});
+
 // ── outlier detection, probing, panic ───────────────────────────────────────────────────────────
 
 function failN(t: ExecutionContext, b: Balancer, target: string, n: number): void {
@@ -335,6 +484,61 @@ test('ejection: a probe that never reports is retried after the base ejection ti
   clock.advance(30_000);
   b.pick();
   t.not(health(b, A.address), 'ejected');
+});
+
+/** Pick until `target` comes up (others report success); the pick of `target` is returned unreported. */
+function pickOf(t: ExecutionContext, b: Balancer, target: string): Picked {
+  for (let i = 0; i < 10_000; i++) {
+    const p = picked(t, b.pick());
+    if (p.address === target) return p;
+    p.done(OK);
+  }
+  throw new Error(`${target} was never picked`);
+}
+
+test('probe correlation: calls picked before the ejection that end late do not decide the probe', (t) => {
+  const clock = manualClock();
+  const r = { v: 0 };
+  const b = make(t, { now: clock.now, random: () => r.v });
+  b.update([A, B, C]);
+  const earlyOk = pickOf(t, b, A.address); // in flight across the ejection
+  const earlyFail = pickOf(t, b, A.address);
+  for (let i = 0; i < 5; i++) pickOf(t, b, A.address).done(FAIL);
+  t.is(health(b, A.address), 'ejected');
+
+  clock.advance(30_000);
+  r.v = 0.5;
+  t.is(address(t, b), B.address); // the ejection expires; this pick goes elsewhere
+  t.is(health(b, A.address), 'half-open');
+  earlyOk.done(OK); // not a probe: must not readmit
+  t.is(health(b, A.address), 'half-open');
+
+  r.v = 0;
+  const probe = pickOf(t, b, A.address);
+  t.is(health(b, A.address), 'probing');
+  earlyFail.done(FAIL); // not the probe: must not re-eject
+  t.is(health(b, A.address), 'probing');
+  probe.done(OK);
+  t.is(health(b, A.address), 'healthy');
+});
+
+test('probe correlation: a probe that timed out does not decide the next one', (t) => {
+  const clock = manualClock();
+  const r = { v: 0 };
+  const b = make(t, { now: clock.now, random: () => r.v });
+  b.update([A, B, C]);
+  for (let i = 0; i < 5; i++) pickOf(t, b, A.address).done(FAIL);
+  clock.advance(30_000);
+  const first = pickOf(t, b, A.address);
+  t.is(health(b, A.address), 'probing');
+  clock.advance(30_000); // no verdict within the base ejection time: the probe is void
+  const second = pickOf(t, b, A.address);
+  t.is(health(b, A.address), 'probing');
+  first.done(OK); // late result of the void probe
+  t.is(health(b, A.address), 'probing');
+  second.done(FAIL);
+  t.is(health(b, A.address), 'ejected');
+  t.is(b.endpoints().find((e) => e.endpoint.address === A.address)!.ejectedUntil! - clock.now(), 60_000);
 });
 
 test('ejection: a Service of 2 endpoints never goes to zero', (t) => {
@@ -561,6 +765,16 @@ const invalid: ReadonlyArray<[string, unknown, string]> = [
   ['unknown affinity type', { sessionAffinity: { type: 'Cookie' } }, 'sessionAffinity.type'],
   ['affinity without type', { sessionAffinity: { timeoutSeconds: 5 } }, 'sessionAffinity.type'],
   ['unknown affinity key', { sessionAffinity: { type: 'ClientIP', timeout: 5 } }, 'sessionAffinity.timeout'],
+  [
+    'timeout while following the Service',
+    { sessionAffinity: { type: 'Service', timeoutSeconds: 5 } },
+    'sessionAffinity.timeoutSeconds',
+  ],
+  [
+    'maxEntries 0 following the Service',
+    { sessionAffinity: { type: 'Service', maxEntries: 0 } },
+    'sessionAffinity.maxEntries',
+  ],
   ['maxEntries 0', { sessionAffinity: { type: 'ClientIP', maxEntries: 0 } }, 'sessionAffinity.maxEntries'],
   [
     'max ejection below base',

@@ -81,11 +81,14 @@ test('eject / probe / readmit cycle and multiplier reset after a long healthy sp
   t.is(h.ejectedUntil, 30_000);
   t.is(recordOutcome(h, false, 1, config), 'none'); // straggler while ejected
   h.health = 'half-open';
-  t.is(recordOutcome(h, true, 30_000, config), 'eject');
+  t.is(recordOutcome(h, true, 30_000, config, true), 'eject');
   t.true(eject(h, 30_000, 1, 3, config)); // already counted as out: no budget needed
   t.is(h.ejectedUntil, 30_000 + 60_000);
   h.health = 'probing';
-  t.is(recordOutcome(h, false, 90_000, config), 'readmit');
+  t.is(recordOutcome(h, false, 90_000, config), 'none'); // not the probe: a straggler decides nothing
+  t.is(recordOutcome(h, true, 90_000, config), 'none');
+  t.is(h.health, 'probing');
+  t.is(recordOutcome(h, false, 90_000, config, true), 'readmit');
   readmit(h, 90_000);
   t.is(h.health as string, 'healthy');
   t.true(eject(h, 90_000 + 300_000, 0, 3, config)); // healthy for maxEjectionTimeMs: back to base

@@ -7,6 +7,7 @@ import {
   type Endpoint,
   endpointKey,
   InvalidArgumentError,
+  type ServiceInfo,
   type SessionAffinity,
 } from '@clusterip/resolver';
 import { type CallOutcome, classify } from '../eligibility/classify.js';
@@ -46,7 +47,15 @@ import { pickRoundRobin, RoundRobinCursor } from '../picker/picker-round-robin.j
 import { slowStartWeight } from '../picker/selection.js';
 import { channels } from '../telemetry/channels.js';
 
-/** `sessionAffinity: ClientIP` options (the Service's own `sessionAffinity` object fits as is). */
+/**
+ * `sessionAffinity: ClientIP` options: affinity fixed at creation, whatever the Service says (the
+ * Service's own `sessionAffinity` object fits as is).
+ *
+ * @example
+ * ```ts
+ * createBalancer({ sessionAffinity: { type: 'ClientIP', timeoutSeconds: 600, maxEntries: 50_000 } })
+ * ```
+ */
 export interface ClientIPAffinityOptions {
   readonly type: 'ClientIP';
   /** Sliding window, 1–86400 s. Default 10800 (Kubernetes' default). */
@@ -61,12 +70,46 @@ export interface ClientIPAffinityOptions {
   readonly clientIP?: string;
 }
 
-/** Options of {@link createBalancer}. Unknown keys are rejected. */
+/**
+ * `sessionAffinity: { type: 'Service' }` (the default): follow the `sessionAffinity` of the Service
+ * passed to {@link Balancer.update}. `None` until a Service says `ClientIP`; switching to `None` drops
+ * every binding; a new `timeoutSeconds` applies to the next pick and keeps the bindings (spec §7.4).
+ *
+ * @example
+ * ```ts
+ * const balancer = createBalancer({ sessionAffinity: { type: 'Service', maxEntries: 50_000 } })
+ * balancer.update(eligibleEndpoints(endpoints, service, client), service) // service.sessionAffinity rules
+ * ```
+ */
+export interface ServiceAffinityOptions {
+  readonly type: 'Service';
+  /** Cap of remembered keys while the Service says `ClientIP`. Default 10000. */
+  readonly maxEntries?: number;
+  /** Key used when a pick has no `affinityKey` (see {@link ClientIPAffinityOptions.clientIP}). Default `'self'`. */
+  readonly clientIP?: string;
+}
+
+/**
+ * Options of {@link createBalancer}. Unknown keys are rejected.
+ *
+ * @example
+ * ```ts
+ * const options: BalancerOptions = {
+ *   policy: 'peak-ewma',
+ *   outlierDetection: { consecutiveFailures: 3 },
+ *   service: 'checkout.shop:http',
+ * }
+ * ```
+ */
 export interface BalancerOptions {
   /** Default `random` (kube-proxy iptables/nftables). */
   readonly policy?: BalancerPolicy;
-  /** Default none. Pass `service.sessionAffinity` to mirror the Service. */
-  readonly sessionAffinity?: SessionAffinity | ClientIPAffinityOptions;
+  /**
+   * Default `{ type: 'Service' }`: follow the Service given to `update(eligible, service)` (no affinity
+   * until a Service with `ClientIP` arrives). `{ type: 'None' }` or `{ type: 'ClientIP', … }` override the
+   * Service for the balancer's lifetime.
+   */
+  readonly sessionAffinity?: ServiceAffinityOptions | SessionAffinity | ClientIPAffinityOptions;
   /** Passive outlier detection with panic threshold; on by default, `false` disables it. */
   readonly outlierDetection?: OutlierDetectionOptions | false;
   /** `peak-ewma` tuning. */
@@ -98,10 +141,18 @@ export interface BalancerOptions {
   readonly random?: () => number;
 }
 
-/** One endpoint as the balancer sees it (for diagnostics: "why this endpoint"). */
+/**
+ * One endpoint as the balancer sees it (for diagnostics: "why this endpoint").
+ *
+ * @example
+ * ```ts
+ * for (const s of balancer.endpoints()) console.log(endpointKey(s.endpoint), s.health, s.inFlight)
+ * ```
+ */
 export interface EndpointStatus {
   readonly endpoint: Endpoint;
   readonly health: EndpointHealthState;
+  /** Picks whose done() has not been called yet. */
   readonly inFlight: number;
   /** Peak-EWMA latency estimate now (ms); meaningful for `peak-ewma`. */
   readonly latencyMs: number;
@@ -115,6 +166,13 @@ export interface EndpointStatus {
  * Lifecycle: `update()` any number of times, `pick()` at will, `close()` once. Everything is
  * synchronous; no timer is started (ejection expiry is evaluated lazily on pick with the injected
  * clock). After `close()`, `pick()` returns `fail` with `CLUSTERIP_ERR_CLOSED` and `update()` throws it.
+ *
+ * @example
+ * ```ts
+ * const balancer: Balancer = createBalancer({ service: 'checkout.shop:http' })
+ * balancer.update(eligibleEndpoints(endpoints, service, client), service)
+ * const r = balancer.pick({ affinityKey: userId })
+ * ```
  */
 export interface Balancer extends Picker {
   /**
@@ -122,14 +180,22 @@ export interface Balancer extends Picker {
    * `no-local-endpoints` outcomes turn picks into `fail` / `drop`), or a plain array. Endpoints that
    * stay keep their load, latency, health and affinity; endpoints that leave lose their affinity
    * entries for good. Duplicates (same `address:port`) are ignored after the first.
+   *
+   * `service` (a `ServiceInfo` fits) carries the Service's current `sessionAffinity`; with the default
+   * `sessionAffinity: { type: 'Service' }` it takes effect on the next pick: `None` → `ClientIP` starts
+   * binding, `ClientIP` → `None` drops every binding, a new `timeoutSeconds` applies to existing bindings
+   * (spec §7.4). Omit it to keep the last one. Ignored when `sessionAffinity` was set explicitly (but
+   * still validated). A rejected update (INVALID_ARG) changes nothing.
    */
-  update(eligible: EligibleEndpoints | readonly Endpoint[]): void;
+  update(eligible: EligibleEndpoints | readonly Endpoint[], service?: Pick<ServiceInfo, 'sessionAffinity'>): void;
   /** Choose an endpoint; see {@link PickResult}. Never throws. */
   pick(ctx?: PickContext): PickResult;
   /** True while panic mode is on (too few healthy endpoints: balancing over all of them). */
   readonly panic: boolean;
   /** Number of eligible endpoints. */
   readonly size: number;
+  /** The session affinity in force now (from the options, or from the last Service given to update()). */
+  readonly sessionAffinity: SessionAffinity;
   /** Snapshot of every eligible endpoint's state. */
   endpoints(): readonly EndpointStatus[];
   readonly closed: boolean;
@@ -148,7 +214,14 @@ const P_RING = 4;
 
 interface Config {
   readonly policy: number;
-  readonly affinity: { readonly timeoutMs: number; readonly maxEntries: number; readonly clientIP: string } | undefined;
+  readonly affinity: {
+    /** True: the Service given to update() decides (`{ type: 'Service' }`). */
+    readonly followService: boolean;
+    /** Window when fixed to ClientIP; undefined for None (and, until a Service arrives, when following). */
+    readonly timeoutMs: number | undefined;
+    readonly maxEntries: number;
+    readonly clientIP: string;
+  };
   readonly outlier: OutlierDetectionConfig | undefined;
   readonly decayMs: number;
   readonly initialLatencyMs: number;
@@ -165,8 +238,8 @@ interface Config {
  *
  * @example
  * ```ts
- * const balancer = createBalancer({ policy: 'least-request', sessionAffinity: service.sessionAffinity })
- * balancer.update(eligibleEndpoints(endpoints, service, { nodeName: process.env.NODE_NAME }))
+ * const balancer = createBalancer({ policy: 'least-request' }) // affinity follows the Service
+ * balancer.update(eligibleEndpoints(endpoints, service, { nodeName: process.env.NODE_NAME }), service)
  * const r = balancer.pick()
  * if (r.type === 'pick') {
  *   try { const res = await send(r.endpoint); r.done({ type: 'http', status: res.statusCode }) }
@@ -193,24 +266,23 @@ function configure(options: BalancerOptions): Config {
   ]);
   const policy = POLICIES.indexOf(oneOf('policy', o.policy, POLICIES, 'random'));
 
-  let affinity: Config['affinity'];
-  if (o.sessionAffinity !== undefined) {
-    const a = asRecord('sessionAffinity', o.sessionAffinity);
-    const type = oneOf('sessionAffinity.type', a.type, ['None', 'ClientIP'] as const, 'None');
-    if (a.type === undefined) {
-      throw new InvalidArgumentError('sessionAffinity.type', 'sessionAffinity.type is required: None or ClientIP');
-    }
-    if (type === 'None') rejectUnknownKeys('sessionAffinity', a, ['type']);
-    else {
-      rejectUnknownKeys('sessionAffinity', a, ['type', 'timeoutSeconds', 'maxEntries', 'clientIP']);
-      affinity = Object.freeze({
-        // Kubernetes validation: 1..86400, default 10800 (spec §4, `validateAffinityTimeout`).
-        timeoutMs: integerIn('sessionAffinity.timeoutSeconds', a.timeoutSeconds, 1, 86_400, 10_800) * 1000,
-        maxEntries: integerIn('sessionAffinity.maxEntries', a.maxEntries, 1, 10_000_000, 10_000),
-        clientIP: stringOr('sessionAffinity.clientIP', a.clientIP, 'self'),
-      });
-    }
+  const a = o.sessionAffinity === undefined ? { type: 'Service' } : asRecord('sessionAffinity', o.sessionAffinity);
+  const type = oneOf('sessionAffinity.type', a.type, ['Service', 'None', 'ClientIP'] as const, 'Service');
+  if (a.type === undefined) {
+    throw new InvalidArgumentError(
+      'sessionAffinity.type',
+      'sessionAffinity.type is required: Service (follow the Service), None or ClientIP',
+    );
   }
+  if (type === 'None') rejectUnknownKeys('sessionAffinity', a, ['type']);
+  else if (type === 'Service') rejectUnknownKeys('sessionAffinity', a, ['type', 'maxEntries', 'clientIP']);
+  else rejectUnknownKeys('sessionAffinity', a, ['type', 'timeoutSeconds', 'maxEntries', 'clientIP']);
+  const affinity: Config['affinity'] = Object.freeze({
+    followService: type === 'Service',
+    timeoutMs: type === 'ClientIP' ? affinityTimeoutMs('sessionAffinity.timeoutSeconds', a.timeoutSeconds) : undefined,
+    maxEntries: integerIn('sessionAffinity.maxEntries', a.maxEntries, 1, 10_000_000, 10_000),
+    clientIP: stringOr('sessionAffinity.clientIP', a.clientIP, 'self'),
+  });
 
   const outlier = outlierDetectionConfig(o.outlierDetection);
 
@@ -246,13 +318,39 @@ function configure(options: BalancerOptions): Config {
   });
 }
 
+/** Kubernetes validation of `timeoutSeconds`: 1..86400, default 10800 (spec §4, `validateAffinityTimeout`). */
+function affinityTimeoutMs(path: string, timeoutSeconds: unknown): number {
+  return integerIn(path, timeoutSeconds, 1, 86_400, 10_800) * 1000;
+}
+
+/**
+ * The affinity window a Service asks for: undefined for `None`. Validates only what it reads: a Service
+ * is data, not options, so unknown keys are allowed (a `ServiceInfo` fits as is).
+ */
+function serviceAffinityTimeoutMs(service: unknown): number | undefined {
+  const s = asRecord('service', service);
+  const a = asRecord('service.sessionAffinity', s.sessionAffinity);
+  if (a.type === undefined) {
+    throw new InvalidArgumentError(
+      'service.sessionAffinity.type',
+      'service.sessionAffinity.type is required: None or ClientIP (normalizeService() fills it)',
+    );
+  }
+  const type = oneOf('service.sessionAffinity.type', a.type, ['None', 'ClientIP'] as const, 'None');
+  return type === 'None' ? undefined : affinityTimeoutMs('service.sessionAffinity.timeoutSeconds', a.timeoutSeconds);
+}
+
+const NO_AFFINITY: SessionAffinity = Object.freeze({ type: 'None' });
+
 class BalancerImpl implements Balancer {
   readonly #config: Config;
   readonly #policy: number;
   readonly #now: Clock;
   readonly #random: Random;
   readonly #outlier: OutlierDetectionConfig | undefined;
-  readonly #affinity: AffinityTable<EndpointState> | undefined;
+  /** Present while ClientIP affinity is in force; replaced by undefined (entries dropped) on `None`. */
+  #affinity: AffinityTable<EndpointState> | undefined;
+  #sessionAffinity: SessionAffinity = NO_AFFINITY;
   readonly #clientIP: string;
   readonly #rr = new RoundRobinCursor();
 
@@ -279,11 +377,8 @@ class BalancerImpl implements Balancer {
     this.#now = config.now;
     this.#random = config.random;
     this.#outlier = config.outlier;
-    this.#affinity =
-      config.affinity === undefined
-        ? undefined
-        : new AffinityTable(config.affinity.timeoutMs, config.affinity.maxEntries);
-    this.#clientIP = config.affinity?.clientIP ?? 'self';
+    this.#clientIP = config.affinity.clientIP;
+    this.#setAffinity(config.affinity.timeoutMs);
   }
 
   get panic(): boolean {
@@ -292,6 +387,10 @@ class BalancerImpl implements Balancer {
 
   get size(): number {
     return this.#all.length;
+  }
+
+  get sessionAffinity(): SessionAffinity {
+    return this.#sessionAffinity;
   }
 
   get closed(): boolean {
@@ -312,9 +411,11 @@ class BalancerImpl implements Balancer {
     return this.#admit(this.#choose(active, ctx, now), now);
   }
 
-  update(eligible: EligibleEndpoints | readonly Endpoint[]): void {
+  update(eligible: EligibleEndpoints | readonly Endpoint[], service?: Pick<ServiceInfo, 'sessionAffinity'>): void {
     if (this.#closing !== undefined) throw new ClosedError(`service ${this.#config.service}: balancer`);
-    let endpoints: readonly Endpoint[];
+    // Validate everything before changing anything: a rejected update leaves the balancer as it was.
+    let endpoints: readonly Endpoint[] = [];
+    let failing: PickResult | undefined;
     if (Array.isArray(eligible)) endpoints = eligible;
     else {
       const e = asRecord('eligible', eligible) as Partial<EligibleEndpoints>;
@@ -326,14 +427,11 @@ class BalancerImpl implements Balancer {
       }
       const outcome = e.outcome;
       if (outcome.type !== 'ok') {
-        this.#clear();
-        this.#fixed = Object.freeze({
+        failing = Object.freeze({
           type: outcome.type === 'no-local-endpoints' ? 'drop' : 'fail',
           error: outcome.error,
         });
-        return;
-      }
-      endpoints = e.endpoints;
+      } else endpoints = e.endpoints;
     }
     for (let i = 0; i < endpoints.length; i++) {
       const ep = endpoints[i] as Partial<Endpoint> | null | undefined;
@@ -343,6 +441,15 @@ class BalancerImpl implements Balancer {
           `eligible.endpoints[${i}] must be an Endpoint with address and integer port, got ${describe(ep)}`,
         );
       }
+    }
+    if (service !== undefined) {
+      const timeoutMs = serviceAffinityTimeoutMs(service);
+      if (this.#config.affinity.followService) this.#setAffinity(timeoutMs);
+    }
+    if (failing !== undefined) {
+      this.#clear();
+      this.#fixed = failing;
+      return;
     }
     if (endpoints.length === 0) {
       this.#clear();
@@ -432,6 +539,23 @@ class BalancerImpl implements Balancer {
     return this.close();
   }
 
+  /**
+   * Put ClientIP affinity with window `timeoutMs` in force, or none (undefined). An existing table is
+   * kept, bindings and all, and only its window changes; `None` drops the table (spec §7.4: no entries).
+   */
+  #setAffinity(timeoutMs: number | undefined): void {
+    if (timeoutMs === undefined) {
+      this.#affinity = undefined;
+      this.#sessionAffinity = NO_AFFINITY;
+      return;
+    }
+    if (this.#affinity === undefined) this.#affinity = new AffinityTable(timeoutMs, this.#config.affinity.maxEntries);
+    else this.#affinity.timeoutMs = timeoutMs;
+    if (this.#sessionAffinity.type !== 'ClientIP' || this.#sessionAffinity.timeoutSeconds * 1000 !== timeoutMs) {
+      this.#sessionAffinity = Object.freeze({ type: 'ClientIP', timeoutSeconds: timeoutMs / 1000 });
+    }
+  }
+
   // ── picking ─────────────────────────────────────────────────────────────────────────────────────
 
   #pickAffine(table: AffinityTable<EndpointState>, ctx: PickContext | undefined, now: number): PickResult {
@@ -492,13 +616,16 @@ class BalancerImpl implements Balancer {
   #admit(s: EndpointState, now: number): PickResult {
     s.inFlight++;
     if (s.health === 'half-open' && !this.#panic) {
-      // Half-open: this pick is the single trial; the endpoint leaves rotation until it reports.
+      // Half-open: this pick is the single trial; the endpoint leaves rotation until it reports. Its
+      // done() carries a fresh token, so only this pick's outcome decides: a late result of a call picked
+      // before the ejection, or of an earlier probe that timed out, is not taken for the verdict.
+      // (In panic mode half-open endpoints take traffic without a probe and are judged once panic ends.)
       const t = this.#time(now);
       s.health = 'probing';
       s.ejectedUntil = t + this.#outlier!.baseEjectionTimeMs;
       if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
       this.#rebuild();
-      return s.timedResult(t);
+      return s.probeResult(t, ++s.probeToken);
     }
     if (this.#policy === P_EWMA) return s.timedResult(this.#time(now));
     return s.result;
@@ -518,7 +645,7 @@ class BalancerImpl implements Balancer {
 
   // ── feedback ────────────────────────────────────────────────────────────────────────────────────
 
-  readonly #onDone = (s: EndpointState, outcome: CallOutcome, startedAt: number): void => {
+  readonly #onDone = (s: EndpointState, outcome: CallOutcome, startedAt: number, probe: number): void => {
     if (s.inFlight > 0) s.inFlight--;
     if (s.removed || this.#closing !== undefined) return;
     const od = this.#outlier;
@@ -530,7 +657,8 @@ class BalancerImpl implements Balancer {
     const failed = cls === 'failure';
     if (ewma) observeLatency(s, outcome.latencyMs ?? now - startedAt, failed, now, this.#config.decayMs);
     if (od === undefined) return;
-    const transition = recordOutcome(s, failed, now, od);
+    const isProbe = probe !== 0 && probe === s.probeToken && s.health === 'probing';
+    const transition = recordOutcome(s, failed, now, od, isProbe);
     if (transition === 'eject') this.#eject(s, now, od);
     else if (transition === 'readmit') {
       readmit(s, now);

@@ -52,6 +52,12 @@ export type ServiceBreakerState = 'closed' | 'open' | 'half-open';
 /**
  * A per-Service circuit breaker. `run()` calls `call` unless the breaker is open, in which case it
  * rejects with {@link CircuitOpenError} without calling it.
+ *
+ * @example
+ * ```ts
+ * const breaker: ServiceBreaker = createServiceBreaker()
+ * const body = await breaker.run(() => fetchWithRetries(url))
+ * ```
  */
 export interface ServiceBreaker {
   /**

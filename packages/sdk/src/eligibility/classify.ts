@@ -8,6 +8,13 @@
  *
  * `latencyMs` (time from sending to the end of the response headers, or to the error) is optional:
  * when absent the balancer measures from `pick()` to `done()` with its own clock.
+ *
+ * @example
+ * ```ts
+ * r.done({ type: 'http', status: res.statusCode, latencyMs: 12 })
+ * r.done({ type: 'error', error }) // e.g. ECONNREFUSED: counts against the endpoint
+ * r.done({ type: 'cancelled' })    // the caller aborted: releases load, judges nothing
+ * ```
  */
 export type CallOutcome =
   | { readonly type: 'success'; readonly latencyMs?: number }

@@ -41,7 +41,16 @@ export type EligibilityOutcome =
       readonly error: NoLocalEndpointsError;
     };
 
-/** Result of {@link eligibleEndpoints}: feed it to `Balancer.update()` as is. */
+/**
+ * Result of {@link eligibleEndpoints}: feed it to `Balancer.update()` as is.
+ *
+ * @example
+ * ```ts
+ * const eligible = eligibleEndpoints(endpoints, service, { nodeName: process.env.NODE_NAME })
+ * if (eligible.outcome.type === 'ok' && eligible.outcome.terminatingFallback) log('only draining pods left')
+ * balancer.update(eligible, service)
+ * ```
+ */
 export interface EligibleEndpoints {
   /** Usable endpoints, de-duplicated by `address:port`, in input order. Empty unless `outcome.type === 'ok'`. */
   readonly endpoints: readonly Endpoint[];

@@ -138,13 +138,20 @@ export type HealthTransition = 'none' | 'eject' | 'readmit';
 /**
  * Count one classified outcome for a healthy or probing endpoint and say whether it should now be
  * ejected (the caller checks the ejection budget with {@link canEject} and calls {@link eject}) or
- * readmitted. Outcomes reported while ejected are stragglers from before the ejection: ignored.
+ * readmitted.
+ *
+ * Once an endpoint is ejected, only its probe decides: `isProbe` must be true only for the outcome of
+ * the very pick that started the current probe (the balancer ties it to that pick with a token). Every
+ * other outcome reported while ejected, half-open or probing is a straggler, typically a call picked
+ * before the ejection that ends late, and is ignored; otherwise such a straggler would be taken for
+ * the probe's verdict.
  */
 export function recordOutcome(
   h: EndpointHealth,
   failed: boolean,
   now: number,
   config: OutlierDetectionConfig,
+  isProbe = false,
 ): HealthTransition {
   switch (h.health) {
     case 'ejected':
@@ -152,6 +159,7 @@ export function recordOutcome(
     case 'half-open':
     case 'probing':
       // The probe's verdict: one success readmits, one failure re-ejects with a longer time.
+      if (!isProbe) return 'none';
       return failed ? 'eject' : 'readmit';
     default:
       break;

@@ -17,6 +17,7 @@ interface Entry<S> {
  *   reaped from the front and the table never exceeds `maxEntries` (the oldest goes first, like the
  *   kernel's `ip_list_tot`).
  * - `drop()` removes bindings of endpoints that left the eligible set; they never come back.
+ * - `timeoutMs` may change at any time (the Service's timeout changed) without losing entries.
  *
  * @example
  * ```ts
@@ -26,7 +27,12 @@ interface Entry<S> {
  * ```
  */
 export class AffinityTable<S> {
-  readonly timeoutMs: number;
+  /**
+   * The sliding window. Writable: a new value applies to the very next `get()`/`reap()` and keeps every
+   * entry ("timeout changes on the Service apply to subsequent checks immediately", spec §7.4). The LRU
+   * order is by `lastUsed`, which does not depend on the timeout, so reaping stays correct.
+   */
+  timeoutMs: number;
   readonly maxEntries: number;
   readonly #map = new Map<string, Entry<S>>();
   // The most recently used entry is the last one in the Map: using it again needs no re-insertion.

@@ -6,8 +6,11 @@ import type { CallOutcome } from '../eligibility/classify.js';
 import type { EndpointHealth, EndpointHealthState } from '../eligibility/outlier-detection.js';
 import type { PickResult } from './picker.js';
 
-/** Receives a `done()` of a pick of `state`; `startedAt` is NaN when the pick did not record it. */
-export type DoneSink = (state: EndpointState, outcome: CallOutcome, startedAt: number) => void;
+/**
+ * Receives a `done()` of a pick of `state`; `startedAt` is NaN when the pick did not record it; `probe`
+ * is the probe token captured by a half-open probe pick, 0 for every other pick.
+ */
+export type DoneSink = (state: EndpointState, outcome: CallOutcome, startedAt: number, probe: number) => void;
 
 /**
  * One endpoint's balancing state. Identity is `key` (`address:port`); the same object lives as long as
@@ -37,6 +40,11 @@ export class EndpointState implements EndpointHealth {
   ejections = 0;
   ejectedUntil = 0;
   healthySince: number;
+  /**
+   * Token of the current half-open probe: incremented by every probe pick, captured in that pick's
+   * done(). Only an outcome carrying the current token, reported while `probing`, is the probe's verdict.
+   */
+  probeToken = 0;
 
   /** Pre-built result: picks of this endpoint allocate nothing. */
   result: PickResult;
@@ -64,7 +72,16 @@ export class EndpointState implements EndpointHealth {
   /** A result that also remembers when the pick happened (peak-EWMA measures latency with it). */
   timedResult(startedAt: number): PickResult {
     const sink = this.#sink;
-    return { type: 'pick', endpoint: this.endpoint, done: (outcome) => sink(this, outcome, startedAt) };
+    return { type: 'pick', endpoint: this.endpoint, done: (outcome) => sink(this, outcome, startedAt, 0) };
+  }
+
+  /**
+   * The result of a half-open probe pick: its done() carries `probe` (the token this pick took), so the
+   * balancer can tell the probe's verdict from late outcomes of other picks. Rare: one per ejection.
+   */
+  probeResult(startedAt: number, probe: number): PickResult {
+    const sink = this.#sink;
+    return { type: 'pick', endpoint: this.endpoint, done: (outcome) => sink(this, outcome, startedAt, probe) };
   }
 
   #build(endpoint: Endpoint): PickResult {
@@ -72,7 +89,7 @@ export class EndpointState implements EndpointHealth {
     return Object.freeze({
       type: 'pick' as const,
       endpoint,
-      done: (outcome: CallOutcome) => sink(this, outcome, Number.NaN),
+      done: (outcome: CallOutcome) => sink(this, outcome, Number.NaN, 0),
     });
   }
 }

@@ -17,7 +17,14 @@ export type BalancerPolicy =
   /** Consistent hashing of `PickContext.affinityKey` (Karger ring); picks without a key are random. */
   | 'ring-hash';
 
-/** Per-call input of {@link Picker.pick}. */
+/**
+ * Per-call input of {@link Picker.pick}.
+ *
+ * @example
+ * ```ts
+ * balancer.pick({ affinityKey: affinityKeyFrom({ cookie: 'session' })({ headers: req.headers }) })
+ * ```
+ */
 export interface PickContext {
   /**
    * Affinity key: with `sessionAffinity: ClientIP` the client identity (default: the process itself,
@@ -37,6 +44,16 @@ export interface PickContext {
  * - `fail`: fail the call now (no endpoints: kube-proxy REJECT; closed balancer; nothing eligible).
  * - `drop`: the call cannot be served from here (`internalTrafficPolicy: Local`, none local: kube-proxy
  *   DROP). Report it like a connect timeout if you mimic kube-proxy; do not retry elsewhere.
+ *
+ * @example
+ * ```ts
+ * const r = balancer.pick()
+ * switch (r.type) {
+ *   case 'pick': return send(r.endpoint).finally(() => r.done({ type: 'success' }))
+ *   case 'queue': return waitForUpdate().then(retry)
+ *   case 'fail': case 'drop': throw r.error // match on r.error.code
+ * }
+ * ```
  */
 export type PickResult =
   | { readonly type: 'pick'; readonly endpoint: Endpoint; done(outcome: CallOutcome): void }

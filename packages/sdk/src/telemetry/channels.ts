@@ -22,7 +22,18 @@ export interface BreakerStateMessage {
   readonly ejectionTimeMs?: number;
 }
 
-/** Channel names, `clusterip:<stage>:<event>`. */
+/**
+ * Channel names, `clusterip:<stage>:<event>`.
+ *
+ * @example
+ * ```ts
+ * import diagnosticsChannel from 'node:diagnostics_channel'
+ * diagnosticsChannel.subscribe(CHANNEL_NAMES.breakerState, (m) => {
+ *   const { endpoint, state } = m as BreakerStateMessage
+ *   console.log(endpoint, state)
+ * })
+ * ```
+ */
 export const CHANNEL_NAMES = Object.freeze({
   balancerPanic: 'clusterip:balancer:panic',
   breakerState: 'clusterip:breaker:state',
