@@ -10,6 +10,7 @@ import {
   EndpointSet,
   type SourceEvent,
   type SourceQuery,
+  type SourceWatch,
 } from '@clusterip/resolver';
 import { interpretClusterName } from '@clusterip/resolver/internal/name/interpret-cluster-name.js';
 import type { ExecutionContext } from 'ava';
@@ -388,4 +389,28 @@ test('servers default to the nameservers of resolv.conf', async (t) => {
   t.deepEqual(new DnsSource({ resolvConfPath: path }).servers, ['10.96.0.10:53', '[fd00::10]:53']);
   await writeFile(path, 'search x\n');
   t.deepEqual(new DnsSource({ resolvConfPath: path }).servers, ['127.0.0.1:53']);
+});
+
+test('[Symbol.asyncDispose]() is close(): the same promise, idempotent, for the source and its watches', async (t) => {
+  const silent = await startUdpDnsServer(t, { reply: 'drop' });
+  const source = new DnsSource({ servers: [silent.server], timeoutMs: 5000, tries: 1 });
+  const events: SourceEvent[] = [];
+  const kept = source.watch(query('web.default.svc.cluster.local.', 80), (e) => events.push(e));
+  const disposable = source.watch(query('api.default.svc.cluster.local.', 80), (e) => events.push(e)) as SourceWatch & {
+    [Symbol.asyncDispose](): Promise<void>;
+  };
+  const watchDisposed = disposable[Symbol.asyncDispose]();
+  t.is(watchDisposed, disposable.close());
+  await watchDisposed;
+  t.false(source.closed);
+  const disposed = source[Symbol.asyncDispose]();
+  t.is(disposed, source.close());
+  t.is(source[Symbol.asyncDispose](), disposed);
+  await disposed;
+  t.true(source.closed);
+  await kept.close();
+  t.throws(() => source.watch(query('web.default.svc.cluster.local.', 80), () => {}), {
+    code: 'CLUSTERIP_ERR_CLOSED',
+  });
+  t.deepEqual(events, [], 'nothing delivered after dispose (the queries were still in flight)');
 });

@@ -248,7 +248,9 @@ function sameService(a: ServiceInfo | undefined, b: ServiceInfo): boolean {
  *
  * Answers are re-resolved when their TTL expires (clamped to `[minTtlMs, maxTtlMs]`), negative
  * answers after the zone's SOA minimum (else `negativeTtlMs`), failures with backoff. Watches of
- * the same fqdn and port share one loop.
+ * the same fqdn and port share one loop. With servers from resolv.conf, its `options timeout:N`
+ * and `attempts:N` are the defaults of `timeoutMs` and `tries`. `close()` and
+ * `[Symbol.asyncDispose]()` stop every loop (the same promise; idempotent).
  *
  * @example
  * ```ts
@@ -303,12 +305,12 @@ export class DnsSource implements EndpointSource {
     const owner = loop;
     const sub = owner.add(listener);
     let closing: Promise<void> | undefined;
-    return {
-      close: () => {
-        closing ??= owner.remove(sub);
-        return closing;
-      },
+    const close = (): Promise<void> => {
+      closing ??= owner.remove(sub);
+      return closing;
     };
+    const watch = { close, [Symbol.asyncDispose]: close };
+    return watch;
   }
 
   /** Stop every loop and cancel in-flight queries. Idempotent: returns the same promise. */
@@ -319,6 +321,18 @@ export class DnsSource implements EndpointSource {
       await Promise.all(loops.map((l) => l.close()));
     })();
     return this.#closing;
+  }
+
+  /**
+   * Same as `close()` (the same promise), for `await using source = new DnsSource()`.
+   *
+   * @example
+   * ```ts
+   * await using source = new DnsSource({ servers: ['10.96.0.10:53'] })
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** SOA minimum (seconds) of the zone holding `fqdn`, cached per zone for `maxTtlMs`. */

@@ -254,3 +254,28 @@ test('EndpointSliceCache: incremental updates equal a fresh merge (property)', (
     { numRuns: 200 },
   );
 });
+
+test('EndpointSliceCache addressOnly: every IP slice contributes its addresses on port 0, whatever its ports', (t) => {
+  const cache = new EndpointSliceCache({ portName: '', protocol: 'TCP', addressOnly: true });
+  cache.reset([
+    decodeEndpointSlice(slice('a', [{ addresses: ['10.0.0.2'] }, { addresses: ['10.0.0.1'] }], [])),
+    decodeEndpointSlice(slice('b', [{ addresses: ['fd00::1'] }], [], 'IPv6')),
+    decodeEndpointSlice(slice('c', [{ addresses: ['10.0.0.1'] }], [{ name: 'http', port: 8080 }])),
+    decodeEndpointSlice(slice('d', [{ addresses: ['db.example'] }], [], 'FQDN')),
+  ]);
+  t.deepEqual(
+    cache.endpoints.map((e) => [e.address, e.port, e.protocol]),
+    [
+      ['10.0.0.1', 0, 'TCP'],
+      ['10.0.0.2', 0, 'TCP'],
+      ['fd00::1', 0, 'TCP'],
+    ],
+  );
+  t.is(cache.slicesWithPort, 3, 'FQDN slices are ignored');
+  const diff = cache.delete('a');
+  t.deepEqual(diff.removed, ['10.0.0.2:0'], '10.0.0.1 is still listed by slice c');
+  // Without addressOnly, a ports: [] slice contributes nothing.
+  const byPort = new EndpointSliceCache({ portName: '', protocol: 'TCP' });
+  byPort.reset([decodeEndpointSlice(slice('a', [{ addresses: ['10.0.0.2'] }], []))]);
+  t.is(byPort.slicesWithPort, 0);
+});

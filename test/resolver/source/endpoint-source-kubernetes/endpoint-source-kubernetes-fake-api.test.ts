@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EndpointSet, KubernetesSource, type KubernetesSourceOptions } from '@clusterip/resolver';
+import { EndpointSet, KubernetesSource, type KubernetesSourceOptions, Resolver } from '@clusterip/resolver';
 import type { FakeKubernetesApi } from '@clusterip/resolver/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createFakeKubeApi } from '../../../helpers/fake-kube-api.js';
@@ -191,4 +191,81 @@ test('stalled list (server never answers) → stale after the request timeout, n
   await stall.waitForStalled();
   t.is((await log.next()).type, 'stale');
   t.true(isReset(await log.next(isUpdate)));
+});
+
+test('headless Service without ports: address-only endpoints (port 0) without a port, port-not-found with one', async (t) => {
+  const api = await createFakeKubeApi(t);
+  api.apply({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'db', namespace: NS },
+    spec: { clusterIP: 'None', selector: { app: 'db' } },
+  });
+  applyPod(api, 'db', 1);
+  applyPod(api, 'db', 2);
+  const slices = api.list('EndpointSlice', { namespace: NS, labelSelector: 'kubernetes.io/service-name=db' });
+  t.deepEqual(
+    slices.map((s) => (s as { ports?: unknown }).ports),
+    [[]],
+    'the controller writes ports: [] for a portless headless Service',
+  );
+  const src = source(t, api);
+
+  const bare = watch(t, src, 'db');
+  let set = EndpointSet.empty();
+  const first = await bare.next(isUpdate);
+  t.true(isReset(first));
+  if (first.type === 'update') set = set.apply(first.update);
+  t.deepEqual(
+    set.endpoints.map((e) => [e.address, e.port]),
+    [
+      ['10.1.0.2', 0],
+      ['10.1.0.3', 0],
+    ],
+  );
+  t.is(first.type === 'update' && first.update.type === 'reset' ? first.update.reason : 'none', undefined);
+
+  // Incremental changes keep working on the address-only view.
+  await watchesOf(api, 'EndpointSlice');
+  applyPod(api, 'db', 3);
+  const added = await bare.next(isUpdate);
+  if (added.type === 'update') set = set.apply(added.update);
+  t.like(added, { type: 'update', update: { type: 'add' } });
+  t.deepEqual(
+    set.endpoints.map((e) => `${e.address}:${e.port}`),
+    ['10.1.0.2:0', '10.1.0.3:0', '10.1.0.4:0'],
+  );
+
+  // One endpoint by its dashed-IP name, no port: that address only.
+  const one = new EventLog();
+  const w = src.watch(
+    {
+      fqdn: `10-1-0-3.db.${NS}.svc.cluster.local.`,
+      name: { kind: 'endpoint', namespace: NS, service: 'db', hostname: '10-1-0-3' },
+    },
+    one.listener,
+  );
+  t.teardown(() => w.close());
+  const single = await one.next(isUpdate);
+  t.deepEqual(
+    single.type === 'update' && single.update.type === 'reset' ? single.update.endpoints.map((e) => e.port) : [],
+    [0],
+  );
+
+  // A port asked of a Service that has none: the name exists, the port does not.
+  const withPort = watch(t, src, 'db', 5432);
+  const refused = await withPort.next(isUpdate);
+  t.like(refused, { type: 'update', update: { type: 'reset', endpoints: [], reason: { code: 'port-not-found' } } });
+
+  // Through the Resolver, as a caller would see it.
+  const resolver = new Resolver({ source: src, context: { namespace: NS } });
+  t.teardown(() => resolver.close());
+  const snapshot = await resolver.resolve('db');
+  t.deepEqual(
+    snapshot.endpoints.map((e) => `${e.address}:${e.port}`),
+    ['10.1.0.2:0', '10.1.0.3:0', '10.1.0.4:0'],
+  );
+  const portSnapshot = await resolver.resolve('db:5432');
+  t.is(portSnapshot.endpoints.length, 0);
+  t.is(portSnapshot.reason?.code, 'port-not-found');
 });

@@ -566,6 +566,48 @@ test('requests log records method, path, query and headers without Authorization
   t.is(api.requests.length, 0);
 });
 
+test('request records carry the response status: accepted, refused, pending, dropped', async (t) => {
+  const api = await createFakeKubeApi(t, { token: 'st4tus' });
+  const auth = { authorization: 'Bearer st4tus' };
+  const status = (path: string) => api.requests.filter((r) => r.path === path).map((r) => r.status);
+  const refused = api.waitForRequest((r) => r.status === 401);
+  t.is((await call(`${api.url}${SVC}`)).status, 401);
+  t.is((await refused).path, SVC, 'waitForRequest sees a status once the response is out');
+  t.is((await call(`${api.url}${SVC}`, { headers: auth })).status, 200);
+  t.deepEqual(status(SVC), [401, 200]);
+  t.is((await call(`${api.url}/nothing/here`, { headers: auth })).status, 404);
+  t.deepEqual(status('/nothing/here'), [404]);
+  api.failNext({ status: 503, path: SLICES });
+  await call(`${api.url}${SLICES}`, { headers: auth });
+  t.deepEqual(status(SLICES), [503], 'injected failures are recorded with their code');
+  t.regex(JSON.stringify(api.requests.at(-1)), /"status":503/, 'the status is part of the serialized record');
+
+  // A watch: 200 as soon as the stream is open, and it stays 200 after the stream ends.
+  api.clearRequests();
+  const w = await watch(`${api.url}${SLICES}?watch=1&resourceVersion=${api.resourceVersion}`, { headers: auth });
+  t.teardown(() => w.close());
+  const opened = await api.waitForRequest((r) => r.watch && r.status === 200);
+  t.is(opened.path, SLICES);
+  api.dropWatches();
+  await w.rest();
+  t.is(opened.status, 200);
+
+  // Held requests have no status until they are answered; dropped ones never get one.
+  const stall = api.stall({ path: SVC });
+  const held = call(`${api.url}${SVC}`, { headers: auth });
+  await stall.waitForStalled();
+  const pending = api.requests.find((r) => r.path === SVC);
+  t.is(pending?.status, undefined);
+  stall.release();
+  t.is((await held).status, 200);
+  t.is(pending?.status, 200);
+  api.clearRequests();
+  api.disconnectNext({ path: SVC });
+  await t.throwsAsync(call(`${api.url}${SVC}`, { headers: auth }));
+  const dropped = await api.waitForRequest({ path: SVC });
+  t.is(dropped.status, undefined);
+});
+
 test('programmatic API: apply/get/list/delete are synchronous and reach watches', async (t) => {
   const api = await createFakeKubeApi(t);
   const before = Number(api.resourceVersion);

@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { createFakeKubeApi } from '../../../helpers/fake-kube-api.js';
+import { createSelfSignedCert } from '../../../helpers/self-signed-cert.js';
 import { kubectlFor } from './kubectl-runner.js';
 
 const pod = (name: string, ip: string, ready = true) => ({
@@ -138,28 +134,8 @@ test('kubectl get --watch prints a new line when an EndpointSlice changes', asyn
 });
 
 test('kubectl authenticates with the bearer token over TLS, and is refused with a wrong one', async (t) => {
-  const scratch = await mkdtemp(join(tmpdir(), 'fake-kube-tls-'));
-  t.teardown(() => rm(scratch, { recursive: true, force: true }));
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    join(scratch, 'key.pem'),
-    '-out',
-    join(scratch, 'cert.pem'),
-  ]);
-  const tls = { key: await readFile(join(scratch, 'key.pem')), cert: await readFile(join(scratch, 'cert.pem')) };
+  const { key, cert } = await createSelfSignedCert(t);
+  const tls = { key, cert };
   const api = await createFakeKubeApi(t, { token: 'kubectl-t0ken', tls });
   t.regex(api.url, /^https:/);
   api.apply(webService);

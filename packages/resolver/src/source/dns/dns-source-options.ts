@@ -21,9 +21,16 @@ export interface DnsSourceOptions {
   readonly servers?: readonly string[];
   /** File to read the servers from when `servers` is not given. Default `/etc/resolv.conf`. */
   readonly resolvConfPath?: string;
-  /** Per-try timeout of one query (c-ares `timeout`). Default 2000. */
+  /**
+   * Per-try timeout of one query (c-ares `timeout`). Default: when the servers come from
+   * resolv.conf and it sets `options timeout:N`, N seconds (at least 1, as glibc waits at least
+   * 1 s); otherwise 2000.
+   */
   readonly timeoutMs?: number;
-  /** Tries per server before a query fails (c-ares `tries`). Default 2. */
+  /**
+   * Tries per server before a query fails (c-ares `tries`). Default: when the servers come from
+   * resolv.conf and it sets `options attempts:N`, N (1 to 5, glibc's cap); otherwise 2.
+   */
   readonly tries?: number;
   /** Floor of the re-resolution period (TTL 0 answers are re-asked this often). Default 1000. */
   readonly minTtlMs?: number;
@@ -121,7 +128,16 @@ export function normalizeServer(value: unknown, path: string): string {
   return bracketed === null ? `${host}:${port}` : `[${host}]:${port}`;
 }
 
-function serversFromResolvConf(path: string, explicit: boolean): string[] {
+/** What the pod's resolv.conf says about where and how to query. */
+interface ResolvConfDefaults {
+  readonly servers: string[];
+  /** `options timeout:N` in ms, when the file sets it. */
+  readonly timeoutMs: number | undefined;
+  /** `options attempts:N`, when the file sets it. */
+  readonly tries: number | undefined;
+}
+
+function fromResolvConf(path: string, explicit: boolean): ResolvConfDefaults {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -132,18 +148,31 @@ function serversFromResolvConf(path: string, explicit: boolean): string[] {
       });
     }
     // No resolv.conf: libc then asks the local host.
-    return ['127.0.0.1:53'];
+    return { servers: ['127.0.0.1:53'], timeoutMs: undefined, tries: undefined };
   }
+  const conf = parseResolvConf(text);
   // parseResolvConf keeps IPv6 zone suffixes (`fe80::1%eth0`); c-ares cannot take them here.
-  const servers = parseResolvConf(text)
-    .nameservers.filter((s) => !s.includes('%'))
-    .map((s) => normalizeServer(s, 'resolvConfPath'));
-  return servers.length > 0 ? servers : ['127.0.0.1:53'];
+  const servers = conf.nameservers.filter((s) => !s.includes('%')).map((s) => normalizeServer(s, 'resolvConfPath'));
+  // Only options the file really sets (well-formed) replace our defaults; parseResolvConf has
+  // already applied glibc's caps (timeout ≤ 30 s, attempts ≤ 5). glibc waits at least 1 s per try
+  // (timeout:0 → 1 s) and c-ares needs at least one try.
+  const set = (name: string) => typeof conf.options[name] === 'string' && /^\d+$/.test(conf.options[name] as string);
+  return {
+    servers: servers.length > 0 ? servers : ['127.0.0.1:53'],
+    timeoutMs: set('timeout') ? Math.max(1, conf.timeoutSeconds) * 1000 : undefined,
+    tries: set('attempts') ? Math.max(1, conf.attempts) : undefined,
+  };
 }
 
 /**
  * Validate options (unknown keys rejected), read resolv.conf when needed, and freeze the result.
- * Throws `InvalidArgumentError` naming the option.
+ * When the servers come from resolv.conf, its `timeout` and `attempts` options default `timeoutMs`
+ * and `tries` (explicit options still win). Throws `InvalidArgumentError` naming the option.
+ *
+ * @example
+ * ```ts
+ * resolveDnsSourceOptions({ resolvConfPath: '/etc/resolv.conf' }) // servers, timeoutMs, tries from the file
+ * ```
  */
 export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSourceConfig {
   if (options === null || typeof options !== 'object') {
@@ -152,8 +181,6 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new InvalidArgumentError(key, `unexpected option ${key}`);
   }
-  const timeoutMs = integer(options, 'timeoutMs', 2000, 1, 600_000);
-  const tries = integer(options, 'tries', 2, 1, 10);
   const minTtlMs = integer(options, 'minTtlMs', 1000, 0, 86_400_000);
   const maxTtlMs = integer(options, 'maxTtlMs', Math.max(30_000, minTtlMs), minTtlMs, 86_400_000);
   const negativeTtlMs = integer(options, 'negativeTtlMs', 5000, 0, 86_400_000);
@@ -176,6 +203,7 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
   }
 
   let servers: string[];
+  let conf: ResolvConfDefaults | undefined;
   if (options.servers !== undefined) {
     if (options.resolvConfPath !== undefined) {
       throw new InvalidArgumentError(
@@ -192,8 +220,11 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
     if (path !== undefined && (typeof path !== 'string' || path === '')) {
       throw new InvalidArgumentError('resolvConfPath', `resolvConfPath must be a file path, got ${String(path)}`);
     }
-    servers = serversFromResolvConf(path ?? DEFAULT_RESOLV_CONF, path !== undefined);
+    conf = fromResolvConf(path ?? DEFAULT_RESOLV_CONF, path !== undefined);
+    servers = conf.servers;
   }
+  const timeoutMs = integer(options, 'timeoutMs', conf?.timeoutMs ?? 2000, 1, 600_000);
+  const tries = integer(options, 'tries', conf?.tries ?? 2, 1, 10);
 
   return Object.freeze({
     servers: Object.freeze(servers),

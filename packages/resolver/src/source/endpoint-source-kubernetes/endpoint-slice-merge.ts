@@ -209,6 +209,13 @@ export interface SliceSelector {
   readonly nodeName?: string | undefined;
   /** Extra filter (e.g. the hostname of a per-endpoint DNS name). */
   readonly filter?: ((endpoint: Endpoint) => boolean) | undefined;
+  /**
+   * Address-only selection, for a headless Service without ports (its slices have `ports: []`):
+   * every endpoint of every IPv4/IPv6 slice, whatever the slice's ports, with port `0` ("addresses
+   * only: the caller supplies the port"), as cluster DNS still answers A/AAAA records for it (spec
+   * §1.3). `portName` and `protocol` are then not used for matching. Default false.
+   */
+  readonly addressOnly?: boolean | undefined;
 }
 
 /**
@@ -222,13 +229,17 @@ export function sliceContribution(slice: DecodedSlice, selector: SliceSelector):
   if (selector.addressType !== undefined && selector.addressType !== family) return undefined;
   let port: number | undefined;
   let protocol: Protocol = selector.protocol;
-  for (const p of slice.ports) {
-    // kube-proxy ignores ports with a nil name or a nil/0 port (spec §5.1).
-    if (p.name === null || p.port === null || p.port === 0) continue;
-    if (p.name.toLowerCase() === selector.portName.toLowerCase() && p.protocol === selector.protocol) {
-      port = p.port;
-      protocol = p.protocol as Protocol;
-      break;
+  if (selector.addressOnly === true) {
+    port = 0; // whatever the slice's ports (`[]` for a portless headless Service)
+  } else {
+    for (const p of slice.ports) {
+      // kube-proxy ignores ports with a nil name or a nil/0 port (spec §5.1).
+      if (p.name === null || p.port === null || p.port === 0) continue;
+      if (p.name.toLowerCase() === selector.portName.toLowerCase() && p.protocol === selector.protocol) {
+        port = p.port;
+        protocol = p.protocol as Protocol;
+        break;
+      }
     }
   }
   if (port === undefined) return undefined;

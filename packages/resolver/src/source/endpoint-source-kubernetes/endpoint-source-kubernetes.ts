@@ -40,7 +40,9 @@ import { ListWatch } from './list-watch.js';
  * - `no-endpoints`: slices carry the port but list no endpoint;
  * - `no-ready-endpoints`: endpoints exist but none is ready (they are still in the reset, with
  *   their conditions, for the serving-terminating fallback);
- * - `port-not-found`: the Service has no such port (kube-proxy would refuse the connection);
+ * - `port-not-found`: the Service has no such port (kube-proxy would refuse the connection); a
+ *   headless Service without ports asked for a port also answers this (asked without a port, it
+ *   gives its addresses on port 0);
  * - `external-name`: an ExternalName Service has no endpoints; resolve its CNAME target instead.
  */
 export type KubernetesEmptyReasonCode =
@@ -154,6 +156,7 @@ class View {
       };
     }
     let port: { name: string; protocol: Protocol; targetPort: number | string };
+    let addressOnly = false;
     if (spec.kind === 'srv') {
       const wanted = (spec.port as string).toLowerCase();
       const found = svc.ports.find(
@@ -166,6 +169,12 @@ class View {
         };
       }
       port = found;
+    } else if (svc.ports.length === 0 && spec.port === undefined) {
+      // A headless Service may have no ports (its slices have `ports: []`); cluster DNS still
+      // answers its A/AAAA records (spec §1.3), so a query without a port gets the addresses, on
+      // port 0 = "addresses only", as DnsSource answers a portless name.
+      port = { name: '', protocol: 'TCP', targetPort: 0 };
+      addressOnly = true;
     } else {
       try {
         port = findServicePort(svc, spec.port);
@@ -183,13 +192,19 @@ class View {
         hostname === undefined
           ? undefined
           : (e: Endpoint) => e.hostname?.toLowerCase() === hostname || dashedIp(e.address) === hostname,
+      addressOnly,
     };
-    return { type: 'port', selector, key: `${port.name}/${port.protocol}`, targetPort: port.targetPort };
+    const key = addressOnly ? 'address-only' : `${port.name}/${port.protocol}`;
+    return { type: 'port', selector, key, targetPort: port.targetPort };
   }
 
   #reason(w: ServiceWatch, cache: EndpointSliceCache, t: Target & { type: 'port' }): Reason | undefined {
     const subject = `${w.name}.${w.namespace}`;
-    const portLabel = t.selector.portName ? JSON.stringify(t.selector.portName) : `${w.service?.ports[0]?.port ?? ''}`;
+    const portLabel = t.selector.addressOnly
+      ? '(no ports, addresses only)'
+      : t.selector.portName
+        ? JSON.stringify(t.selector.portName)
+        : `${w.service?.ports[0]?.port ?? ''}`;
     if (w.slices.size === 0) {
       const selectorLess = w.service?.selector === undefined;
       return {
@@ -197,6 +212,12 @@ class View {
         message: selectorLess
           ? `service ${subject}: no endpoints: the service has no selector and no EndpointSlice labelled ${SERVICE_NAME_LABEL}=${w.name} exists (create one, or give the service a selector)`
           : `service ${subject}: no endpoints: its selector matches no running pod (no EndpointSlice exists)`,
+      };
+    }
+    if (cache.slicesWithPort === 0 && t.selector.addressOnly) {
+      return {
+        code: 'no-endpoints',
+        message: `service ${subject}: ${portLabel}: no IPv4 or IPv6 EndpointSlice lists an endpoint (${w.slices.size} slices)`,
       };
     }
     if (cache.slicesWithPort === 0) {
@@ -534,6 +555,10 @@ class ServiceWatch {
  *   `service` event and an empty `reset` with reason `external-name`; a missing port → an empty
  *   `reset` with reason `port-not-found` (the name exists, connections would be refused), except
  *   for SRV names, which are `not-found`;
+ * - a headless Service without ports (its slices have `ports: []`): a query without a port gets
+ *   address-only endpoints, port `0` = "addresses only: the caller supplies the port" (cluster DNS
+ *   answers A/AAAA for it, and DnsSource answers the same way); a query with a port gets an empty
+ *   `reset` with reason `port-not-found`;
  * - empty or unusable sets carry a `reason` (see {@link KubernetesEmptyReasonCode});
  * - API outages: the last state stays, listeners get `stale` with a `WatchFailedError`, retries use
  *   jittered exponential backoff, and the first update after recovery is a `reset`;

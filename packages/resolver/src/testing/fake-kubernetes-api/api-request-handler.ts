@@ -44,6 +44,8 @@ export interface HandlerHost {
   token(): string | undefined;
   serverAddress(): string;
   record(record: RequestRecord): void;
+  /** A response head went out or a response ended: a logged record's `status` changed. */
+  responded(): void;
   /** Register a started watch (the server ends it right away when it is closing). */
   addWatch(stream: WatchStream): void;
   removeWatch(stream: WatchStream): void;
@@ -192,8 +194,10 @@ export class ApiRequestHandler {
 
   /** Entry point from `http.createServer`. Never throws; every failure becomes a Status response. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const record = recordRequest(req, this.#host.options.now());
+    const record = recordRequest(req, this.#host.options.now(), res);
     this.#host.record(record);
+    // Lets `waitForRequest((r) => r.status === 401)` see the status once it is known.
+    res.once('finish', () => this.#host.responded());
     const fault = this.#host.faults.take(record);
     if (fault === undefined) {
       this.#proceed(req, res, record);
@@ -470,12 +474,15 @@ export class ApiRequestHandler {
         if (this.#host.options.expiredWatchResponse === 'status') throw new ApiStatusError(status);
         const stream = this.#stream(res, record, params);
         stream.start([], false);
+        this.#host.responded();
         stream.error(status);
         return;
       }
       initial = changes;
     }
     this.#stream(res, record, params).start(initial, initialEventsEnd);
+    // The stream's 200 head is out: its record's status is known while the watch stays open.
+    this.#host.responded();
   }
 
   #stream(res: ServerResponse, record: RequestRecord, params: WatchParams): WatchStream {

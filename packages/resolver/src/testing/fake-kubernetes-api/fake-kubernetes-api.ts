@@ -163,6 +163,7 @@ export class FakeKubernetesApi {
       token: () => this.#token,
       serverAddress: () => `${options.host.includes(':') ? `[${options.host}]` : options.host}:${this.#port}`,
       record: (record) => this.#record(record),
+      responded: () => this.#notify(),
       addWatch: (stream) => {
         this.#watches.add(stream);
         if (this.#closing !== undefined) stream.end('closed');
@@ -224,7 +225,10 @@ export class FakeKubernetesApi {
     return this.#closing !== undefined;
   }
 
-  /** Every request received so far (oldest first, bounded by `requestLogSize`), without secrets. */
+  /**
+   * Every request received so far (oldest first, bounded by `requestLogSize`), without secrets.
+   * Records are logged on arrival; each one's `status` appears once its response head is sent.
+   */
   get requests(): readonly RequestRecord[] {
     return [...this.#requests];
   }
@@ -241,13 +245,15 @@ export class FakeKubernetesApi {
 
   /**
    * Resolve with the first logged request matching `matcher` (already logged ones count: call
-   * `clearRequests()` first to wait for a new one). Rejects with `ClosedError` when the server
-   * closes, or with the signal's reason when `options.signal` aborts.
+   * `clearRequests()` first to wait for a new one). A function matcher is re-checked when a request
+   * arrives and when a response is sent, so it can wait for a `status`. Rejects with `ClosedError`
+   * when the server closes, or with the signal's reason when `options.signal` aborts.
    *
    * @example
    * ```ts
    * const watch = await api.waitForRequest({ path: '/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices', watch: true })
    * watch.query.resourceVersion // the RV the client resumed from
+   * const refused = await api.waitForRequest((r) => r.status === 401) // a request refused for its token
    * ```
    */
   waitForRequest(
