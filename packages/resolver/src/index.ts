@@ -27,6 +27,7 @@ export { PortNotFoundError } from './errors/port-not-found-error.js';
 export { ServiceNotFoundError } from './errors/service-not-found-error.js';
 export { WatchFailedError } from './errors/watch-failed-error.js';
 export type { BackoffOptions } from './internal/backoff.js';
+export type { Timers } from './internal/timers.js';
 export type { ClusterName } from './name/cluster-name.js';
 export { interpretClusterName } from './name/interpret-cluster-name.js';
 export { type DnsConfig, parseResolvConf } from './name/resolv-conf.js';
@@ -64,7 +65,7 @@ export {
   type DefaultSourceOptions,
 } from './source/default-source.js';
 export type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './source/endpoint-source.js';
-export { DnsSource, type DnsSourceOptions, type DnsTimers } from './source/endpoint-source-dns.js';
+export { DnsSource, type DnsSourceOptions } from './source/endpoint-source-dns.js';
 export { EnvSource, type EnvSourceOptions } from './source/endpoint-source-env.js';
 export type {
   InClusterOptions,

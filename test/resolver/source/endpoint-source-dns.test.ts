@@ -240,8 +240,7 @@ test('server down: stale events keep the last answer; server back: a reset', asy
     tries: 1,
     minTtlMs: 10,
     maxTtlMs: 30,
-    backoffInitialMs: 10,
-    backoffMaxMs: 40,
+    backoff: { initialMs: 10, maxMs: 40 },
   });
   const rec = record(t, source, query('db.default.svc.cluster.local.', 'grpc'));
   t.is(endpointsOf(await rec.next()).length, 3);
@@ -268,7 +267,7 @@ for (const [reply, reason] of [
 ] as const) {
   test(`a server that answers ${reply}: a typed stale event, retried with backoff`, async (t) => {
     const bad = await startUdpDnsServer(t, { reply });
-    const source = newSource(t, { servers: [bad.server], timeoutMs: 50, tries: 1, backoffInitialMs: 10 });
+    const source = newSource(t, { servers: [bad.server], timeoutMs: 50, tries: 1, backoff: { initialMs: 10 } });
     const rec = record(t, source, query('web.default.svc.cluster.local.', 80));
     const event = await rec.next();
     if (event.type !== 'stale') return t.fail(`expected stale, got ${JSON.stringify(event)}`);
@@ -288,7 +287,7 @@ test('one family failing fails the refresh: the other family is not served alone
     tries: 1,
     minTtlMs: 10,
     maxTtlMs: 20,
-    backoffInitialMs: 10,
+    backoff: { initialMs: 10 },
   });
   const rec = record(t, source, query('dual.default.svc.cluster.local.', 8080));
   t.is(endpointsOf(await rec.next()).length, 2);
@@ -320,7 +319,7 @@ test('watches of the same name and port share one resolution loop', async (t) =>
 
 test('close: idempotent, no listener call afterwards, watch() then throws ClosedError', async (t) => {
   const bad = await startUdpDnsServer(t, { reply: 'drop' });
-  const source = new DnsSource({ servers: [bad.server], timeoutMs: 50, tries: 1, backoffInitialMs: 1 });
+  const source = new DnsSource({ servers: [bad.server], timeoutMs: 50, tries: 1, backoff: { initialMs: 1 } });
   let calls = 0;
   const watch = source.watch(query('web.default.svc.cluster.local.', 80), () => {
     calls++;

@@ -6,6 +6,8 @@ import { debuglog } from 'node:util';
 import { type Endpoint, endpointEqual, endpointKey } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { DnsUnavailableError } from '../errors/dns-unavailable-error.js';
+import { Backoff } from '../internal/backoff.js';
+import { unrefTimer } from '../internal/timers.js';
 import type { ServiceInfo } from '../service/service-info.js';
 import { type DnsOutcome, lookupSoaMinimum, resolveQuery } from './dns/dns-lookup.js';
 import { type DnsSourceConfig, type DnsSourceOptions, resolveDnsSourceOptions } from './dns/dns-source-options.js';
@@ -45,10 +47,6 @@ function deliver(sub: Subscriber, event: SourceEvent): void {
   }
 }
 
-function unref(handle: unknown): void {
-  (handle as { unref?: () => void } | null)?.unref?.();
-}
-
 /**
  * One resolution loop per (fqdn, port), shared by every watch of that query (ref-counted).
  * Resolves, emits the difference to the last answer, sleeps for the TTL (or the negative TTL, or a
@@ -62,7 +60,7 @@ class DnsQueryLoop {
   readonly #resolver: dnsPromises.Resolver;
   readonly #subscribers = new Set<Subscriber>();
   readonly #state: LoopState = { endpoints: undefined, notFound: undefined, service: undefined, stale: undefined };
-  #failures = 0;
+  readonly #backoff: Backoff;
   #timer: unknown;
   #running: Promise<void> | undefined;
   #closed = false;
@@ -70,6 +68,7 @@ class DnsQueryLoop {
   constructor(soaMinimum: SoaMinimum, config: DnsSourceConfig, query: SourceQuery, onIdle: () => void) {
     this.#soaMinimum = soaMinimum;
     this.#config = config;
+    this.#backoff = new Backoff(config.backoff, config.now, config.random);
     this.#query = query;
     this.#onIdle = onIdle;
     // One c-ares channel per loop, so closing the loop cancels exactly its in-flight queries.
@@ -137,12 +136,12 @@ class DnsQueryLoop {
     switch (outcome.type) {
       case 'endpoints':
         this.#applyEndpoints(outcome);
-        this.#failures = 0;
+        this.#backoff.reset();
         delayMs = this.#ttlDelay(outcome.ttlSeconds);
         break;
       case 'not-found':
         this.#applyNotFound(outcome.reason, outcome.detail);
-        this.#failures = 0;
+        this.#backoff.reset();
         // Shapes cluster DNS never answers (decided without a query) cannot change: no re-check.
         if (this.#query.name.kind === 'no-data' || this.#query.name.kind === 'invalid') return;
         delayMs = await this.#negativeDelay();
@@ -153,16 +152,16 @@ class DnsQueryLoop {
           cause: outcome.cause,
         });
         this.#state.stale = error;
-        this.#failures++;
         this.#emit({ type: 'stale', error });
-        delayMs = this.#backoffDelay();
+        delayMs = this.#backoff.next();
         break;
       }
     }
-    this.#timer = this.#config.timers.setTimeout(() => {
-      this.#running = this.#run();
-    }, delayMs);
-    unref(this.#timer);
+    this.#timer = unrefTimer(
+      this.#config.timers.setTimeout(() => {
+        this.#running = this.#run();
+      }, delayMs),
+    );
   }
 
   #applyEndpoints(outcome: Extract<DnsOutcome, { type: 'endpoints' }>): void {
@@ -214,12 +213,6 @@ class DnsQueryLoop {
   async #negativeDelay(): Promise<number> {
     const minimum = await this.#soaMinimum(this.#resolver, this.#query.fqdn);
     return this.#ttlDelay(minimum);
-  }
-
-  #backoffDelay(): number {
-    const { backoffInitialMs, backoffMaxMs, random } = this.#config;
-    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.#failures - 1, 30));
-    return Math.max(1, Math.round(base * (0.8 + 0.4 * random())));
   }
 }
 
@@ -354,4 +347,4 @@ export class DnsSource implements EndpointSource {
   };
 }
 
-export type { DnsSourceOptions, DnsTimers } from './dns/dns-source-options.js';
+export type { DnsSourceOptions } from './dns/dns-source-options.js';

@@ -4,13 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { type BackoffConfig, type BackoffOptions, resolveBackoffOptions } from '../../internal/backoff.js';
+import { resolveTimers, type Timers } from '../../internal/timers.js';
 import { parseResolvConf } from '../../name/resolv-conf.js';
-
-/** Timer functions, injectable for tests. Handles with an `unref()` method get it called. */
-export interface DnsTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 /** Options of `DnsSource`. Every duration is in milliseconds. */
 export interface DnsSourceOptions {
@@ -41,16 +37,14 @@ export interface DnsSourceOptions {
    * that carry no TTL Node can read (a CNAME-only ExternalName). Default 5000 (CoreDNS's TTL).
    */
   readonly negativeTtlMs?: number;
-  /** First retry delay after a failed query; doubles per failure up to `backoffMaxMs`. Default 800. */
-  readonly backoffInitialMs?: number;
-  /** Longest retry delay after failures. Default 30000. */
-  readonly backoffMaxMs?: number;
+  /** Retry delays after a failed query (same shape and defaults as KubernetesSource: 800 ms ×2 ≤ 30 s). */
+  readonly backoff?: BackoffOptions;
   /** Clock in milliseconds (SOA cache expiry). Default `Date.now`. */
   readonly now?: () => number;
   /** Random number in [0, 1) for backoff jitter (±20 %). Default `Math.random`. */
   readonly random?: () => number;
   /** Timer functions. Default the global `setTimeout`/`clearTimeout`. */
-  readonly timers?: DnsTimers;
+  readonly timers?: Timers;
 }
 
 /** Fully defaulted, frozen configuration. */
@@ -61,11 +55,10 @@ export interface DnsSourceConfig {
   readonly minTtlMs: number;
   readonly maxTtlMs: number;
   readonly negativeTtlMs: number;
-  readonly backoffInitialMs: number;
-  readonly backoffMaxMs: number;
+  readonly backoff: BackoffConfig;
   readonly now: () => number;
   readonly random: () => number;
-  readonly timers: DnsTimers;
+  readonly timers: Timers;
 }
 
 const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
@@ -77,17 +70,11 @@ const KNOWN = new Set<string>([
   'minTtlMs',
   'maxTtlMs',
   'negativeTtlMs',
-  'backoffInitialMs',
-  'backoffMaxMs',
+  'backoff',
   'now',
   'random',
   'timers',
 ]);
-
-const DEFAULT_TIMERS: DnsTimers = Object.freeze({
-  setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
-  clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-});
 
 function integer(options: DnsSourceOptions, key: keyof DnsSourceOptions, fallback: number, min: number, max: number) {
   const value = options[key];
@@ -184,23 +171,8 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
   const minTtlMs = integer(options, 'minTtlMs', 1000, 0, 86_400_000);
   const maxTtlMs = integer(options, 'maxTtlMs', Math.max(30_000, minTtlMs), minTtlMs, 86_400_000);
   const negativeTtlMs = integer(options, 'negativeTtlMs', 5000, 0, 86_400_000);
-  const backoffInitialMs = integer(options, 'backoffInitialMs', 800, 1, 3_600_000);
-  const backoffMaxMs = integer(
-    options,
-    'backoffMaxMs',
-    Math.max(30_000, backoffInitialMs),
-    backoffInitialMs,
-    3_600_000,
-  );
-  const timers = options.timers ?? DEFAULT_TIMERS;
-  if (
-    timers === null ||
-    typeof timers !== 'object' ||
-    typeof timers.setTimeout !== 'function' ||
-    typeof timers.clearTimeout !== 'function'
-  ) {
-    throw new InvalidArgumentError('timers', 'timers must be an object with setTimeout and clearTimeout functions');
-  }
+  const backoff = resolveBackoffOptions(options.backoff, 'backoff');
+  const timers = resolveTimers(options.timers, 'dns source');
 
   let servers: string[];
   let conf: ResolvConfDefaults | undefined;
@@ -233,8 +205,7 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
     minTtlMs,
     maxTtlMs,
     negativeTtlMs,
-    backoffInitialMs,
-    backoffMaxMs,
+    backoff,
     now: fn(options, 'now', Date.now),
     random: fn(options, 'random', Math.random),
     timers,

@@ -9,9 +9,9 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { type BackoffConfig, type BackoffOptions, resolveBackoffOptions } from '../../internal/backoff.js';
+import { resolveTimers, type Timers } from '../../internal/timers.js';
 import { describe } from '../../service/normalize-service.js';
 import type { KubeApiClientConfig } from './kube-api-client.js';
-import type { Timers } from './list-watch.js';
 
 /**
  * Options of `new KubernetesSource(options)`. Only `server` is required. TLS is verified against
@@ -99,11 +99,6 @@ const OPTION_KEYS = new Set([
   'random',
   'timers',
 ]);
-
-const DEFAULT_TIMERS: Timers = {
-  setTimeout: (cb, ms) => setTimeout(cb, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 function arg(option: string, message: string): InvalidArgumentError {
   return new InvalidArgumentError(option, message);
@@ -208,19 +203,7 @@ export function resolveKubernetesSourceOptions(options: KubernetesSourceOptions)
       `kubernetes source: insecureSkipTlsVerify must be a boolean, got ${describe(insecure)}`,
     );
   }
-  let timers = DEFAULT_TIMERS;
-  if (o.timers !== undefined) {
-    const t = o.timers as Partial<Timers> | null;
-    if (
-      typeof t !== 'object' ||
-      t === null ||
-      typeof t.setTimeout !== 'function' ||
-      typeof t.clearTimeout !== 'function'
-    ) {
-      throw arg('timers', 'kubernetes source: timers must be { setTimeout, clearTimeout }');
-    }
-    timers = t as Timers;
-  }
+  const timers: Timers = resolveTimers(o.timers, 'kubernetes source');
   const now = fn<() => number>('now', Date.now);
   const requestTimeoutMs = int('requestTimeoutMs', 30_000, 1);
   const client: KubeApiClientConfig = Object.freeze({

@@ -7,6 +7,7 @@ import { ClosedError } from '../../errors/closed-error.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../../errors/port-not-found-error.js';
 import { WatchFailedError } from '../../errors/watch-failed-error.js';
+import { unrefTimer } from '../../internal/timers.js';
 import { findServicePort } from '../../service/find-service-port.js';
 import { normalizeService } from '../../service/normalize-service.js';
 import type { ServiceInfo } from '../../service/service-info.js';
@@ -474,12 +475,12 @@ class ServiceWatch {
     }
     this.#subs--;
     if (this.#subs === 0) {
-      const handle = this.source.config.timers.setTimeout(() => {
-        this.#idleTimer = undefined;
-        if (this.#subs === 0) this.source.evict(this);
-      }, this.source.config.idleTimeoutMs);
-      (handle as { unref?: () => void } | null)?.unref?.();
-      this.#idleTimer = handle;
+      this.#idleTimer = unrefTimer(
+        this.source.config.timers.setTimeout(() => {
+          this.#idleTimer = undefined;
+          if (this.#subs === 0) this.source.evict(this);
+        }, this.source.config.idleTimeoutMs),
+      );
     }
   }
 

@@ -4,13 +4,10 @@
 
 import { WatchFailedError } from '../../errors/watch-failed-error.js';
 import { Backoff, type BackoffConfig } from '../../internal/backoff.js';
+import { type Timers, unrefTimer } from '../../internal/timers.js';
 import { type KubeApiClient, KubeApiError } from './kube-api-client.js';
 
-/** Timer functions (injectable for tests). Handles are `unref()`ed when they support it. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { Timers } from '../../internal/timers.js';
 
 /** Receives what a {@link ListWatch} observes. Called synchronously from its loop, never after `stop()`. */
 export interface ListWatchHandlers<T> {
@@ -260,9 +257,7 @@ export class ListWatch<T> {
         this.#sleepTimer = undefined;
         resolve();
       };
-      const handle = this.#o.timers.setTimeout(() => this.#wake?.(), ms);
-      (handle as { unref?: () => void } | null)?.unref?.();
-      this.#sleepTimer = handle;
+      this.#sleepTimer = unrefTimer(this.#o.timers.setTimeout(() => this.#wake?.(), ms));
     });
   }
 }
