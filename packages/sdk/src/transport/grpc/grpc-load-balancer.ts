@@ -1,0 +1,348 @@
+// ⑧ Transport (gRPC): the `clusterip` LB policy for grpc-js over the SDK's balancing core.
+// Consumes resolver results (eligible endpoints in an attribute) and subchannel states; produces grpc-js
+// pickers that choose per RPC with the Balancer and feed every call's status back through done().
+
+import { type Endpoint, endpointKey, READY as READY_CONDITIONS, type ServiceInfo } from '@clusterip/resolver';
+import type * as Grpc from '@grpc/grpc-js';
+import type { ChannelOptions, experimental } from '@grpc/grpc-js';
+import { type Balancer, createBalancer } from '../../balancer/balancer.js';
+import type { EligibleEndpoints } from '../../eligibility/eligibility.js';
+import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
+import type { PickResult as CorePickResult } from '../../picker/picker.js';
+import type { Resolution } from './grpc-resolver.js';
+import { balancerOptionsOf, type ClusterIPPolicyConfig, LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
+
+type GrpcModule = typeof Grpc;
+type ChannelControlHelper = experimental.ChannelControlHelper;
+type GrpcEndpoint = experimental.Endpoint;
+type GrpcPicker = experimental.Picker;
+type GrpcPickArgs = experimental.PickArgs;
+type GrpcPickResult = experimental.PickResult;
+type LeafLoadBalancer = experimental.LeafLoadBalancer;
+type StatusOr<T> = experimental.StatusOr<T>;
+type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
+
+const UNAVAILABLE = 14;
+
+/** One eligible endpoint and its grpc-js leaf (a pick_first over the endpoint's single address). */
+interface Child {
+  endpoint: Endpoint;
+  readonly leaf: LeafLoadBalancer;
+}
+
+/**
+ * Build the LB policy classes against one copy of grpc-js (the peer dependency the app uses, or another
+ * copy in tests). Only the public `experimental` API is used.
+ */
+export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string) {
+  const { LeafLoadBalancer, QueuePicker, UnavailablePicker, PickResultType, createChildChannelControlHelper } =
+    grpc.experimental;
+  const State = grpc.connectivityState;
+
+  class ClusterIPLoadBalancingConfig implements TypedLoadBalancingConfig {
+    readonly config: ClusterIPPolicyConfig;
+    /** Identity of the options: a balancer is rebuilt only when they change. */
+    readonly key: string;
+
+    constructor(config: ClusterIPPolicyConfig) {
+      this.config = config;
+      this.key = JSON.stringify(config);
+    }
+
+    getLoadBalancerName(): string {
+      return LB_POLICY_NAME;
+    }
+
+    toJsonObject(): object {
+      return { [LB_POLICY_NAME]: this.config };
+    }
+
+    /** grpc-js validates service configs through this; a throw makes the config invalid with our message. */
+    static createFromJson(obj: unknown): ClusterIPLoadBalancingConfig {
+      return new ClusterIPLoadBalancingConfig(policyConfig(obj ?? {}, LB_POLICY_NAME));
+    }
+  }
+
+  /** Wraps one Balancer generation; a new instance is published on every state change (grpc-js re-picks queued calls). */
+  class ClusterIPPicker implements GrpcPicker {
+    readonly #balancer: Balancer;
+    readonly #leaves: ReadonlyMap<Endpoint, GrpcPicker>;
+    readonly #affinityMetadata: string | undefined;
+
+    constructor(balancer: Balancer, leaves: ReadonlyMap<Endpoint, GrpcPicker>, affinityMetadata: string | undefined) {
+      this.#balancer = balancer;
+      this.#leaves = leaves;
+      this.#affinityMetadata = affinityMetadata;
+    }
+
+    pick(args: GrpcPickArgs): GrpcPickResult {
+      let affinityKey: string | undefined;
+      if (this.#affinityMetadata !== undefined) {
+        for (const v of args.metadata.get(this.#affinityMetadata)) {
+          if (typeof v === 'string' && v !== '') {
+            affinityKey = v;
+            break;
+          }
+        }
+      }
+      const r = this.#balancer.pick(affinityKey === undefined ? undefined : { affinityKey });
+      return toGrpcResult(r, this.#leaves, args);
+    }
+  }
+
+  function toGrpcResult(r: CorePickResult, leaves: ReadonlyMap<Endpoint, GrpcPicker>, args: GrpcPickArgs) {
+    switch (r.type) {
+      case 'pick': {
+        const leaf = leaves.get(r.endpoint);
+        const inner = leaf?.pick(args);
+        if (inner === undefined || inner.pickResultType !== PickResultType.COMPLETE) {
+          // The leaf left READY between the state update and this pick: release the pick and let the call
+          // wait for the next picker (published by that very state change).
+          r.done({ type: 'cancelled' });
+          return inner ?? queueResult;
+        }
+        const innerEnded = inner.onCallEnded;
+        return {
+          pickResultType: PickResultType.COMPLETE,
+          subchannel: inner.subchannel,
+          status: null,
+          onCallStarted: inner.onCallStarted,
+          // The status feeds least-request / peak-EWMA load and outlier ejection (classify(): UNAVAILABLE
+          // fails, CANCELLED is ignored). grpc-js calls this once per started call. A call that ends between
+          // pick and start (cancelled while call credentials are generated) never reports: its in-flight
+          // count stays, a known limit of the grpc-js picker API.
+          onCallEnded: (code: Grpc.status, details: string, metadata: Grpc.Metadata) => {
+            r.done({ type: 'grpc', code });
+            innerEnded?.(code, details, metadata);
+          },
+        } satisfies GrpcPickResult;
+      }
+      case 'queue':
+        return queueResult;
+      case 'drop':
+        // internalTrafficPolicy Local with nothing on this node: kube-proxy DROPs; DROP also fails
+        // wait-for-ready calls, and grpc-js never retries it.
+        return {
+          pickResultType: PickResultType.DROP,
+          subchannel: null,
+          status: statusOf(r.error.message),
+          onCallStarted: null,
+          onCallEnded: null,
+        } satisfies GrpcPickResult;
+      default:
+        // No endpoints (kube-proxy REJECT), nothing eligible, closed: UNAVAILABLE with the explanation.
+        // Wait-for-ready calls queue until a later picker.
+        return {
+          pickResultType: PickResultType.TRANSIENT_FAILURE,
+          subchannel: null,
+          status: statusOf(r.error.message),
+          onCallStarted: null,
+          onCallEnded: null,
+        } satisfies GrpcPickResult;
+    }
+  }
+
+  const queueResult: GrpcPickResult = Object.freeze({
+    pickResultType: PickResultType.QUEUE,
+    subchannel: null,
+    status: null,
+    onCallStarted: null,
+    onCallEnded: null,
+  });
+
+  function statusOf(details: string): Grpc.StatusObject {
+    return { code: UNAVAILABLE, details, metadata: new grpc.Metadata() };
+  }
+
+  class ClusterIPLoadBalancer implements experimental.LoadBalancer {
+    readonly #helper: ChannelControlHelper;
+    readonly #childHelper: ChannelControlHelper;
+    readonly #children = new Map<string, Child>();
+    #balancer: Balancer | undefined;
+    #configKey = '';
+    #affinityMetadata: string | undefined;
+    #resolution: Resolution | undefined;
+    #serviceInfo: Pick<ServiceInfo, 'sessionAffinity'> | undefined;
+    #state: Grpc.connectivityState = State.IDLE;
+    #lastError = '';
+    #updatesPaused = false;
+    #destroyed = false;
+
+    constructor(helper: ChannelControlHelper) {
+      this.#helper = helper;
+      this.#childHelper = createChildChannelControlHelper(helper, {
+        updateState: (_state, _picker, errorMessage) => {
+          if (errorMessage) this.#lastError = errorMessage;
+          this.#publish();
+        },
+      });
+    }
+
+    updateAddressList(
+      endpointList: StatusOr<GrpcEndpoint[]>,
+      lbConfig: TypedLoadBalancingConfig,
+      options: ChannelOptions,
+      resolutionNote: string,
+    ): boolean {
+      if (!(lbConfig instanceof ClusterIPLoadBalancingConfig)) return false;
+      if (this.#destroyed) return true;
+      if (lbConfig.key !== this.#configKey || this.#balancer === undefined) {
+        // New options: a new balancer (load, health and affinity start over, as with a new Service port).
+        void this.#balancer?.close();
+        const service = (options[attributeKey] as Resolution | undefined)?.service ?? 'grpc';
+        this.#balancer = createBalancer(balancerOptionsOf(lbConfig.config, service));
+        this.#configKey = lbConfig.key;
+        this.#affinityMetadata = lbConfig.config.affinityKey?.metadata;
+      }
+      if (!endpointList.ok) {
+        // Resolution failed (source unavailable, nothing known): keep a working list, as round_robin does.
+        if (this.#children.size === 0 && this.#resolution === undefined) {
+          this.#setState(
+            State.TRANSIENT_FAILURE,
+            new UnavailablePicker(endpointList.error),
+            endpointList.error.details,
+          );
+        }
+        return true;
+      }
+      const resolution = (options[attributeKey] as Resolution | undefined) ?? plainResolution(endpointList.value);
+      this.#resolution = resolution;
+      if (resolution.serviceInfo !== undefined) this.#serviceInfo = resolution.serviceInfo;
+
+      const eligible = resolution.failure === undefined ? resolution.eligible.endpoints : [];
+      const wanted = new Map<string, Endpoint>();
+      for (const e of eligible) wanted.set(endpointKey(e), e);
+      // Endpoints that left (removed, terminating while others are ready, ejected by eligibility): their
+      // leaf is destroyed, which unrefs the subchannel; grpc-js closes its HTTP/2 session gracefully, so
+      // calls in flight (streams included) finish and no new call is picked there.
+      for (const [key, child] of this.#children) {
+        if (!wanted.has(key)) {
+          this.#children.delete(key);
+          child.leaf.destroy();
+        }
+      }
+      this.#updatesPaused = true;
+      for (const [key, endpoint] of wanted) {
+        const child = this.#children.get(key);
+        if (child !== undefined) {
+          child.endpoint = endpoint;
+          continue;
+        }
+        const grpcEndpoint: GrpcEndpoint = { addresses: [{ host: endpoint.address, port: endpoint.port }] };
+        const leaf = new LeafLoadBalancer(grpcEndpoint, this.#childHelper, options, resolutionNote);
+        this.#children.set(key, { endpoint, leaf });
+        leaf.startConnecting();
+      }
+      this.#updatesPaused = false;
+      this.#publish();
+      return true;
+    }
+
+    exitIdle(): void {
+      for (const child of this.#children.values()) child.leaf.exitIdle();
+    }
+
+    resetBackoff(): void {
+      // Leaves own their backoff; nothing to reset here.
+    }
+
+    destroy(): void {
+      this.#destroyed = true;
+      for (const child of this.#children.values()) child.leaf.destroy();
+      this.#children.clear();
+      void this.#balancer?.close();
+      this.#balancer = undefined;
+    }
+
+    getTypeName(): string {
+      return LB_POLICY_NAME;
+    }
+
+    /**
+     * Aggregate the leaves and publish a picker: READY when one eligible endpoint is connected (the balancer
+     * chooses among the connected ones only), CONNECTING while some connect, TRANSIENT_FAILURE when all
+     * failed or Kubernetes says there is nothing to use.
+     */
+    #publish(): void {
+      if (this.#updatesPaused || this.#destroyed) return;
+      const balancer = this.#balancer;
+      const resolution = this.#resolution;
+      if (balancer === undefined || resolution === undefined) return;
+
+      if (resolution.failure !== undefined || resolution.eligible.outcome.type !== 'ok') {
+        const eligible: EligibleEndpoints =
+          resolution.failure === undefined
+            ? resolution.eligible
+            : { endpoints: [], outcome: { type: 'no-endpoints', error: resolution.failure as never } };
+        balancer.update(eligible, this.#serviceInfo);
+        const picker = new ClusterIPPicker(balancer, new Map(), undefined);
+        const message = resolution.failure?.message ?? errorOf(resolution.eligible);
+        this.#setState(State.TRANSIENT_FAILURE, picker, message);
+        return;
+      }
+
+      const ready: Endpoint[] = [];
+      const leaves = new Map<Endpoint, GrpcPicker>();
+      let connecting = 0;
+      for (const child of this.#children.values()) {
+        const state = child.leaf.getConnectivityState();
+        if (state === State.READY) {
+          ready.push(child.endpoint);
+          leaves.set(child.endpoint, child.leaf.getPicker());
+        } else if (state === State.CONNECTING) connecting++;
+        else if (state === State.IDLE) {
+          // Keep every eligible endpoint connected (as round_robin does): per-RPC balancing needs them all.
+          child.leaf.exitIdle();
+          connecting++;
+        }
+      }
+      if (ready.length > 0) {
+        balancer.update(ready, this.#serviceInfo);
+        this.#setState(State.READY, new ClusterIPPicker(balancer, leaves, this.#affinityMetadata), null);
+      } else if (connecting > 0 || this.#children.size === 0) {
+        this.#setState(State.CONNECTING, new QueuePicker(this), null);
+      } else {
+        const message = `${resolution.service}: no connection established to any of ${this.#children.size} endpoints: last error: ${this.#lastError}`;
+        this.#setState(State.TRANSIENT_FAILURE, new UnavailablePicker({ details: message }), message);
+      }
+    }
+
+    #setState(state: Grpc.connectivityState, picker: GrpcPicker, errorMessage: string | null): void {
+      // Going from READY to anything else asks for re-resolution, as grpc-js policies do; our resolver
+      // pushes every change anyway, so this only matters under another resolver.
+      if (this.#state === State.READY && state !== State.READY) this.#helper.requestReresolution();
+      this.#state = state;
+      this.#helper.updateState(state, picker, errorMessage);
+    }
+  }
+
+  return { ClusterIPLoadBalancer, ClusterIPLoadBalancingConfig };
+}
+
+/** Under another resolver (`ipv4:`, `dns:`), every address is one ready endpoint. */
+function plainResolution(list: readonly GrpcEndpoint[]): Resolution {
+  const endpoints: Endpoint[] = [];
+  for (const e of list) {
+    const a = e.addresses[0];
+    if (a === undefined || !('host' in a)) continue;
+    endpoints.push({
+      address: a.host,
+      port: a.port,
+      protocol: 'TCP',
+      addressType: a.host.includes(':') ? 'IPv6' : 'IPv4',
+      conditions: READY_CONDITIONS,
+    });
+  }
+  if (endpoints.length === 0) {
+    const error = new NoEndpointsError('grpc', 0, 'the name resolver returned no addresses');
+    return { service: 'grpc', eligible: { endpoints, outcome: { type: 'no-endpoints', error } } };
+  }
+  return {
+    service: 'grpc',
+    eligible: { endpoints, outcome: { type: 'ok', policy: 'Cluster', topology: 'none', terminatingFallback: false } },
+  };
+}
+
+function errorOf(eligible: EligibleEndpoints): string {
+  return eligible.outcome.type === 'ok' ? '' : eligible.outcome.error.message;
+}

@@ -1,0 +1,296 @@
+// ⑧ Transport (gRPC): the `kubernetes:` scheme name resolver for grpc-js, backed by @clusterip/resolver.
+// Consumes a target and a shared Resolver watch; pushes every endpoint-set change to the channel, with the
+// full endpoint data (conditions, zone, node) and the Service riding along as a resolver attribute.
+
+import {
+  type ClusterIPError,
+  type Endpoint,
+  endpointKey,
+  InvalidNameError,
+  parseServiceTarget,
+  type Resolver,
+  type ServiceInfo,
+  type ServiceSnapshot,
+  type ServiceTarget,
+  type ServiceWatch,
+} from '@clusterip/resolver';
+import type { ChannelOptions, experimental, StatusObject } from '@grpc/grpc-js';
+import { type EligibleEndpoints, eligibleEndpoints } from '../../eligibility/eligibility.js';
+import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
+
+/** gRPC status codes used here (same numbers in every gRPC implementation). */
+const UNAVAILABLE = 14;
+
+/** The scheme registered with grpc-js. */
+export const SCHEME = 'kubernetes';
+
+/**
+ * What the resolver hands the `clusterip` LB policy for one resolution, under {@link ResolutionAttribute}.
+ * grpc-js spreads resolver attributes into the LB's channel options; the key starts with grpc-js's
+ * `SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX`, so it is stripped before subchannels are created and a fresh
+ * object on every resolution does not make the subchannel pool reconnect (research/apis.md §2.2).
+ */
+export interface Resolution {
+  /** Label of the Service port for messages, e.g. `web.shop:grpc`. */
+  readonly service: string;
+  /** The Service, when the source knows it (drives `sessionAffinity: { type: 'Service' }`). */
+  readonly serviceInfo?: ServiceInfo;
+  /** kube-proxy's eligible endpoints for this client (node / zone from the cluster context). */
+  readonly eligible: EligibleEndpoints;
+  /** Set when the Service does not exist (authoritative): picks fail with it. */
+  readonly failure?: ClusterIPError;
+}
+
+/** Structural type of what `register()` and the per-channel option accept: anything with a Resolver (a `Mesh` fits). */
+export interface GrpcMesh {
+  readonly resolver: Resolver;
+}
+
+/** Where a channel's resolver gets its discovery cache from. */
+export interface ResolverDeps {
+  /** Attribute key carrying the {@link Resolution} (prefix from grpc-js + `.clusterip.resolution`). */
+  readonly attributeKey: string;
+  /** Channel option naming a per-channel mesh (prefix from grpc-js + `.clusterip.mesh`). */
+  readonly meshOptionKey: string;
+  /** The process-wide mesh (from `register(mesh)`, or the lazily created default). */
+  readonly processResolver: () => Promise<Resolver>;
+  /** Whether a channel without `grpc.service_config` gets the `clusterip` policy by default. */
+  readonly defaultServiceConfig: () => unknown;
+}
+
+type GrpcUri = experimental.GrpcUri;
+type ResolverListener = experimental.ResolverListener;
+type GrpcEndpoint = experimental.Endpoint;
+
+/**
+ * Parse a gRPC target URI of the `kubernetes` scheme. grpc-js splits `kubernetes:///web.prod:grpc` into
+ * authority `''` and path `web.prod:grpc`, and `kubernetes://prod/web:grpc` into authority `prod` and
+ * path `web:grpc`. Names follow the same search rules as HTTP targets; the port is a Service port number
+ * or name (none: the Service's only port). Throws InvalidNameError (`CLUSTERIP_ERR_INVALID_NAME`).
+ *
+ * @example
+ * ```ts
+ * parseGrpcTarget({ scheme: 'kubernetes', authority: 'prod', path: 'web:grpc' }) // host web, namespace prod, port grpc
+ * ```
+ */
+export function parseGrpcTarget(uri: GrpcUri): ServiceTarget {
+  const text = `${uri.scheme ?? SCHEME}://${uri.authority ?? ''}/${uri.path}`;
+  if (uri.path === '' || uri.path.includes('/')) {
+    throw new InvalidNameError(
+      'target',
+      text,
+      'must look like kubernetes:///<name>[:<port>] or kubernetes://<namespace>/<name>[:<port>]',
+    );
+  }
+  const target = parseServiceTarget(text);
+  if (target.ipVersion !== 0) {
+    throw new InvalidNameError(
+      'target',
+      text,
+      'names an IP address; use the ipv4: or ipv6: scheme of grpc-js for fixed addresses',
+    );
+  }
+  return target;
+}
+
+/**
+ * The `:authority` a channel uses by default: the name as typed, with the namespace appended for the
+ * `kubernetes://<namespace>/<name>` form, and the port only when it is a number (a port name is not a
+ * valid authority port).
+ */
+export function defaultAuthority(target: ServiceTarget): string {
+  const host = target.namespace === undefined ? target.host : `${target.host}.${target.namespace}`;
+  return typeof target.port === 'number' ? `${host}:${target.port}` : host;
+}
+
+/** Build the grpc-js Resolver class for the `kubernetes` scheme. */
+export function createResolverClass(deps: ResolverDeps) {
+  return class ClusterIPGrpcResolver {
+    static getDefaultAuthority(uri: GrpcUri): string {
+      // Throwing here surfaces a malformed target at channel construction, synchronously.
+      return defaultAuthority(parseGrpcTarget(uri));
+    }
+
+    readonly #uri: GrpcUri;
+    readonly #listener: ResolverListener;
+    readonly #options: ChannelOptions;
+    #target: ServiceTarget | undefined;
+    #targetError: ClusterIPError | undefined;
+    #watch: ServiceWatch | undefined;
+    /** Incremented by destroy(): callbacks of an older generation are dropped (grpc-js Resolver contract). */
+    #generation = 0;
+    #starting = false;
+    #lastPushKey = '';
+
+    constructor(uri: GrpcUri, listener: ResolverListener, options: ChannelOptions) {
+      this.#uri = uri;
+      this.#listener = listener;
+      this.#options = options;
+      try {
+        this.#target = parseGrpcTarget(uri);
+      } catch (error) {
+        this.#targetError = error as ClusterIPError;
+      }
+    }
+
+    /** Start the watch if it is not running; the watch itself pushes every change, so nothing else to do. */
+    updateResolution(): void {
+      if (this.#watch !== undefined || this.#starting) return;
+      const generation = this.#generation;
+      this.#starting = true;
+      // Never call the listener synchronously from updateResolution (grpc-js contract): everything below
+      // runs after at least one microtask.
+      void this.#start(generation);
+    }
+
+    destroy(): void {
+      this.#generation++;
+      this.#starting = false;
+      this.#lastPushKey = '';
+      const watch = this.#watch;
+      this.#watch = undefined;
+      void watch?.close();
+    }
+
+    async #start(generation: number): Promise<void> {
+      await Promise.resolve();
+      if (generation !== this.#generation) return;
+      const target = this.#target;
+      if (target === undefined) {
+        this.#starting = false;
+        this.#pushError(this.#targetError?.message ?? 'invalid target');
+        return;
+      }
+      let resolver: Resolver;
+      try {
+        resolver = await this.#resolver();
+      } catch (error) {
+        if (generation !== this.#generation) return;
+        this.#starting = false;
+        this.#pushError(`${uriText(this.#uri)}: ${(error as Error).message}`);
+        return;
+      }
+      if (generation !== this.#generation) return;
+      let topology: { nodeName?: string; zone?: string } = {};
+      try {
+        const context = await resolver.context();
+        topology = {
+          ...(context.nodeName === undefined ? {} : { nodeName: context.nodeName }),
+          ...(context.zone === undefined ? {} : { zone: context.zone }),
+        };
+      } catch {
+        // The watch reports the same failure as a snapshot error; eligibility then has no topology.
+      }
+      if (generation !== this.#generation) return;
+      try {
+        this.#watch = resolver.watch(target.input, (snapshot) => {
+          if (generation === this.#generation) this.#onSnapshot(snapshot, target, topology);
+        });
+        this.#watch.ready.catch((error: unknown) => {
+          if (generation === this.#generation && this.#watch?.current === undefined) {
+            this.#pushError(`${uriText(this.#uri)}: ${(error as Error).message}`);
+          }
+        });
+      } catch (error) {
+        this.#pushError(`${uriText(this.#uri)}: ${(error as Error).message}`);
+      } finally {
+        this.#starting = false;
+      }
+    }
+
+    #resolver(): Promise<Resolver> {
+      const mesh = this.#options[deps.meshOptionKey] as GrpcMesh | undefined;
+      if (mesh !== undefined) return Promise.resolve(mesh.resolver);
+      return deps.processResolver();
+    }
+
+    #onSnapshot(snapshot: ServiceSnapshot, target: ServiceTarget, topology: { nodeName?: string; zone?: string }) {
+      const label = serviceLabel(snapshot, target);
+      if (snapshot.status === 'unavailable') {
+        // The source cannot answer and nothing was known before: grpc-js keeps a working list on errors.
+        this.#pushError(`${label}: ${snapshot.error?.message ?? 'endpoint source unavailable'}`);
+        return;
+      }
+      const service = snapshot.service ?? syntheticService(target);
+      if (snapshot.status === 'not-found') {
+        const failure = snapshot.error;
+        const eligible = eligibleEndpoints([], service, topology, target.port);
+        this.#push([], { service: label, eligible, ...(failure === undefined ? {} : { failure }) }, failure?.message);
+        return;
+      }
+      // `ok`, possibly stale: a stale snapshot carries the last good set, so an API outage never empties
+      // the channel's list (pushing it again is a no-op below).
+      let eligible = eligibleEndpoints(snapshot.endpoints, service, topology, target.port);
+      if (eligible.outcome.type === 'no-endpoints' && snapshot.endpoints.length === 0 && snapshot.reason) {
+        // The source knows why the set is empty (unknown port name, no slices yet): say that instead.
+        const error = new NoEndpointsError(label, 0, snapshot.reason.message);
+        eligible = { endpoints: [], outcome: { type: 'no-endpoints', error } };
+      }
+      const note = eligible.outcome.type === 'ok' ? '' : eligible.outcome.error.message;
+      this.#push(eligible.endpoints, { service: label, serviceInfo: service, eligible }, note);
+    }
+
+    #push(endpoints: readonly Endpoint[], resolution: Resolution, note = ''): void {
+      // Skip exact repeats (a stale snapshot of an unchanged set, a resync): same endpoints, same data.
+      const key = pushKey(endpoints, resolution);
+      if (key === this.#lastPushKey) return;
+      this.#lastPushKey = key;
+      const list: GrpcEndpoint[] = endpoints.map((e) => ({ addresses: [{ host: e.address, port: e.port }] }));
+      const serviceConfig =
+        this.#options['grpc.service_config'] === undefined
+          ? { ok: true as const, value: deps.defaultServiceConfig() as never }
+          : null;
+      this.#listener({ ok: true, value: list }, { [deps.attributeKey]: resolution }, serviceConfig, note);
+    }
+
+    #pushError(details: string): void {
+      this.#lastPushKey = '';
+      // No `metadata` key: grpc-js's UnavailablePicker spreads this over its own defaults (a fresh Metadata).
+      const error = { code: UNAVAILABLE, details } as StatusObject;
+      this.#listener({ ok: false, error }, {}, null, details);
+    }
+  };
+}
+
+function uriText(uri: GrpcUri): string {
+  return `${uri.scheme ?? SCHEME}://${uri.authority ?? ''}/${uri.path}`;
+}
+
+function serviceLabel(snapshot: ServiceSnapshot, target: ServiceTarget): string {
+  const name =
+    snapshot.service === undefined
+      ? target.namespace === undefined
+        ? target.host
+        : `${target.host}.${target.namespace}`
+      : `${snapshot.service.name}.${snapshot.service.namespace}`;
+  return target.port === undefined ? name : `${name}:${target.port}`;
+}
+
+/** Eligibility input when the source knows no Service (DNS, static): plain Cluster semantics. */
+function syntheticService(target: ServiceTarget): ServiceInfo {
+  return {
+    namespace: target.namespace ?? '',
+    name: target.host,
+    type: 'ClusterIP',
+    clusterIPs: [],
+    headless: false,
+    ipFamilies: [],
+    ports: [],
+    sessionAffinity: { type: 'None' },
+    internalTrafficPolicy: 'Cluster',
+    publishNotReadyAddresses: false,
+    labels: {},
+    annotations: {},
+  };
+}
+
+function pushKey(endpoints: readonly Endpoint[], r: Resolution): string {
+  const parts: string[] = [r.eligible.outcome.type, r.failure?.message ?? ''];
+  const a = r.serviceInfo?.sessionAffinity;
+  parts.push(a === undefined ? '' : a.type === 'ClientIP' ? `ClientIP/${a.timeoutSeconds}` : a.type);
+  for (const e of endpoints) {
+    const c = e.conditions;
+    parts.push(`${endpointKey(e)}/${c.ready ? 1 : 0}${c.serving ? 1 : 0}${c.terminating ? 1 : 0}/${e.zone ?? ''}`);
+  }
+  return parts.join('|');
+}

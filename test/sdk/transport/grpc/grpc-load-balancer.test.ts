@@ -1,0 +1,147 @@
+import { createRequire } from 'node:module';
+import type { ServiceSnapshot } from '@clusterip/resolver';
+import { meshChannelOptions, register, serviceConfig } from '@clusterip/sdk/grpc';
+import { meshChannelOptionsWith, registerWith } from '@clusterip/sdk/internal/transport/grpc/register.js';
+import * as grpc from '@grpc/grpc-js';
+import test, { type ExecutionContext } from 'ava';
+import * as lowest from 'grpc-js-lowest';
+import { createFakeCluster, type FakeCluster } from '../../../helpers/fake-cluster.js';
+import { createEchoClient, createGrpcPods, type EchoClient } from '../../../helpers/grpc-test-server.js';
+
+function until(t: ExecutionContext, cluster: FakeCluster, predicate: (s: ServiceSnapshot) => boolean) {
+  return new Promise<ServiceSnapshot>((resolve) => {
+    const watch = cluster.resolver.watch('echo:grpc', (s) => {
+      if (predicate(s)) resolve(s);
+    });
+    t.teardown(() => watch.close());
+  });
+}
+
+/** Call until `n` distinct pods answered (every subchannel connected), at most 1,000 calls. */
+async function warm(echo: EchoClient, n: number): Promise<void> {
+  const seen = new Set<string>();
+  for (let i = 0; i < 1000 && seen.size < n; i++) seen.add((await echo.who({}, { waitForReady: true })).pod);
+}
+
+async function podsOf(echo: EchoClient, n: number, metadata?: Record<string, string>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const { pod } = await echo.who({}, { waitForReady: true, ...(metadata ? { metadata } : {}) });
+    counts.set(pod, (counts.get(pod) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const require = createRequire(import.meta.url);
+
+test('the alias really is the lowest version we declare, and the peer the newest', (t) => {
+  t.is(require('grpc-js-lowest/package.json').version, '1.14.0');
+  t.regex(require('@grpc/grpc-js/package.json').version, /^1\.14\./);
+  t.not(lowest.experimental, grpc.experimental);
+});
+
+for (const [version, module] of [
+  ['newest', grpc],
+  ['lowest (1.14.0)', lowest as unknown as typeof grpc],
+] as const) {
+  test(`balances per RPC and keeps affinity with @grpc/grpc-js ${version} (${module === grpc ? 'peer' : 'alias'})`, async (t) => {
+    const cluster = await createFakeCluster(t);
+    const pods = createGrpcPods(t, cluster, 'echo', { grpc: module });
+    await Promise.all([
+      pods.add('echo-1', '127.0.0.71'),
+      pods.add('echo-2', '127.0.0.72'),
+      pods.add('echo-3', '127.0.0.73'),
+    ]);
+    await until(t, cluster, (s) => s.endpoints.length === 3);
+    registerWith(module);
+    const mesh = meshChannelOptionsWith(module, { resolver: cluster.resolver });
+    const rr = createEchoClient(
+      t,
+      'kubernetes:///echo:grpc',
+      { ...mesh, 'grpc.service_config': serviceConfig({ policy: 'round-robin' }) },
+      module,
+    );
+    await warm(rr, 3);
+    const counts = await podsOf(rr, 300);
+    t.deepEqual([...counts.values()], [100, 100, 100]);
+    const sticky = createEchoClient(
+      t,
+      'kubernetes:///echo:grpc',
+      { ...mesh, 'grpc.service_config': serviceConfig({ policy: 'ring-hash', affinityKey: { metadata: 'x-user' } }) },
+      module,
+    );
+    // A ring maps keys consistently for a stable membership: wait until all three are connected.
+    await warm(sticky, 3);
+    for (const user of ['a', 'b', 'c', 'd']) t.is((await podsOf(sticky, 10, { 'x-user': user })).size, 1);
+    t.true(module.experimental.isLoadBalancerNameRegistered('clusterip'));
+  });
+}
+
+test('without grpc.service_config a kubernetes: channel gets the clusterip policy (per-RPC, not pick_first)', async (t) => {
+  const cluster = await createFakeCluster(t);
+  const pods = createGrpcPods(t, cluster, 'echo');
+  await Promise.all([pods.add('echo-1', '127.0.0.74'), pods.add('echo-2', '127.0.0.75')]);
+  await until(t, cluster, (s) => s.endpoints.length === 2);
+  register();
+  const echo = createEchoClient(t, 'kubernetes:///echo', meshChannelOptions({ resolver: cluster.resolver }));
+  const counts = await podsOf(echo, 200);
+  t.is(counts.size, 2);
+});
+
+test('Service sessionAffinity ClientIP pins the whole channel to one pod (kube-proxy semantics)', async (t) => {
+  const cluster = await createFakeCluster(t);
+  const pods = createGrpcPods(t, cluster, 'echo', { sessionAffinity: 'ClientIP' });
+  await Promise.all([
+    pods.add('echo-1', '127.0.0.76'),
+    pods.add('echo-2', '127.0.0.77'),
+    pods.add('echo-3', '127.0.0.78'),
+  ]);
+  await until(t, cluster, (s) => s.endpoints.length === 3);
+  register();
+  const echo = createEchoClient(t, 'kubernetes:///echo:grpc', meshChannelOptions({ resolver: cluster.resolver }));
+  // Wait for every pod to be connected: until then the channel may only see some of them.
+  await podsOf(echo, 5);
+  const counts = await podsOf(echo, 100);
+  t.is(counts.size, 1);
+});
+
+test('internalTrafficPolicy Local: only this node’s pods get RPCs; none local means DROP, even for wait-for-ready', async (t) => {
+  const cluster = await createFakeCluster(t, { nodeName: 'node-a' });
+  const pods = createGrpcPods(t, cluster, 'echo', { internalTrafficPolicy: 'Local' });
+  await pods.add('local', '127.0.0.81', { nodeName: 'node-a' });
+  await pods.add('remote', '127.0.0.82', { nodeName: 'node-b' });
+  await until(t, cluster, (s) => s.endpoints.length === 2);
+  register();
+  const echo = createEchoClient(t, 'kubernetes:///echo:grpc', meshChannelOptions({ resolver: cluster.resolver }));
+  t.deepEqual([...(await podsOf(echo, 50)).keys()], ['local']);
+  const gone = until(t, cluster, (s) => s.endpoints.length === 1);
+  cluster.deletePod('local');
+  await gone;
+  const error = await t.throwsAsync(echo.who({}, { waitForReady: true }));
+  t.is((error as { code?: number }).code, grpc.status.UNAVAILABLE);
+  t.regex(error!.message, /no local endpoints|node-a/);
+});
+
+test('a terminating pod gets no new RPCs while its open stream finishes on it', async (t) => {
+  const cluster = await createFakeCluster(t);
+  const pods = createGrpcPods(t, cluster, 'echo');
+  await Promise.all([pods.add('echo-1', '127.0.0.83'), pods.add('echo-2', '127.0.0.84')]);
+  await until(t, cluster, (s) => s.endpoints.length === 2);
+  register();
+  const echo = createEchoClient(t, 'kubernetes:///echo:grpc', {
+    ...meshChannelOptions({ resolver: cluster.resolver }),
+    'grpc.service_config': serviceConfig({ policy: 'round-robin' }),
+  });
+  await warm(echo, 2);
+  const streams = [echo.chat(), echo.chat()];
+  const first = await Promise.all(streams.map((s) => s.send()));
+  const onOne = streams[first.indexOf('echo-1')]!;
+  const terminating = until(t, cluster, (s) =>
+    s.endpoints.some((e) => e.address === '127.0.0.83' && e.conditions.terminating),
+  );
+  cluster.terminate('echo-1', { stillServing: true }); // serving-terminating: only used if nothing is ready
+  await terminating;
+  t.deepEqual([...(await podsOf(echo, 50)).keys()], ['echo-2']);
+  t.is(await onOne.send(), 'echo-1', 'the stream opened before keeps its pod');
+  await Promise.all(streams.map((s) => s.end()));
+});
