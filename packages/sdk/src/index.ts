@@ -39,6 +39,24 @@ export { CircuitOpenError } from './errors/circuit-open-error.js';
 export { NoEligibleEndpointsError } from './errors/no-eligible-endpoints-error.js';
 export { NoEndpointsError } from './errors/no-endpoints-error.js';
 export { NoLocalEndpointsError } from './errors/no-local-endpoints-error.js';
+export { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from './errors/upstream-error.js';
+export {
+  type EndpointEligibility,
+  Mesh,
+  type MeshEndpoint,
+  type MeshEndpoints,
+} from './mesh/mesh.js';
+export { MESH_CHANNEL_NAMES, type MeshRouteMessage } from './mesh/mesh-channels.js';
+export type {
+  MeshOptions,
+  MeshPoolOptions,
+  MeshRetryConfig,
+  MeshRetryOptions,
+  MeshServiceConfig,
+  MeshServiceOverrides,
+  MeshTimeoutOptions,
+  MeshTimeouts,
+} from './mesh/mesh-options.js';
 export {
   type AffinityHeaders,
   type AffinityKeyFunction,
@@ -52,3 +70,5 @@ export {
   type BreakerStateMessage,
   CHANNEL_NAMES,
 } from './telemetry/channels.js';
+export type { MeshDispatcher } from './transport/http/mesh-dispatcher.js';
+export type { MeshRequestOptions } from './transport/http/routed-call.js';

@@ -1,0 +1,442 @@
+// Mesh: the options an application gives `new Mesh()` — validated once, defaulted and frozen, with
+// per-Service overrides folded in. Consumes raw `MeshOptions`; produces `MeshConfig` and per-Service
+// `MeshServiceConfig` (what every transport reads).
+
+import {
+  type ClusterContext,
+  type DetectClusterContextOptions,
+  type EndpointSource,
+  InvalidArgumentError,
+  type Resolver,
+  type SessionAffinity,
+} from '@clusterip/resolver';
+import {
+  type BalancerOptions,
+  type ClientIPAffinityOptions,
+  createBalancer,
+  type ServiceAffinityOptions,
+} from '../balancer/balancer.js';
+import type { OutlierDetectionOptions } from '../eligibility/outlier-detection.js';
+import { asRecord, describe, functionOr, integerIn, oneOf, rejectUnknownKeys } from '../internal/options.js';
+import { type AffinityKeyFunction, type AffinityKeyOptions, affinityKeyFrom } from '../picker/affinity-key.js';
+import type { BalancerPolicy } from '../picker/picker.js';
+
+/**
+ * Retries of routed requests. A request that failed before any byte reached the pod (connect refused,
+ * connect timeout, the endpoint gone) is retried on another endpoint whatever its method; idempotent
+ * requests (GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or `idempotent: true`) are also retried on
+ * `statuses` and `errorCodes`, with backoff. Every retry spends the Service's retry budget.
+ */
+export interface MeshRetryOptions {
+  /** Attempts per request, the first included. Default 3; 1 turns retries off. */
+  readonly attempts?: number;
+  /** Response statuses that retry an idempotent request. Default `[502, 503, 504]`. */
+  readonly statuses?: readonly number[];
+  /**
+   * Error codes that retry an idempotent request although bytes may have reached the pod. Default
+   * `['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']` (the pod closed the connection under the request).
+   */
+  readonly errorCodes?: readonly string[];
+  /** Backoff before retrying on a status or error code: full jitter, doubling from `baseMs` up to `maxMs`. */
+  readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  /**
+   * Retry budget per Service (linkerd/Finagle): retries may add at most `ratioPercent` % to the requests
+   * of the last `windowSeconds`, plus `minRetriesPerSecond` so that a quiet Service can still retry.
+   * Default `{ ratioPercent: 20, minRetriesPerSecond: 10, windowSeconds: 10 }`; `false` = unbounded.
+   */
+  readonly budget?:
+    | { readonly ratioPercent?: number; readonly minRetriesPerSecond?: number; readonly windowSeconds?: number }
+    | false;
+}
+
+/** Timeouts of routed requests (undici's own per-request `headersTimeout` / `bodyTimeout` still win). */
+export interface MeshTimeoutOptions {
+  /** TCP (and TLS) connect to an endpoint. Default 5000. */
+  readonly connectMs?: number;
+  /** From sending the request to the end of the response headers. Default 30000. */
+  readonly headersMs?: number;
+  /** Between two chunks of the response body. Default 30000. */
+  readonly bodyMs?: number;
+  /** Waiting for the first answer about a Service name (discovery). Default 10000. */
+  readonly resolveMs?: number;
+}
+
+/** Per-endpoint connection pools (undici `Pool`). */
+export interface MeshPoolOptions {
+  /** Connections per endpoint; `null` = unbounded. Default 64. */
+  readonly connections?: number | null;
+  /** Idle keep-alive connections close after this long (undici `keepAliveTimeout`). Default 4000. */
+  readonly keepAliveTimeoutMs?: number;
+  /** HTTP/1.1 pipelining depth (undici `pipelining`). Default 1. */
+  readonly pipelining?: number;
+}
+
+/** What may be overridden for one Service (key `name.namespace` in {@link MeshOptions.services}). */
+export interface MeshServiceOverrides {
+  readonly policy?: BalancerPolicy;
+  readonly sessionAffinity?: ServiceAffinityOptions | SessionAffinity | ClientIPAffinityOptions;
+  readonly affinityKey?: AffinityKeyOptions | AffinityKeyFunction;
+  readonly retry?: MeshRetryOptions | false;
+  readonly outlierDetection?: OutlierDetectionOptions | false;
+  readonly timeouts?: Omit<MeshTimeoutOptions, 'resolveMs'>;
+}
+
+/**
+ * Options of `new Mesh()`. Unknown keys are rejected (`CLUSTERIP_ERR_INVALID_ARG` naming the path).
+ *
+ * @example
+ * ```ts
+ * const mesh = new Mesh({
+ *   policy: 'least-request',
+ *   affinityKey: { header: 'x-user-id' },
+ *   retry: { attempts: 3, statuses: [503] },
+ *   services: { 'payments.prod': { policy: 'peak-ewma', retry: false } },
+ * })
+ * ```
+ */
+export interface MeshOptions extends MeshServiceOverrides {
+  /**
+   * Where endpoints come from. Default: the Kubernetes API in a pod (service account present), else the
+   * kubeconfig cluster when `$KUBECONFIG` or `~/.kube/config` exists, else cluster DNS
+   * (`createDefaultSource`). A source given here is not closed by the mesh.
+   */
+  readonly source?: EndpointSource;
+  /** Share an existing resolver (and its discovery cache) instead; not closed by the mesh. Excludes `source`. */
+  readonly resolver?: Resolver;
+  /** Namespace, cluster domain, node and zone; default detected (`detectClusterContext`). */
+  readonly context?: ClusterContext | DetectClusterContextOptions;
+  /** Per-endpoint connection pools. */
+  readonly pool?: MeshPoolOptions;
+  /**
+   * undici connect options for TLS (`ca`, `cert`, `key`, `rejectUnauthorized`, ...), used for routed
+   * https requests and pass-through traffic. `servername` is set per request from the URL's host.
+   */
+  readonly connect?: Readonly<Record<string, unknown>>;
+  /**
+   * What to do with a short name (`web`, `web.shop`) that is not a Service: `pass-through` (default:
+   * send it to the system resolver untouched, as a pod's resolver would continue its search list) or
+   * `error` (fail with ServiceNotFoundError). Names under the cluster domain always fail when missing.
+   */
+  readonly notFound?: 'pass-through' | 'error';
+  /** How long "not a Service" answers are remembered per host. Default 30000. */
+  readonly negativeCacheTtlMs?: number;
+  /** Most Service routes (host, port) kept; the least recently used goes first. Default 1024. */
+  readonly maxServices?: number;
+  /** Overrides per Service, keyed `name.namespace`. */
+  readonly services?: Readonly<Record<string, MeshServiceOverrides>>;
+  /** OpenTelemetry TracerProvider (kept for the telemetry integration; not used yet). */
+  readonly tracerProvider?: unknown;
+  /** OpenTelemetry MeterProvider (kept for the telemetry integration; not used yet). */
+  readonly meterProvider?: unknown;
+  /** Monotonic clock in ms (balancers, budgets). Default `performance.now`. */
+  readonly now?: () => number;
+  /** Uniform random in [0, 1) (balancers, backoff jitter). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Resolved retry policy (see {@link MeshRetryOptions}). */
+export interface MeshRetryConfig {
+  readonly attempts: number;
+  readonly statuses: ReadonlySet<number>;
+  readonly errorCodes: ReadonlySet<string>;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly budget:
+    | { readonly ratio: number; readonly minRetriesPerSecond: number; readonly windowMs: number }
+    | undefined;
+}
+
+/** Resolved timeouts. */
+export interface MeshTimeouts {
+  readonly connectMs: number;
+  readonly headersMs: number;
+  readonly bodyMs: number;
+}
+
+/**
+ * Everything a transport needs to balance one Service the way the mesh was configured: the same
+ * object for HTTP and gRPC. Frozen.
+ */
+export interface MeshServiceConfig {
+  readonly policy: BalancerPolicy;
+  readonly sessionAffinity: ServiceAffinityOptions | SessionAffinity | ClientIPAffinityOptions;
+  /** Computes a request's affinity key, when configured. */
+  readonly affinityKey: AffinityKeyFunction | undefined;
+  readonly outlierDetection: OutlierDetectionOptions | false | undefined;
+  /** `undefined` when retries are off. */
+  readonly retry: MeshRetryConfig | undefined;
+  readonly timeouts: MeshTimeouts;
+}
+
+/** @internal The whole resolved configuration of a mesh. */
+export interface MeshConfig {
+  readonly source: EndpointSource | undefined;
+  readonly resolver: Resolver | undefined;
+  readonly context: ClusterContext | DetectClusterContextOptions | undefined;
+  readonly defaults: MeshServiceConfig;
+  readonly services: ReadonlyMap<string, MeshServiceConfig>;
+  readonly pool: {
+    readonly connections: number | null;
+    readonly keepAliveTimeoutMs: number;
+    readonly pipelining: number;
+  };
+  readonly connect: Readonly<Record<string, unknown>> | undefined;
+  readonly resolveMs: number;
+  readonly notFound: 'pass-through' | 'error';
+  readonly negativeCacheTtlMs: number;
+  readonly maxServices: number;
+  readonly tracerProvider: unknown;
+  readonly meterProvider: unknown;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+const OVERRIDE_KEYS = ['policy', 'sessionAffinity', 'affinityKey', 'retry', 'outlierDetection', 'timeouts'] as const;
+const MESH_KEYS = [
+  ...OVERRIDE_KEYS,
+  'source',
+  'resolver',
+  'context',
+  'pool',
+  'connect',
+  'notFound',
+  'negativeCacheTtlMs',
+  'maxServices',
+  'services',
+  'tracerProvider',
+  'meterProvider',
+  'now',
+  'random',
+];
+const POLICIES: readonly BalancerPolicy[] = ['random', 'round-robin', 'least-request', 'peak-ewma', 'ring-hash'];
+const HOUR_MS = 3_600_000;
+
+/** @internal Validate, default and freeze mesh options. Throws InvalidArgumentError naming the option path. */
+export function configureMesh(options: MeshOptions): MeshConfig {
+  const o = asRecord('options', options);
+  rejectUnknownKeys('', o, MESH_KEYS);
+  if (o.source !== undefined && o.resolver !== undefined) {
+    throw new InvalidArgumentError(
+      'resolver',
+      'resolver and source exclude each other: give the source to the resolver',
+    );
+  }
+  if (o.source !== undefined) {
+    const s = o.source as Partial<EndpointSource> | null;
+    if (s === null || typeof s !== 'object' || typeof s.watch !== 'function' || typeof s.close !== 'function') {
+      throw new InvalidArgumentError('source', `source must be an EndpointSource, got ${describe(o.source)}`);
+    }
+  }
+  if (o.resolver !== undefined) {
+    const r = o.resolver as Partial<Resolver> | null;
+    if (r === null || typeof r !== 'object' || typeof r.watch !== 'function' || typeof r.context !== 'function') {
+      throw new InvalidArgumentError('resolver', `resolver must be a Resolver, got ${describe(o.resolver)}`);
+    }
+    if (o.context !== undefined) {
+      throw new InvalidArgumentError(
+        'context',
+        'context and resolver exclude each other: give the context to the resolver',
+      );
+    }
+  }
+  if (o.context !== undefined) asRecord('context', o.context);
+  const now = functionOr<() => number>('now', o.now, () => performance.now());
+  const random = functionOr<() => number>('random', o.random, Math.random);
+  const defaults = serviceConfig('', o, undefined, now, random);
+
+  const services = new Map<string, MeshServiceConfig>();
+  if (o.services !== undefined) {
+    const s = asRecord('services', o.services);
+    for (const [key, value] of Object.entries(s)) {
+      const path = `services[${JSON.stringify(key)}]`;
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(key)) {
+        throw new InvalidArgumentError(path, `${path}: keys name a Service as name.namespace, e.g. "web.shop"`);
+      }
+      const v = asRecord(path, value);
+      rejectUnknownKeys(path, v, OVERRIDE_KEYS);
+      services.set(key, serviceConfig(path, v, defaults, now, random));
+    }
+  }
+
+  const p = o.pool === undefined ? {} : asRecord('pool', o.pool);
+  rejectUnknownKeys('pool', p, ['connections', 'keepAliveTimeoutMs', 'pipelining']);
+  const connections = p.connections === null ? null : integerIn('pool.connections', p.connections, 1, 100_000, 64);
+
+  let connect: Readonly<Record<string, unknown>> | undefined;
+  if (o.connect !== undefined) {
+    const c = asRecord('connect', o.connect);
+    if ('servername' in c) {
+      throw new InvalidArgumentError(
+        'connect.servername',
+        'connect.servername is set per request from the URL host; remove it',
+      );
+    }
+    if ('timeout' in c) {
+      throw new InvalidArgumentError('connect.timeout', 'connect.timeout: use timeouts.connectMs instead');
+    }
+    connect = Object.freeze({ ...c });
+  }
+  const t = o.timeouts === undefined ? {} : asRecord('timeouts', o.timeouts);
+
+  return Object.freeze({
+    source: o.source as EndpointSource | undefined,
+    resolver: o.resolver as Resolver | undefined,
+    context: o.context as ClusterContext | DetectClusterContextOptions | undefined,
+    defaults,
+    services,
+    pool: Object.freeze({
+      connections,
+      keepAliveTimeoutMs: integerIn('pool.keepAliveTimeoutMs', p.keepAliveTimeoutMs, 1, HOUR_MS, 4000),
+      pipelining: integerIn('pool.pipelining', p.pipelining, 1, 128, 1),
+    }),
+    connect,
+    resolveMs: integerIn('timeouts.resolveMs', t.resolveMs, 1, HOUR_MS, 10_000),
+    notFound: oneOf('notFound', o.notFound, ['pass-through', 'error'] as const, 'pass-through'),
+    negativeCacheTtlMs: integerIn('negativeCacheTtlMs', o.negativeCacheTtlMs, 0, HOUR_MS, 30_000),
+    maxServices: integerIn('maxServices', o.maxServices, 1, 1_000_000, 1024),
+    tracerProvider: o.tracerProvider,
+    meterProvider: o.meterProvider,
+    now,
+    random,
+  });
+}
+
+function serviceConfig(
+  prefix: string,
+  o: Record<string, unknown>,
+  base: MeshServiceConfig | undefined,
+  now: () => number,
+  random: () => number,
+): MeshServiceConfig {
+  const at = (key: string) => (prefix === '' ? key : `${prefix}.${key}`);
+  const policy = oneOf(at('policy'), o.policy, POLICIES, base?.policy ?? 'random');
+  const sessionAffinity = (o.sessionAffinity ??
+    base?.sessionAffinity ?? { type: 'Service' }) as MeshServiceConfig['sessionAffinity'];
+  const outlierDetection = (
+    o.outlierDetection === undefined ? base?.outlierDetection : o.outlierDetection
+  ) as MeshServiceConfig['outlierDetection'];
+  // The balancer validates its own options: build one now so that a bad policy, affinity or outlier
+  // setting fails at construction, then re-label the option path.
+  try {
+    void createBalancer(
+      balancerOptions({ policy, sessionAffinity, outlierDetection }, 'validate', now, random),
+    ).close();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError && prefix !== '') {
+      throw new InvalidArgumentError(at(error.option), `${prefix}.${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+
+  let affinityKey = base?.affinityKey;
+  if (o.affinityKey !== undefined) {
+    if (typeof o.affinityKey === 'function') affinityKey = o.affinityKey as AffinityKeyFunction;
+    else {
+      try {
+        affinityKey = affinityKeyFrom(o.affinityKey as AffinityKeyOptions);
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) {
+          const path = error.option === 'options' ? at('affinityKey') : `${at('affinityKey')}.${error.option}`;
+          throw new InvalidArgumentError(path, `${at('affinityKey')}: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+    }
+  }
+
+  let retry: MeshRetryConfig | undefined;
+  if (o.retry === false) retry = undefined;
+  else if (o.retry === undefined) retry = base === undefined ? retryConfig('retry', {}, undefined) : base.retry;
+  else retry = retryConfig(at('retry'), asRecord(at('retry'), o.retry), base?.retry);
+
+  const t = o.timeouts === undefined ? {} : asRecord(at('timeouts'), o.timeouts);
+  rejectUnknownKeys(
+    at('timeouts'),
+    t,
+    prefix === '' ? ['connectMs', 'headersMs', 'bodyMs', 'resolveMs'] : ['connectMs', 'headersMs', 'bodyMs'],
+  );
+  const timeouts: MeshTimeouts = Object.freeze({
+    connectMs: integerIn(at('timeouts.connectMs'), t.connectMs, 1, HOUR_MS, base?.timeouts.connectMs ?? 5000),
+    headersMs: integerIn(at('timeouts.headersMs'), t.headersMs, 1, HOUR_MS, base?.timeouts.headersMs ?? 30_000),
+    bodyMs: integerIn(at('timeouts.bodyMs'), t.bodyMs, 1, HOUR_MS, base?.timeouts.bodyMs ?? 30_000),
+  });
+  return Object.freeze({ policy, sessionAffinity, affinityKey, outlierDetection, retry, timeouts });
+}
+
+function retryConfig(path: string, r: Record<string, unknown>, base: MeshRetryConfig | undefined): MeshRetryConfig {
+  rejectUnknownKeys(path, r, ['attempts', 'statuses', 'errorCodes', 'backoff', 'budget']);
+  const statuses =
+    r.statuses === undefined ? (base?.statuses ?? new Set([502, 503, 504])) : numberSet(`${path}.statuses`, r.statuses);
+  const errorCodes =
+    r.errorCodes === undefined
+      ? (base?.errorCodes ?? new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']))
+      : stringSet(`${path}.errorCodes`, r.errorCodes);
+  const b = r.backoff === undefined ? {} : asRecord(`${path}.backoff`, r.backoff);
+  rejectUnknownKeys(`${path}.backoff`, b, ['baseMs', 'maxMs']);
+  const backoffBaseMs = integerIn(`${path}.backoff.baseMs`, b.baseMs, 0, HOUR_MS, base?.backoffBaseMs ?? 25);
+  const backoffMaxMs = integerIn(`${path}.backoff.maxMs`, b.maxMs, 0, HOUR_MS, base?.backoffMaxMs ?? 250);
+  if (backoffMaxMs < backoffBaseMs) {
+    throw new InvalidArgumentError(
+      `${path}.backoff.maxMs`,
+      `${path}.backoff.maxMs must be at least backoff.baseMs (${backoffBaseMs}), got ${backoffMaxMs}`,
+    );
+  }
+  let budget: MeshRetryConfig['budget'];
+  if (r.budget === false) budget = undefined;
+  else if (r.budget === undefined && base !== undefined) budget = base.budget;
+  else {
+    const g = r.budget === undefined ? {} : asRecord(`${path}.budget`, r.budget);
+    rejectUnknownKeys(`${path}.budget`, g, ['ratioPercent', 'minRetriesPerSecond', 'windowSeconds']);
+    budget = Object.freeze({
+      ratio: integerIn(`${path}.budget.ratioPercent`, g.ratioPercent, 0, 1000, 20) / 100,
+      minRetriesPerSecond: integerIn(`${path}.budget.minRetriesPerSecond`, g.minRetriesPerSecond, 0, 100_000, 10),
+      windowMs: integerIn(`${path}.budget.windowSeconds`, g.windowSeconds, 1, 3600, 10) * 1000,
+    });
+  }
+  return Object.freeze({
+    attempts: integerIn(`${path}.attempts`, r.attempts, 1, 10, base?.attempts ?? 3),
+    statuses,
+    errorCodes,
+    backoffBaseMs,
+    backoffMaxMs,
+    budget,
+  });
+}
+
+function numberSet(path: string, value: unknown): ReadonlySet<number> {
+  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 100 && v <= 599)) {
+    throw new InvalidArgumentError(path, `${path} must be an array of HTTP statuses (100-599), got ${describe(value)}`);
+  }
+  return new Set(value as number[]);
+}
+
+function stringSet(path: string, value: unknown): ReadonlySet<string> {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new InvalidArgumentError(path, `${path} must be an array of error codes, got ${describe(value)}`);
+  }
+  return new Set(value as string[]);
+}
+
+/**
+ * The `createBalancer` options for one Service port under this configuration.
+ *
+ * @example
+ * ```ts
+ * const balancer = createBalancer(balancerOptions(mesh.serviceConfig(service), 'web.shop:80', now, random))
+ * ```
+ */
+export function balancerOptions(
+  config: Pick<MeshServiceConfig, 'policy' | 'sessionAffinity' | 'outlierDetection'>,
+  label: string,
+  now: () => number,
+  random: () => number,
+): BalancerOptions {
+  return {
+    policy: config.policy,
+    sessionAffinity: config.sessionAffinity,
+    ...(config.outlierDetection === undefined ? {} : { outlierDetection: config.outlierDetection }),
+    service: label,
+    now,
+    random,
+  };
+}

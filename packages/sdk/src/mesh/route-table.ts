@@ -1,0 +1,174 @@
+// Mesh: the table of routes — which request origins are cluster Services, learned ClusterIPs, and a
+// negative cache for names that are not Services. Consumes parsed origins; produces routing decisions.
+
+import {
+  ClosedError,
+  type ClusterContext,
+  type ClusterIPError,
+  type Resolver,
+  type ServiceInfo,
+} from '@clusterip/resolver';
+import type { ClientTopology } from '../eligibility/eligibility.js';
+import type { ParsedOrigin, RouteDecision, RouteLookup } from '../transport/http/http-route.js';
+import { classifyHost } from './host-classifier.js';
+import type { MeshConfig, MeshServiceConfig } from './mesh-options.js';
+import { type RouteHost, ServiceRoute } from './service-route.js';
+
+const PASS: RouteDecision = Object.freeze({ type: 'pass' });
+/** ClusterIPs remembered: a bound, as for every map (oldest forgotten first). */
+const MAX_CLUSTER_IPS = 65_536;
+
+/**
+ * Routes by `host:port`. A lookup is synchronous once the route has a decision (the request path's
+ * fast case: two map reads); the first request of a host waits for the cluster context and the first
+ * snapshot.
+ *
+ * Which hosts are looked up (see `classifyHost`): short names and names under the cluster domain. A
+ * short name that is not a Service passes through and is remembered for `negativeCacheTtlMs`, so an
+ * external host costs one discovery lookup per TTL, not one per request. IP literals are routed when
+ * they are the ClusterIP of a Service this mesh has resolved (by name, through a request or
+ * `mesh.resolve()`); the mesh does not list every Service of the cluster.
+ *
+ * @example
+ * ```ts
+ * const table = new RouteTable(config, resolver)
+ * const d = table.lookup(parseOrigin('http://backend:80')!)
+ * ```
+ */
+export class RouteTable implements RouteLookup, RouteHost {
+  readonly config: MeshConfig;
+  readonly resolver: Resolver;
+  client: ClientTopology = {};
+  readonly #routes = new Map<string, ServiceRoute>();
+  readonly #negative = new Map<string, number>();
+  readonly #clusterIPs = new Map<string, { readonly namespace: string; readonly name: string }>();
+  #context: ClusterContext | undefined;
+  #contextPromise: Promise<ClusterContext | Error> | undefined;
+  #uses = 0;
+  #closed: ClusterIPError | undefined;
+
+  constructor(config: MeshConfig, resolver: Resolver) {
+    this.config = config;
+    this.resolver = resolver;
+  }
+
+  /** Number of live routes. */
+  get size(): number {
+    return this.#routes.size;
+  }
+
+  lookup(origin: ParsedOrigin): RouteDecision | Promise<RouteDecision> {
+    if (this.#closed !== undefined) return { type: 'fail', error: this.#closed };
+    const route = this.#routes.get(origin.key);
+    if (route !== undefined) {
+      route.lastUsed = ++this.#uses;
+      return route.decision ?? route.wait();
+    }
+    const context = this.#context;
+    if (context === undefined) return this.#withContext(origin);
+    const until = this.#negative.get(origin.key);
+    if (until !== undefined) {
+      if (until > this.config.now()) return PASS;
+      this.#negative.delete(origin.key);
+    }
+    const cls = classifyHost(origin.hostname, context.clusterDomain);
+    if (cls === 'outside') return PASS;
+    let target = origin.hostname;
+    if (cls === 'ip') {
+      const service = this.#clusterIPs.get(origin.hostname);
+      if (service === undefined) return PASS;
+      target = `${service.name}.${service.namespace}`;
+    }
+    let created: ServiceRoute;
+    try {
+      created = new ServiceRoute(this, origin.key, target, origin.port, cls === 'ip' ? 'cluster' : cls);
+    } catch (error) {
+      // Not a valid Service name (InvalidNameError): a short name may still be an outside host.
+      return cls === 'candidate' ? PASS : { type: 'fail', error: error as Error };
+    }
+    created.lastUsed = ++this.#uses;
+    this.#routes.set(origin.key, created);
+    this.#evict();
+    return created.decision ?? created.wait();
+  }
+
+  /** Find a live route by key (`host:port`). */
+  route(key: string): ServiceRoute | undefined {
+    return this.#routes.get(key);
+  }
+
+  serviceConfig(service: { namespace: string; name: string } | undefined): MeshServiceConfig {
+    if (service === undefined) return this.config.defaults;
+    return this.config.services.get(`${service.name}.${service.namespace}`) ?? this.config.defaults;
+  }
+
+  learn(service: ServiceInfo): void {
+    for (const ip of service.clusterIPs) {
+      const known = this.#clusterIPs.get(ip);
+      if (known !== undefined && known.name === service.name && known.namespace === service.namespace) continue;
+      if (this.#clusterIPs.size >= MAX_CLUSTER_IPS) {
+        const oldest = this.#clusterIPs.keys().next().value;
+        if (oldest !== undefined) this.#clusterIPs.delete(oldest);
+      }
+      this.#clusterIPs.set(ip.toLowerCase(), { namespace: service.namespace, name: service.name });
+    }
+  }
+
+  decided(route: ServiceRoute, decision: RouteDecision): void {
+    if (decision.type !== 'pass' || route.hostClass !== 'candidate') return;
+    if (this.#routes.get(route.key) !== route) return;
+    // Not a Service: forget the route (and its watch); remember the answer for a while.
+    this.#routes.delete(route.key);
+    void route.close();
+    const ttl = this.config.negativeCacheTtlMs;
+    if (ttl > 0 && route.snapshot?.status !== 'unavailable') {
+      if (this.#negative.size >= this.config.maxServices) this.#negative.clear();
+      this.#negative.set(route.key, this.config.now() + ttl);
+    }
+  }
+
+  /** Close every route gracefully; later lookups fail with ClosedError. */
+  async close(): Promise<void> {
+    this.#closed ??= new ClosedError('mesh');
+    const routes = [...this.#routes.values()];
+    this.#routes.clear();
+    await Promise.all(routes.map((r) => r.close(this.#closed)));
+  }
+
+  /** Abort every routed request. */
+  async destroy(cause?: Error): Promise<void> {
+    this.#closed ??= new ClosedError('mesh');
+    const routes = [...this.#routes.values()];
+    this.#routes.clear();
+    await Promise.all(routes.map((r) => r.destroy(this.#closed!, cause)));
+  }
+
+  #withContext(origin: ParsedOrigin): Promise<RouteDecision> {
+    this.#contextPromise ??= this.resolver.context().then(
+      (context) => {
+        this.#context = context;
+        this.client = {
+          ...(context.nodeName === undefined ? {} : { nodeName: context.nodeName }),
+          ...(context.zone === undefined ? {} : { zone: context.zone }),
+        };
+        return context;
+      },
+      (error: unknown) => {
+        this.#contextPromise = undefined; // try again with the next request
+        return error instanceof Error ? error : new Error(String(error));
+      },
+    );
+    return this.#contextPromise.then((context) =>
+      context instanceof Error ? { type: 'fail', error: context } : this.lookup(origin),
+    );
+  }
+
+  #evict(): void {
+    if (this.#routes.size <= this.config.maxServices) return;
+    let victim: ServiceRoute | undefined;
+    for (const r of this.#routes.values()) if (victim === undefined || r.lastUsed < victim.lastUsed) victim = r;
+    if (victim === undefined) return;
+    this.#routes.delete(victim.key);
+    void victim.close();
+  }
+}

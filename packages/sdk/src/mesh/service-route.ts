@@ -1,0 +1,257 @@
+// Mesh: one route — a host and port as requests address them — kept current from a resolver watch.
+// Consumes ServiceSnapshots; produces a routing decision, a balancer fed with kube-proxy's eligible set,
+// and per-endpoint pools drained as endpoints leave.
+
+import {
+  type ClusterIPError,
+  type Endpoint,
+  endpointKey,
+  findServicePort,
+  type Resolver,
+  type ServiceInfo,
+  type ServiceSnapshot,
+  type ServiceWatch,
+  WatchFailedError,
+} from '@clusterip/resolver';
+import { type Balancer, createBalancer, type EndpointStatus } from '../balancer/balancer.js';
+import {
+  type ClientTopology,
+  type EligibilityService,
+  type EligibleEndpoints,
+  eligibleEndpoints,
+} from '../eligibility/eligibility.js';
+import type { PickContext, PickResult } from '../picker/picker.js';
+import { EndpointPools } from '../pool/endpoint-pools.js';
+import type { HttpRoute, RouteDecision } from '../transport/http/http-route.js';
+import { RetryBudget } from '../transport/http/retry-budget.js';
+import type { HostClass } from './host-classifier.js';
+import { meshChannels } from './mesh-channels.js';
+import { balancerOptions, type MeshConfig, type MeshServiceConfig } from './mesh-options.js';
+
+/** @internal What a route needs from the mesh. */
+export interface RouteHost {
+  readonly config: MeshConfig;
+  readonly resolver: Resolver;
+  readonly client: ClientTopology;
+  /** The configuration of a Service (overrides by `name.namespace`, else the defaults). */
+  serviceConfig(service: { namespace: string; name: string } | undefined): MeshServiceConfig;
+  /** Learn the ClusterIPs of a Service so that requests addressed to them are routed. */
+  learn(service: ServiceInfo): void;
+  /** A route reached a decision (used to drop "not a Service" routes into the negative cache). */
+  decided(route: ServiceRoute, decision: RouteDecision): void;
+}
+
+const PASS: RouteDecision = Object.freeze({ type: 'pass' });
+
+/**
+ * A route for `host:port`. The first request waits for the first snapshot (at most `timeouts.resolveMs`);
+ * later requests read the current decision synchronously. Each new snapshot recomputes kube-proxy's
+ * eligible set, updates the balancer (which also follows the Service's sessionAffinity) and drains the
+ * pools of endpoints that left it.
+ *
+ * @example
+ * ```ts
+ * const route = new ServiceRoute(host, 'backend:80', 'candidate')
+ * const decision = route.decision ?? (await route.wait())
+ * ```
+ */
+export class ServiceRoute implements HttpRoute {
+  readonly key: string;
+  readonly hostClass: HostClass;
+  /** Use counter of the route table (least recently used routes are evicted first). */
+  lastUsed = 0;
+  readonly #host: RouteHost;
+  readonly #watch: ServiceWatch;
+  readonly #port: number;
+  #label: string;
+  #config: MeshServiceConfig;
+  #budget: RetryBudget | undefined;
+  #balancer: Balancer | undefined;
+  #pools: EndpointPools | undefined;
+  #decision: RouteDecision | undefined;
+  #snapshot: ServiceSnapshot | undefined;
+  #eligible: EligibleEndpoints | undefined;
+  #waiters: ((decision: RouteDecision) => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(host: RouteHost, key: string, hostname: string, port: number, hostClass: HostClass) {
+    this.#host = host;
+    this.key = key;
+    this.hostClass = hostClass;
+    this.#port = port;
+    this.#label = key;
+    this.#config = host.serviceConfig(undefined);
+    this.#watch = host.resolver.watch(`${hostname}:${port}`, (s) => this.#onSnapshot(s));
+    // A watch that cannot start (context detection failed) rejects `ready` without a snapshot.
+    this.#watch.ready.catch((error: unknown) => {
+      if (this.#snapshot === undefined && this.#closing === undefined) {
+        this.#settle({ type: 'fail', error: error as Error });
+      }
+    });
+  }
+
+  get label(): string {
+    return this.#label;
+  }
+
+  get config(): MeshServiceConfig {
+    return this.#config;
+  }
+
+  get budget(): RetryBudget | undefined {
+    return this.#budget;
+  }
+
+  get keyed(): boolean {
+    return this.#config.policy === 'ring-hash' || this.#balancer?.sessionAffinity.type === 'ClientIP';
+  }
+
+  /** The current decision; undefined until the first snapshot. */
+  get decision(): RouteDecision | undefined {
+    return this.#decision;
+  }
+
+  /** The last snapshot, and the eligible set computed from it. */
+  get snapshot(): ServiceSnapshot | undefined {
+    return this.#snapshot;
+  }
+
+  get eligible(): EligibleEndpoints | undefined {
+    return this.#eligible;
+  }
+
+  /** Balancer view of the eligible endpoints (health, in-flight, latency). */
+  endpointStatus(): readonly EndpointStatus[] {
+    return this.#balancer?.endpoints() ?? [];
+  }
+
+  /** The next decision, or a WatchFailedError decision after `timeouts.resolveMs` without an answer. */
+  wait(): Promise<RouteDecision> {
+    if (this.#decision !== undefined) return Promise.resolve(this.#decision);
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      if (this.#timer === undefined) {
+        const ms = this.#host.config.resolveMs;
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          const error = new WatchFailedError(`service ${this.key}`, `no answer from discovery within ${ms} ms`);
+          for (const w of this.#waiters.splice(0)) w({ type: 'fail', error });
+        }, ms).unref();
+      }
+    });
+  }
+
+  pick(ctx?: PickContext): PickResult {
+    return this.#balancer!.pick(ctx);
+  }
+
+  pool(endpoint: Endpoint, protocol: string, servername: string | undefined) {
+    return this.#pools!.get(endpoint, protocol, servername);
+  }
+
+  /** Close gracefully: the watch stops, requests on the pools finish, idle connections close. */
+  close(error?: ClusterIPError): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stopWaiting(error);
+      await this.#watch.close();
+      await this.#balancer?.close();
+      await this.#pools?.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Abort every request on the pools. */
+  async destroy(error: ClusterIPError, cause?: Error): Promise<void> {
+    void this.close(error);
+    await this.#pools?.destroy(cause ?? error);
+    await this.#closing;
+  }
+
+  #stopWaiting(error: ClusterIPError | undefined): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (error !== undefined) for (const w of this.#waiters.splice(0)) w({ type: 'fail', error });
+  }
+
+  #onSnapshot(s: ServiceSnapshot): void {
+    if (this.#closing !== undefined) return;
+    this.#snapshot = s;
+    this.#settle(this.#decide(s));
+  }
+
+  #settle(decision: RouteDecision): void {
+    this.#decision = decision;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const w of this.#waiters.splice(0)) w(decision);
+    if (meshChannels.route.hasSubscribers) {
+      meshChannels.route.publish({
+        route: this.key,
+        service: this.#label,
+        decision: decision.type,
+        endpoints: decision.type === 'route' ? (this.#eligible?.endpoints.map(endpointKey) ?? []) : [],
+      });
+    }
+    this.#host.decided(this, decision);
+  }
+
+  #decide(s: ServiceSnapshot): RouteDecision {
+    const missing = this.hostClass === 'cluster' || this.#host.config.notFound === 'error';
+    if (s.status === 'not-found') return missing ? { type: 'fail', error: s.error! } : PASS;
+    if (s.status === 'unavailable') return this.hostClass === 'cluster' ? { type: 'fail', error: s.error! } : PASS;
+    const name = s.name;
+    // A DNS source answers outside names too: those are not Services, leave them alone.
+    if (name.kind !== 'service' && name.kind !== 'endpoint' && name.kind !== 'pod') return PASS;
+    const service = s.service;
+    if (service?.type === 'ExternalName' || s.reason?.code === 'external-name') {
+      const target = service?.externalName;
+      return target === undefined ? PASS : { type: 'external', host: target };
+    }
+    if (service !== undefined) this.#host.learn(service);
+    if (s.reason?.code === 'port-not-found' && service !== undefined) {
+      try {
+        findServicePort(service, this.#port);
+      } catch (error) {
+        return { type: 'fail', error: error as Error };
+      }
+    }
+    const namespace = 'namespace' in name ? name.namespace : undefined;
+    const serviceName = service?.name ?? ('service' in name ? name.service : undefined);
+    const identity =
+      namespace !== undefined && serviceName !== undefined ? { namespace, name: serviceName } : undefined;
+    if (this.#balancer === undefined) this.#start(identity);
+    const info: EligibilityService = service ?? {
+      name: serviceName ?? this.key,
+      namespace: namespace ?? '',
+      internalTrafficPolicy: 'Cluster',
+      publishNotReadyAddresses: false,
+    };
+    const eligible = eligibleEndpoints(s.endpoints, info, this.#host.client, this.#port);
+    this.#eligible = eligible;
+    this.#balancer!.update(eligible, service);
+    this.#pools!.retain(new Set(eligible.endpoints.map(endpointKey)));
+    return { type: 'route', route: this };
+  }
+
+  /** First snapshot of a Service: settle its configuration, balancer, budget and pools. */
+  #start(identity: { namespace: string; name: string } | undefined): void {
+    const host = this.#host;
+    this.#config = host.serviceConfig(identity);
+    if (identity !== undefined) this.#label = `${identity.name}.${identity.namespace}:${this.#port}`;
+    const c = this.#config;
+    this.#balancer = createBalancer(balancerOptions(c, this.#label, host.config.now, host.config.random));
+    const budget = c.retry?.budget;
+    this.#budget = budget === undefined ? undefined : new RetryBudget(budget, host.config.now);
+    const p = host.config.pool;
+    this.#pools = new EndpointPools({
+      connections: p.connections,
+      keepAliveTimeoutMs: p.keepAliveTimeoutMs,
+      pipelining: p.pipelining,
+      connectTimeoutMs: c.timeouts.connectMs,
+      headersTimeoutMs: c.timeouts.headersMs,
+      bodyTimeoutMs: c.timeouts.bodyMs,
+      connect: host.config.connect,
+    });
+  }
+}

@@ -1,0 +1,131 @@
+// ⑦ Connection pool: one undici Pool per endpoint (and scheme, and TLS server name) of one Service route.
+// Consumes picked endpoints and eligible-set changes; produces keep-alive Pools, drained when an endpoint leaves.
+
+import { type Endpoint, endpointKey } from '@clusterip/resolver';
+import { type Dispatcher, Pool } from 'undici';
+
+/** How pools are built (undici `Pool` options, keeping undici's names). */
+export interface EndpointPoolOptions {
+  readonly connections: number | null;
+  readonly keepAliveTimeoutMs: number;
+  readonly pipelining: number;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  /** TLS options (ca, cert, key, ...) for https endpoints. */
+  readonly connect: Readonly<Record<string, unknown>> | undefined;
+  /** Builds a pool; default `new Pool(origin, options)`. */
+  readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
+}
+
+interface Entry {
+  readonly pool: Dispatcher;
+  /** `address:port` of the endpoint. */
+  readonly endpoint: string;
+}
+
+/**
+ * The pools of one Service route. `get()` returns the pool for an endpoint, creating it lazily on
+ * first use (connections open on the first request, grpc's "exit idle on pick"). `retain()` closes
+ * the pools of endpoints that left the eligible set: gracefully, so requests already on them finish
+ * while idle keep-alive connections close at once; no new request is given to them.
+ *
+ * @example
+ * ```ts
+ * const pools = new EndpointPools(options)
+ * pools.get(endpoint, 'http:', undefined).dispatch(opts, handler)
+ * pools.retain(new Set(eligible.map(endpointKey))) // drain the rest
+ * await pools.close()
+ * ```
+ */
+export class EndpointPools {
+  readonly #options: EndpointPoolOptions;
+  readonly #pools = new Map<string, Entry>();
+  /** Endpoint object → its http pool; dropped whenever a pool is retired. */
+  #http = new WeakMap<Endpoint, Dispatcher>();
+  /** Pools closing after their endpoint left; awaited by close() and destroy(). */
+  readonly #draining = new Map<Dispatcher, Promise<void>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: EndpointPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Number of live (not draining) pools. */
+  get size(): number {
+    return this.#pools.size;
+  }
+
+  /**
+   * The pool for `endpoint` under `protocol` (`http:` / `https:`) and TLS `servername`. An https pool
+   * is per server name because undici drops a connection whose server name changes.
+   */
+  get(endpoint: Endpoint, protocol: string, servername: string | undefined): Dispatcher {
+    // Fast path: the same Endpoint object (snapshots keep unchanged endpoints) over plain http.
+    if (protocol === 'http:') {
+      const cached = this.#http.get(endpoint);
+      if (cached !== undefined) return cached;
+    }
+    const ep = endpointKey(endpoint);
+    const key = protocol === 'https:' ? `https://${ep}|${servername ?? ''}` : `${protocol}//${ep}`;
+    const found = this.#pools.get(key);
+    if (found !== undefined) {
+      if (protocol === 'http:') this.#http.set(endpoint, found.pool);
+      return found.pool;
+    }
+    const o = this.#options;
+    const tls = protocol === 'https:' ? { ...o.connect, ...(servername ? { servername } : {}) } : {};
+    const options: Pool.Options = {
+      connections: o.connections,
+      keepAliveTimeout: o.keepAliveTimeoutMs,
+      pipelining: o.pipelining,
+      headersTimeout: o.headersTimeoutMs,
+      bodyTimeout: o.bodyTimeoutMs,
+      connect: { ...tls, timeout: o.connectTimeoutMs },
+    };
+    const origin = `${protocol}//${ep}`;
+    const pool = o.factory === undefined ? new Pool(origin, options) : o.factory(origin, options);
+    this.#pools.set(key, { pool, endpoint: ep });
+    if (protocol === 'http:') this.#http.set(endpoint, pool);
+    return pool;
+  }
+
+  /** Keep only pools whose endpoint (`address:port`) is in `keep`; drain the others. */
+  retain(keep: ReadonlySet<string>): void {
+    let drained = false;
+    for (const [key, entry] of this.#pools) {
+      if (keep.has(entry.endpoint)) continue;
+      this.#pools.delete(key);
+      this.#drain(entry.pool);
+      drained = true;
+    }
+    if (drained) this.#http = new WeakMap();
+  }
+
+  /** Drain every pool gracefully (in-flight requests finish). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.retain(new Set());
+      await Promise.all([...this.#draining.values()]);
+    })();
+    return this.#closing;
+  }
+
+  /** Abort every request and close every socket now. */
+  async destroy(error?: Error): Promise<void> {
+    const pools = [...this.#pools.values()].map((e) => e.pool);
+    this.#pools.clear();
+    this.#http = new WeakMap();
+    pools.push(...this.#draining.keys());
+    await Promise.all(pools.map((p) => p.destroy(error ?? null).catch(() => {})));
+    await Promise.all([...this.#draining.values()]);
+  }
+
+  #drain(pool: Dispatcher): void {
+    const done: Promise<void> = pool
+      .close()
+      .catch(() => {})
+      .finally(() => this.#draining.delete(pool));
+    this.#draining.set(pool, done);
+  }
+}

@@ -1,0 +1,55 @@
+// ⑧ Transport (HTTP): the contract between the routing interceptor and whoever knows the Services (the
+// Mesh). Consumes a parsed request origin; produces a routing decision and, for Services, a route to pick from.
+
+import type { Endpoint } from '@clusterip/resolver';
+import type { Dispatcher } from 'undici';
+import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
+import type { PickContext, PickResult } from '../../picker/picker.js';
+import type { RetryBudget } from './retry-budget.js';
+
+/** A request origin, parsed once and cached. */
+export interface ParsedOrigin {
+  /** `http:` or `https:`. */
+  readonly protocol: string;
+  /** Lowercased host name or IP literal, without brackets or trailing dot. */
+  readonly hostname: string;
+  /** The URL port, or the scheme's default: the Service port. */
+  readonly port: number;
+  /** The authority as the caller wrote it (`web.shop:3000`): the `host` header of routed requests. */
+  readonly host: string;
+  /** `hostname:port`: the route key. */
+  readonly key: string;
+}
+
+/** One Service port as seen by the HTTP transport. */
+export interface HttpRoute {
+  /** `name.namespace:port` once known, for errors and telemetry. */
+  readonly label: string;
+  readonly config: MeshServiceConfig;
+  /** The Service's retry budget, when retries are budgeted. */
+  readonly budget: RetryBudget | undefined;
+  /** True when picks depend on `affinityKey` (ClientIP affinity in force, or `ring-hash`). */
+  readonly keyed: boolean;
+  /** Synchronous pick (see `Balancer.pick`). */
+  pick(ctx?: PickContext): PickResult;
+  /** The connection pool of an endpoint under a scheme and TLS server name. */
+  pool(endpoint: Endpoint, protocol: string, servername: string | undefined): Dispatcher;
+}
+
+/**
+ * Where a request goes:
+ * - `pass`: not a cluster Service — send it untouched;
+ * - `external`: an ExternalName Service — send it to `host` (same port), keeping the caller's Host header;
+ * - `route`: balance it over the route's endpoints;
+ * - `fail`: fail it with `error` (no such Service, no endpoints, port not found, mesh closed).
+ */
+export type RouteDecision =
+  | { readonly type: 'pass' }
+  | { readonly type: 'external'; readonly host: string }
+  | { readonly type: 'route'; readonly route: HttpRoute }
+  | { readonly type: 'fail'; readonly error: Error };
+
+/** Answers "where does this origin go"; synchronously when known, else with a promise that never rejects. */
+export interface RouteLookup {
+  lookup(origin: ParsedOrigin): RouteDecision | Promise<RouteDecision>;
+}

@@ -1,0 +1,131 @@
+// ⑧ Transport (HTTP): the undici Dispatcher an application hands to fetch/request — an Agent for
+// pass-through traffic, composed with the routing interceptor. Consumes dispatch calls (legacy or new
+// handlers); produces routed or pass-through requests. Closing it closes its owner (the Mesh).
+
+import { Agent, Dispatcher } from 'undici';
+import type { RouteLookup } from './http-route.js';
+import { isLegacyHandler, LegacyHandler } from './legacy-handler.js';
+import type { CallHost } from './routed-call.js';
+import { createRoutingInterceptor } from './routing-interceptor.js';
+
+/** @internal What the dispatcher needs from the mesh that owns it. */
+export interface MeshDispatcherOwner {
+  readonly routes: RouteLookup;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** undici Agent options for pass-through traffic (TLS `connect` options, timeouts). */
+  readonly agentOptions: Agent.Options;
+  close(): Promise<void>;
+  destroy(error?: Error): Promise<void>;
+}
+
+interface Scheduled {
+  readonly timer: NodeJS.Timeout;
+  readonly cancel: () => void;
+}
+
+/**
+ * The mesh's undici Dispatcher. Works with `undici.fetch`, `request`, `stream`, `pipeline` and Node's
+ * global `fetch(url, { dispatcher })`; compose your own interceptors on it with `.compose()`.
+ * Requests to cluster Services are balanced per request over per-endpoint keep-alive pools; other
+ * requests pass through an undici Agent untouched. `close()`/`destroy()` close the whole Mesh.
+ *
+ * @example
+ * ```ts
+ * const mesh = new Mesh()
+ * const res = await fetch('http://backend-service/orders', { dispatcher: mesh.dispatcher })
+ * const { body } = await request('http://payments.prod:4000/pay', { dispatcher: mesh.dispatcher, method: 'POST' })
+ * ```
+ */
+export class MeshDispatcher extends Dispatcher implements CallHost {
+  readonly #owner: MeshDispatcherOwner;
+  readonly #agent: Agent;
+  readonly #chain: Dispatcher;
+  readonly #timers = new Set<Scheduled>();
+  #closed = false;
+
+  /** @internal Created by the Mesh. */
+  constructor(owner: MeshDispatcherOwner) {
+    super();
+    this.#owner = owner;
+    this.#agent = new Agent(owner.agentOptions);
+    // compose() wraps legacy handlers (Node 20's fetch, undici.request) into new-API ones before the
+    // interceptor runs, so routing code only ever sees the new handler API.
+    this.#chain = this.#agent.compose(createRoutingInterceptor(owner.routes, this));
+  }
+
+  /** @internal */
+  get now(): () => number {
+    return this.#owner.now;
+  }
+
+  /** @internal */
+  get random(): () => number {
+    return this.#owner.random;
+  }
+
+  /** True once the dispatcher (the mesh) is closing. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#chain.dispatch(options, isLegacyHandler(handler) ? new LegacyHandler(handler) : handler);
+  }
+
+  /** @internal CallHost: a retry timer, cancelled when the mesh closes. */
+  schedule(ms: number, fn: () => void, cancel: () => void): void {
+    if (ms <= 0) {
+      // A retry on another endpoint after a refused connection: next tick, no timer.
+      const entry: Scheduled = { timer: undefined as unknown as NodeJS.Timeout, cancel };
+      this.#timers.add(entry);
+      setImmediate(() => {
+        if (!this.#timers.delete(entry)) return;
+        fn();
+      });
+      return;
+    }
+    const entry: Scheduled = {
+      timer: setTimeout(() => {
+        this.#timers.delete(entry);
+        fn();
+      }, ms).unref(),
+      cancel,
+    };
+    this.#timers.add(entry);
+  }
+
+  /** @internal Stop retry timers (their calls fail with reason `closed`) and close the pass-through Agent. */
+  async shutdown(destroy: boolean, error?: Error): Promise<void> {
+    this.#closed = true;
+    for (const entry of [...this.#timers]) {
+      this.#timers.delete(entry);
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.cancel();
+    }
+    if (destroy) await this.#agent.destroy(error ?? null);
+    else await this.#agent.close();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: undici's callback/promise overloads
+  override close(callback?: () => void): any {
+    const done = this.#owner.close();
+    if (typeof callback === 'function') {
+      done.then(callback, callback);
+      return undefined;
+    }
+    return done;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: undici's callback/promise overloads
+  override destroy(error?: Error | null | (() => void), callback?: () => void): any {
+    const cb = typeof error === 'function' ? error : callback;
+    const err = typeof error === 'function' || error === null ? undefined : error;
+    const done = this.#owner.destroy(err);
+    if (typeof cb === 'function') {
+      done.then(cb, cb);
+      return undefined;
+    }
+    return done;
+  }
+}

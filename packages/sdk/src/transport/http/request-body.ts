@@ -1,0 +1,57 @@
+// ⑧ Transport (HTTP): can a request body be sent again? Consumes undici's body shapes; produces a body
+// for each attempt, and knows whether a streamed body has been read yet.
+
+/** Bodies that can be sent any number of times (undici re-reads them per attempt). */
+export function isReplayableBody(body: unknown): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return true;
+  if (ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return true;
+  // Blob and File: undici streams them afresh on every send.
+  return typeof Blob !== 'undefined' && body instanceof Blob;
+}
+
+/**
+ * A streamed body (Node Readable, web ReadableStream, async iterable) wrapped so the mesh knows whether
+ * undici has started reading it. A request that failed before its body was touched (connect refused)
+ * may be sent elsewhere with the same body; once reading began, it cannot be replayed.
+ *
+ * @example
+ * ```ts
+ * const tracked = new TrackedBody(readable)
+ * pool.dispatch({ ...opts, body: tracked }, handler)
+ * if (!tracked.started) retryWith(tracked)
+ * ```
+ */
+export class TrackedBody implements AsyncIterable<unknown> {
+  readonly source: unknown;
+  #started = false;
+
+  constructor(source: unknown) {
+    this.source = source;
+  }
+
+  /** True once undici began iterating the body. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    this.#started = true;
+    return (this.source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  }
+
+  /** Release the source after the request failed for good (undici would have destroyed it). */
+  discard(error: Error): void {
+    const s = this.source as { destroy?: (e?: Error) => void; destroyed?: boolean; cancel?: (e?: unknown) => unknown };
+    if (typeof s.destroy === 'function') {
+      if (s.destroyed !== true) s.destroy(error);
+    } else if (typeof s.cancel === 'function' && !this.#started) {
+      Promise.resolve(s.cancel(error)).catch(() => {});
+    }
+  }
+}
+
+/** True for bodies undici would stream (not replayable). */
+export function isStreamBody(body: unknown): boolean {
+  if (body === null || typeof body !== 'object') return false;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}

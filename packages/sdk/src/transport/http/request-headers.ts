@@ -1,0 +1,64 @@
+// ⑧ Transport (HTTP): request headers of a routed request. Consumes undici's header shapes (record, flat
+// array, iterable of pairs); produces a record carrying the logical `host` the caller addressed.
+
+/** Headers as a record, the shape undici accepts everywhere. */
+export type HeaderRecord = Record<string, string | string[]>;
+
+/**
+ * Headers of `opts.headers` as a record with a `host` header: the caller's own `host` wins (any case);
+ * otherwise `host` is the authority the caller used (`backend-service.production:3000`), so virtual
+ * hosting keeps working when the request goes to a pod IP. A record without `host` is copied, never
+ * mutated (undici's fetch reuses its header object).
+ *
+ * @example
+ * ```ts
+ * withHostHeader(['accept', 'text/plain'], 'web:8080') // { accept: 'text/plain', host: 'web:8080' }
+ * ```
+ */
+export function withHostHeader(headers: unknown, host: string): HeaderRecord {
+  if (headers === null || headers === undefined) return { host };
+  if (isPlainRecord(headers)) {
+    for (const key in headers) {
+      if (key.length === 4 && key.toLowerCase() === 'host') return headers as HeaderRecord;
+    }
+    return { ...(headers as HeaderRecord), host };
+  }
+  const record = toRecord(headers);
+  for (const key in record) {
+    if (key.length === 4 && key.toLowerCase() === 'host') return record;
+  }
+  record.host = host;
+  return record;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') return false;
+  return true;
+}
+
+function add(record: HeaderRecord, key: unknown, value: unknown): void {
+  if (value === undefined || value === null) return;
+  const k = String(key);
+  const v = Array.isArray(value) ? value.map(String) : String(value);
+  const existing = record[k];
+  if (existing === undefined) record[k] = v;
+  else record[k] = [...(Array.isArray(existing) ? existing : [existing]), ...(Array.isArray(v) ? v : [v])];
+}
+
+function toRecord(headers: unknown): HeaderRecord {
+  const record: HeaderRecord = {};
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const pair of headers as unknown[][]) add(record, pair[0], pair[1]);
+      return record;
+    }
+    // undici's flat form: [name, value, name, value, ...]
+    for (let i = 0; i + 1 < headers.length; i += 2) add(record, headers[i], headers[i + 1]);
+    return record;
+  }
+  for (const pair of headers as Iterable<unknown>) {
+    if (Array.isArray(pair)) add(record, pair[0], pair[1]);
+  }
+  return record;
+}

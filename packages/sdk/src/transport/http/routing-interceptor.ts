@@ -1,0 +1,112 @@
+// ⑧ Transport (HTTP): the undici interceptor that routes requests addressed to cluster Services.
+// Consumes dispatch options and handlers (always new-API, undici wraps them); produces a pass-through
+// dispatch, a dispatch to the ExternalName target, or a RoutedCall over per-endpoint pools.
+
+import { joinHostPort } from '@clusterip/resolver';
+import type { Dispatcher } from 'undici';
+import type { HttpRoute, ParsedOrigin, RouteDecision, RouteLookup } from './http-route.js';
+import { withHostHeader } from './request-headers.js';
+import { type CallHost, RoutedCall } from './routed-call.js';
+
+const DEFAULT_PORT: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
+const MAX_PARSED = 4096;
+
+/** A decision for requests that fail before reaching any pool (no Service, no endpoints, closed). */
+class FailedController implements Dispatcher.DispatchController {
+  readonly aborted = false;
+  readonly paused = false;
+  readonly reason = null;
+  abort(): void {}
+  pause(): void {}
+  resume(): void {}
+}
+
+/**
+ * Build the routing interceptor: `(dispatch) => (opts, handler) => boolean`, undici's interceptor shape,
+ * so it composes with any other interceptor (`agent.compose(userInterceptor, routing)`).
+ * `dispatch` (the layer below) receives pass-through and ExternalName traffic; routed requests go to
+ * the route's endpoint pools. Returns true: a routed request is queued by its pool, never refused.
+ *
+ * @example
+ * ```ts
+ * const dispatcher = new Agent().compose(createRoutingInterceptor(routes, host))
+ * ```
+ */
+export function createRoutingInterceptor(
+  lookup: RouteLookup,
+  host: CallHost,
+): (dispatch: Dispatcher.Dispatch) => Dispatcher.Dispatch {
+  const parsed = new Map<string, ParsedOrigin | null>();
+  const parse = (origin: unknown): ParsedOrigin | null => {
+    const text = typeof origin === 'string' ? origin : origin instanceof URL ? origin.origin : undefined;
+    if (text === undefined) return null;
+    let p = parsed.get(text);
+    if (p !== undefined) return p;
+    p = parseOrigin(text);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(text, p);
+    return p;
+  };
+
+  return (dispatch) => {
+    const go = (
+      decision: RouteDecision,
+      origin: ParsedOrigin,
+      opts: Dispatcher.DispatchOptions,
+      handler: Dispatcher.DispatchHandler,
+    ): boolean => {
+      switch (decision.type) {
+        case 'pass':
+          return dispatch(opts, handler);
+        case 'external':
+          return dispatch(
+            {
+              ...opts,
+              origin: `${origin.protocol}//${joinHostPort(decision.host, origin.port)}`,
+              headers: withHostHeader(opts.headers, origin.host),
+            },
+            handler,
+          );
+        case 'route':
+          new RoutedCall(host, decision.route as HttpRoute, origin, opts, handler).start();
+          return true;
+        default:
+          handler.onResponseError?.(new FailedController(), decision.error);
+          return true;
+      }
+    };
+
+    return function routed(opts, handler) {
+      const origin = parse(opts.origin);
+      // Not an http(s) origin we understand (or malformed): let undici report it as it would.
+      if (origin === null) return dispatch(opts, handler);
+      const decision = lookup.lookup(origin);
+      if (!(decision instanceof Promise)) return go(decision, origin, opts, handler);
+      void decision.then((d) => {
+        try {
+          go(d, origin, opts, handler);
+        } catch (error) {
+          handler.onResponseError?.(new FailedController(), error as Error);
+        }
+      });
+      return true;
+    };
+  };
+}
+
+/** Parse an origin: http(s) only; null for anything else (left to undici). */
+export function parseOrigin(text: string): ParsedOrigin | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  const defaultPort = DEFAULT_PORT[url.protocol];
+  if (defaultPort === undefined || url.hostname === '') return null;
+  let hostname = url.hostname.toLowerCase();
+  if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
+  if (hostname.endsWith('.')) hostname = hostname.slice(0, -1);
+  const port = url.port === '' ? defaultPort : Number(url.port);
+  return Object.freeze({ protocol: url.protocol, hostname, port, host: url.host, key: `${hostname}:${port}` });
+}

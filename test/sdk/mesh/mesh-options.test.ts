@@ -1,0 +1,66 @@
+import { StaticSource } from '@clusterip/resolver/testing';
+import { Mesh, type MeshOptions } from '@clusterip/sdk';
+import { configureMesh } from '@clusterip/sdk/internal/mesh/mesh-options.js';
+import test from 'ava';
+
+const bad: [string, unknown, string][] = [
+  ['unknown key', { polciy: 'random' }, 'polciy'],
+  ['bad policy', { policy: 'fastest' }, 'policy'],
+  [
+    'bad affinity timeout',
+    { sessionAffinity: { type: 'ClientIP', timeoutSeconds: 0 } },
+    'sessionAffinity.timeoutSeconds',
+  ],
+  ['bad affinity key', { affinityKey: { header: 'bad header' } }, 'affinityKey.header'],
+  ['unknown retry key', { retry: { attempt: 3 } }, 'retry.attempt'],
+  ['bad statuses', { retry: { statuses: [99] } }, 'retry.statuses'],
+  ['backoff order', { retry: { backoff: { baseMs: 100, maxMs: 10 } } }, 'retry.backoff.maxMs'],
+  ['timeouts unit', { timeouts: { connect: 5 } }, 'timeouts.connect'],
+  ['pool', { pool: { connections: 0 } }, 'pool.connections'],
+  ['servername', { connect: { servername: 'x' } }, 'connect.servername'],
+  ['service key', { services: { web: {} } }, 'services["web"]'],
+  ['override path', { services: { 'web.shop': { policy: 'nope' } } }, 'services["web.shop"].policy'],
+  ['override unknown', { services: { 'web.shop': { pool: {} } } }, 'services["web.shop"].pool'],
+  ['source and resolver', { source: new StaticSource(), resolver: {} }, 'resolver'],
+  ['notFound', { notFound: 'ignore' }, 'notFound'],
+];
+for (const [name, options, option] of bad) {
+  test(`rejects ${name} with the option path`, (t) => {
+    const err = t.throws(() => configureMesh(options as MeshOptions));
+    t.is((err as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
+    t.is((err as { option?: string }).option, option);
+  });
+}
+
+test('defaults, per-Service overrides inherit the rest, and everything is frozen', (t) => {
+  const config = configureMesh({
+    policy: 'least-request',
+    retry: { attempts: 2 },
+    services: { 'pay.prod': { retry: false, timeouts: { headersMs: 500 } } },
+  });
+  t.is(config.defaults.policy, 'least-request');
+  t.is(config.defaults.retry?.attempts, 2);
+  t.deepEqual([...(config.defaults.retry?.statuses ?? [])], [502, 503, 504]);
+  const pay = config.services.get('pay.prod')!;
+  t.is(pay.policy, 'least-request');
+  t.is(pay.retry, undefined);
+  t.is(pay.timeouts.headersMs, 500);
+  t.is(pay.timeouts.connectMs, 5000);
+  t.true(Object.isFrozen(config) && Object.isFrozen(pay) && Object.isFrozen(pay.timeouts));
+});
+
+test('the Mesh constructor validates before allocating anything, and keeps telemetry providers', async (t) => {
+  t.throws(() => new Mesh({ source: new StaticSource(), retry: { attempts: 0 } }), {
+    code: 'CLUSTERIP_ERR_INVALID_ARG',
+  });
+  const tracerProvider = {};
+  const mesh = new Mesh({
+    source: new StaticSource(),
+    context: { namespace: 'shop', resolvConf: '', env: {} },
+    tracerProvider,
+  });
+  t.is(mesh.telemetry.tracerProvider, tracerProvider);
+  t.is(mesh.serviceConfig().policy, 'random');
+  t.is(mesh.balancerOptions({ namespace: 'shop', name: 'web' }, 'web.shop:80').service, 'web.shop:80');
+  await mesh.close();
+});

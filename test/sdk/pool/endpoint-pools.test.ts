@@ -1,0 +1,44 @@
+import { READY } from '@clusterip/resolver';
+import { EndpointPools } from '@clusterip/sdk/internal/pool/endpoint-pools.js';
+import test from 'ava';
+import { Pool } from 'undici';
+
+const ep = (address: string, port = 80) =>
+  ({ address, port, protocol: 'TCP', addressType: 'IPv4', conditions: READY }) as const;
+
+test('one pool per endpoint, scheme and TLS name; retain() drains the pools of endpoints that left', async (t) => {
+  const made: { origin: string; options: Pool.Options; pool: Pool }[] = [];
+  const pools = new EndpointPools({
+    connections: 4,
+    keepAliveTimeoutMs: 1000,
+    pipelining: 1,
+    connectTimeoutMs: 100,
+    headersTimeoutMs: 200,
+    bodyTimeoutMs: 300,
+    connect: { rejectUnauthorized: false },
+    factory: (origin, options) => {
+      const pool = new Pool(origin, options);
+      made.push({ origin, options, pool });
+      return pool;
+    },
+  });
+  const a = pools.get(ep('10.0.0.1'), 'http:', undefined);
+  t.is(pools.get(ep('10.0.0.1'), 'http:', undefined), a);
+  const tlsA = pools.get(ep('10.0.0.1'), 'https:', 'web');
+  const tlsB = pools.get(ep('10.0.0.1'), 'https:', 'other');
+  t.not(tlsA, tlsB, 'a TLS pool is per server name');
+  pools.get(ep('10.0.0.2'), 'http:', undefined);
+  t.is(pools.size, 4);
+  t.deepEqual(made[1]!.options.connect, { rejectUnauthorized: false, servername: 'web', timeout: 100 });
+  t.deepEqual(made[0]!.options.connect, { timeout: 100 });
+  t.is(made[0]!.options.headersTimeout, 200);
+  pools.retain(new Set(['10.0.0.2:80']));
+  t.is(pools.size, 1);
+  t.true(made[0]!.pool.closed, 'the pool of a removed endpoint is closing');
+  t.false(made[3]!.pool.closed);
+  t.not(pools.get(ep('10.0.0.1'), 'http:', undefined), a, 'a returning endpoint gets a new pool');
+  const closing = pools.close();
+  t.is(pools.close(), closing);
+  await closing;
+  t.true(made.every((m) => m.pool.closed));
+});
