@@ -690,6 +690,14 @@ export class KubernetesSource implements EndpointSource {
         return sub;
       }
     }
+    // No Service or namespace can have a name that is not a DNS-1123 label, so cluster DNS answers
+    // NXDOMAIN; asking the API would only earn a 400 on the selector and look like an outage.
+    const invalid = invalidLabel('namespace', name.namespace) ?? invalidLabel('service name', name.service);
+    if (invalid !== undefined) {
+      const update: EndpointUpdate = { type: 'not-found', reason: 'nxdomain', detail: invalid };
+      queueMicrotask(() => sub.deliver({ type: 'update', update }));
+      return sub;
+    }
     const key = `${name.namespace}/${name.service}`;
     sw = this.#watches.get(key);
     if (sw === undefined) {
@@ -744,4 +752,12 @@ export class KubernetesSource implements EndpointSource {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function invalidLabel(kind: string, value: string): string | undefined {
+  return DNS1123_LABEL.test(value)
+    ? undefined
+    : `${kind} ${JSON.stringify(value)} is not a valid DNS-1123 label, so no such object exists`;
 }
