@@ -127,26 +127,36 @@ async function main(): Promise<void> {
   // Warm up: connect every channel to every pod, let the JIT settle.
   for (const v of variants) await run(v.client.who, 2000);
 
-  const results = variants.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[] }));
+  const results = variants.map(() => ({
+    rps: [] as number[],
+    p50: [] as number[],
+    p99: [] as number[],
+    cpu: [] as number[],
+  }));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, v] of variants.entries()) {
-      const res = await run(v.client.who, CALLS);
+    // Rotate the order every round so no variant always runs first or last.
+    for (let k = 0; k < variants.length; k++) {
+      const i = (k + r) % variants.length;
+      const cpu0 = process.cpuUsage();
+      const res = await run(variants[i]!.client.who, CALLS);
+      const cpu = process.cpuUsage(cpu0);
       results[i]!.rps.push(res.rps);
       results[i]!.p50.push(res.p50);
       results[i]!.p99.push(res.p99);
+      results[i]!.cpu.push((cpu.user + cpu.system) / CALLS);
     }
   }
   const base = { rps: median(results[0]!.rps), p99: median(results[0]!.p99) };
   console.log(
-    `node ${process.version}, ${ROUNDS} alternating rounds of ${CALLS} unary RPCs at concurrency ${CONCURRENCY}, 3 pods in a child process; medians`,
+    `node ${process.version}, ${ROUNDS} interleaved rounds (order rotated) of ${CALLS} unary RPCs at concurrency ${CONCURRENCY}, 3 pods in a child process; medians`,
   );
-  console.log('\n| client | RPCs/s | vs baseline | p50 ms | p99 ms | p99 vs baseline |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('\n| client | RPCs/s | vs baseline | p50 ms | p99 ms | p99 vs baseline | client CPU µs/RPC |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [i, v] of variants.entries()) {
     const rps = median(results[i]!.rps);
     const p99 = median(results[i]!.p99);
     console.log(
-      `| ${v.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)}× | ${median(results[i]!.p50).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / base.p99).toFixed(2)}× |`,
+      `| ${v.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)}× | ${median(results[i]!.p50).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / base.p99).toFixed(2)}× | ${median(results[i]!.cpu).toFixed(1)} |`,
     );
   }
 

@@ -82,3 +82,12 @@ export {
 } from './source/endpoint-source-kubernetes/endpoint-source-kubernetes.js';
 export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';
 export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';
+export {
+  RESOLVER_CHANNEL_NAMES,
+  type ResolverUpdateMessage,
+  type SourceEventMessage,
+  type SourceFailureMessage,
+  type SourceListMessage,
+  type SourceLoopMessage,
+  type SourceWatchMessage,
+} from './telemetry/channels.js';

@@ -24,6 +24,9 @@ test('one pool per endpoint, scheme and TLS name; retain() drains the pools of e
   });
   const a = pools.get(ep('10.0.0.1'), 'http:', undefined);
   t.is(pools.get(ep('10.0.0.1'), 'http:', undefined), a);
+  t.is(a.endpoint, '10.0.0.1:80');
+  t.is(a.origin, 'http://10.0.0.1:80');
+  t.is(a.pool, made[0]!.pool);
   const tlsA = pools.get(ep('10.0.0.1'), 'https:', 'web');
   const tlsB = pools.get(ep('10.0.0.1'), 'https:', 'other');
   t.not(tlsA, tlsB, 'a TLS pool is per server name');

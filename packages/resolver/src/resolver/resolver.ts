@@ -17,6 +17,7 @@ import { interpretClusterName } from '../name/interpret-cluster-name.js';
 import { type ResolverMode, searchCandidates } from '../name/search-candidates.js';
 import { parseServiceTarget, type ServiceTarget } from '../name/service-target.js';
 import type { EndpointSource } from '../source/endpoint-source.js';
+import { resolverChannels } from '../telemetry/channels.js';
 import { NameWatch } from './name-watch.js';
 import type { ServiceSnapshot } from './service-snapshot.js';
 
@@ -24,8 +25,11 @@ import type { ServiceSnapshot } from './service-snapshot.js';
 export interface ResolverOptions {
   /** Where endpoints come from. The resolver does not close a source it was given. */
   readonly source: EndpointSource;
-  /** Cluster context, or options to detect it (default: `detectClusterContext()` on first use). */
-  readonly context?: ClusterContext | DetectClusterContextOptions;
+  /**
+   * Cluster context, or options to detect it (default: `detectClusterContext()` on first use), or a
+   * function called once on first use that produces it (e.g. after a source named the namespace).
+   */
+  readonly context?: ClusterContext | DetectClusterContextOptions | (() => Promise<ClusterContext>);
   /** Search-list rules; default `glibc`. */
   readonly mode?: ResolverMode;
   /** How long an unused source watch stays open for reuse; default 30000. */
@@ -58,7 +62,7 @@ export class Resolver {
   readonly #mode: ResolverMode;
   readonly #idleTimeoutMs: number;
   readonly #now: () => number;
-  readonly #contextInput: ClusterContext | DetectClusterContextOptions | undefined;
+  readonly #contextInput: ResolverOptions['context'];
   #context: Promise<ClusterContext> | undefined;
   readonly #names = new Map<string, NameWatch>();
   readonly #watches = new Set<ServiceWatch>();
@@ -104,9 +108,11 @@ export class Resolver {
     if (this.#context === undefined) {
       const input = this.#contextInput;
       this.#context =
-        input !== undefined && 'dns' in input && 'origin' in input
-          ? Promise.resolve(input as ClusterContext)
-          : detectClusterContext((input ?? {}) as DetectClusterContextOptions);
+        typeof input === 'function'
+          ? Promise.resolve().then(input)
+          : input !== undefined && 'dns' in input && 'origin' in input
+            ? Promise.resolve(input as ClusterContext)
+            : detectClusterContext((input ?? {}) as DetectClusterContextOptions);
     }
     return this.#context;
   }
@@ -446,6 +452,7 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) waiter({ done: false, value: frozen });
     else this.#unread = true;
+    if (resolverChannels.resolverUpdate.hasSubscribers) resolverChannels.resolverUpdate.publish({ snapshot: frozen });
     for (const w of this.#waiters.splice(0)) w({ done: false, value: frozen });
     if (this.#listener !== undefined) {
       try {

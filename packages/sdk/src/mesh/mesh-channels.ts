@@ -5,15 +5,16 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 
 /**
  * Message of `clusterip:mesh:route`: a route (host and port as requests address it) changed its
- * decision or its endpoints. Published after the change took effect: a request dispatched after the
- * message is routed by the new state.
+ * decision or its endpoints, or was closed (`decision: 'closed'`: idle for `routeIdleTimeoutMs`,
+ * evicted by `maxServices`, or not a Service). Published after the change took effect: a request
+ * dispatched after the message is routed by the new state.
  */
 export interface MeshRouteMessage {
   /** `host:port` as requests address it, e.g. `backend-service:80`. */
   readonly route: string;
   /** `name.namespace:port` once known, else the route key. */
   readonly service: string;
-  /** `route`, `pass`, `external` or `fail`. */
+  /** `route`, `pass`, `external`, `fail`, or `closed` (the route is gone; the next request re-creates it). */
   readonly decision: string;
   /** Eligible endpoints (`address:port`) when the decision is `route`. */
   readonly endpoints: readonly string[];

@@ -40,6 +40,13 @@ export interface MeshRetryOptions {
   /** Backoff before retrying on a status or error code: full jitter, doubling from `baseMs` up to `maxMs`. */
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
   /**
+   * A retried 503 or 429 carrying `Retry-After` waits that long instead of the backoff, when it is at
+   * most `retryAfterMaxMs` and the wait ends within the request's headers timeout (counted from the
+   * first attempt); otherwise the response goes to the caller as it is. Default 1000; 0 never waits
+   * for `Retry-After` (such responses are returned).
+   */
+  readonly retryAfterMaxMs?: number;
+  /**
    * Retry budget per Service (linkerd/Finagle): retries may add at most `ratioPercent` % to the requests
    * of the last `windowSeconds`, plus `minRetriesPerSecond` so that a quiet Service can still retry.
    * Default `{ ratioPercent: 20, minRetriesPerSecond: 10, windowSeconds: 10 }`; `false` = unbounded.
@@ -122,6 +129,12 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly negativeCacheTtlMs?: number;
   /** Most Service routes (host, port) kept; the least recently used goes first. Default 1024. */
   readonly maxServices?: number;
+  /**
+   * A route (host, port) with no request for this long and none in flight is closed: its watch stops
+   * and its pools drain; the next request re-creates it. Default 300000 (5 minutes); 0 keeps routes
+   * until `maxServices` evicts them.
+   */
+  readonly routeIdleTimeoutMs?: number;
   /** Overrides per Service, keyed `name.namespace`. */
   readonly services?: Readonly<Record<string, MeshServiceOverrides>>;
   /** OpenTelemetry TracerProvider (kept for the telemetry integration; not used yet). */
@@ -141,6 +154,7 @@ export interface MeshRetryConfig {
   readonly errorCodes: ReadonlySet<string>;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  readonly retryAfterMaxMs: number;
   readonly budget:
     | { readonly ratio: number; readonly minRetriesPerSecond: number; readonly windowMs: number }
     | undefined;
@@ -184,6 +198,7 @@ export interface MeshConfig {
   readonly resolveMs: number;
   readonly notFound: 'pass-through' | 'error';
   readonly negativeCacheTtlMs: number;
+  readonly routeIdleTimeoutMs: number;
   readonly maxServices: number;
   readonly tracerProvider: unknown;
   readonly meterProvider: unknown;
@@ -201,6 +216,7 @@ const MESH_KEYS = [
   'connect',
   'notFound',
   'negativeCacheTtlMs',
+  'routeIdleTimeoutMs',
   'maxServices',
   'services',
   'tracerProvider',
@@ -294,6 +310,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
     notFound: oneOf('notFound', o.notFound, ['pass-through', 'error'] as const, 'pass-through'),
     negativeCacheTtlMs: integerIn('negativeCacheTtlMs', o.negativeCacheTtlMs, 0, HOUR_MS, 30_000),
     maxServices: integerIn('maxServices', o.maxServices, 1, 1_000_000, 1024),
+    routeIdleTimeoutMs: integerIn('routeIdleTimeoutMs', o.routeIdleTimeoutMs, 0, 24 * HOUR_MS, 300_000),
     tracerProvider: o.tracerProvider,
     meterProvider: o.meterProvider,
     now,
@@ -364,7 +381,7 @@ function serviceConfig(
 }
 
 function retryConfig(path: string, r: Record<string, unknown>, base: MeshRetryConfig | undefined): MeshRetryConfig {
-  rejectUnknownKeys(path, r, ['attempts', 'statuses', 'errorCodes', 'backoff', 'budget']);
+  rejectUnknownKeys(path, r, ['attempts', 'statuses', 'errorCodes', 'backoff', 'retryAfterMaxMs', 'budget']);
   const statuses =
     r.statuses === undefined ? (base?.statuses ?? new Set([502, 503, 504])) : numberSet(`${path}.statuses`, r.statuses);
   const errorCodes =
@@ -399,6 +416,7 @@ function retryConfig(path: string, r: Record<string, unknown>, base: MeshRetryCo
     errorCodes,
     backoffBaseMs,
     backoffMaxMs,
+    retryAfterMaxMs: integerIn(`${path}.retryAfterMaxMs`, r.retryAfterMaxMs, 0, HOUR_MS, base?.retryAfterMaxMs ?? 1000),
     budget,
   });
 }

@@ -6,11 +6,14 @@ import {
   ClosedError,
   type ClusterContext,
   createDefaultSource,
+  type DetectClusterContextOptions,
+  detectClusterContext,
   type Endpoint,
   type EndpointSource,
   endpointKey,
   parseServiceTarget,
   Resolver,
+  type ResolverOptions,
   type ServiceInfo,
   type ServiceSnapshot,
   type SnapshotStatus,
@@ -106,15 +109,25 @@ export class Mesh {
       this.#ownsResolver = false;
     } else {
       let source = config.source;
+      let context: ResolverOptions['context'] = config.context;
       if (source === undefined) {
         const nodeName = nodeNameOf(config.context);
-        const deferred = new DeferredSource(
-          createDefaultSource(nodeName === undefined ? {} : { nodeName }).then((d) => d.source),
-        );
+        const chosen = createDefaultSource(nodeName === undefined ? {} : { nodeName });
+        const deferred = new DeferredSource(chosen.then((d) => d.source));
         this.#ownedSource = deferred;
         source = deferred;
+        if (!isClusterContext(config.context) && config.context?.namespace === undefined) {
+          // The namespace of the chosen source's configuration (the kubeconfig context's, the service
+          // account's) is this client's namespace, as kubectl would use it, unless the options name one.
+          const detect: DetectClusterContextOptions = config.context ?? {};
+          context = () =>
+            chosen.then(
+              (d) => detectClusterContext(d.namespace === undefined ? detect : { ...detect, namespace: d.namespace }),
+              () => detectClusterContext(detect),
+            );
+        }
       }
-      this.resolver = new Resolver({ source, ...(config.context === undefined ? {} : { context: config.context }) });
+      this.resolver = new Resolver({ source, ...(context === undefined ? {} : { context }) });
       this.#ownsResolver = true;
     }
     this.#routes = new RouteTable(config, this.resolver);
@@ -306,6 +319,10 @@ export class Mesh {
     if (this.#ownsResolver) await this.resolver.close();
     await this.#ownedSource?.close();
   }
+}
+
+function isClusterContext(context: MeshConfig['context']): context is ClusterContext {
+  return context !== undefined && 'dns' in context && 'origin' in context;
 }
 
 function nodeNameOf(context: MeshConfig['context']): string | undefined {

@@ -11,6 +11,7 @@ import {
 import type { ClientTopology } from '../eligibility/eligibility.js';
 import type { ParsedOrigin, RouteDecision, RouteLookup } from '../transport/http/http-route.js';
 import { classifyHost } from './host-classifier.js';
+import { meshChannels } from './mesh-channels.js';
 import type { MeshConfig, MeshServiceConfig } from './mesh-options.js';
 import { type RouteHost, ServiceRoute } from './service-route.js';
 
@@ -45,6 +46,7 @@ export class RouteTable implements RouteLookup, RouteHost {
   #context: ClusterContext | undefined;
   #contextPromise: Promise<ClusterContext | Error> | undefined;
   #uses = 0;
+  #sweeper: NodeJS.Timeout | undefined;
   #closed: ClusterIPError | undefined;
 
   constructor(config: MeshConfig, resolver: Resolver) {
@@ -89,6 +91,7 @@ export class RouteTable implements RouteLookup, RouteHost {
     created.lastUsed = ++this.#uses;
     this.#routes.set(origin.key, created);
     this.#evict();
+    this.#startSweeping();
     return created.decision ?? created.wait();
   }
 
@@ -118,8 +121,7 @@ export class RouteTable implements RouteLookup, RouteHost {
     if (decision.type !== 'pass' || route.hostClass !== 'candidate') return;
     if (this.#routes.get(route.key) !== route) return;
     // Not a Service: forget the route (and its watch); remember the answer for a while.
-    this.#routes.delete(route.key);
-    void route.close();
+    this.#retire(route);
     const ttl = this.config.negativeCacheTtlMs;
     if (ttl > 0 && route.snapshot?.status !== 'unavailable') {
       if (this.#negative.size >= this.config.maxServices) this.#negative.clear();
@@ -130,6 +132,7 @@ export class RouteTable implements RouteLookup, RouteHost {
   /** Close every route gracefully; later lookups fail with ClosedError. */
   async close(): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
+    this.#stopSweeping();
     const routes = [...this.#routes.values()];
     this.#routes.clear();
     await Promise.all(routes.map((r) => r.close(this.#closed)));
@@ -138,6 +141,7 @@ export class RouteTable implements RouteLookup, RouteHost {
   /** Abort every routed request. */
   async destroy(cause?: Error): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
+    this.#stopSweeping();
     const routes = [...this.#routes.values()];
     this.#routes.clear();
     await Promise.all(routes.map((r) => r.destroy(this.#closed!, cause)));
@@ -168,7 +172,39 @@ export class RouteTable implements RouteLookup, RouteHost {
     let victim: ServiceRoute | undefined;
     for (const r of this.#routes.values()) if (victim === undefined || r.lastUsed < victim.lastUsed) victim = r;
     if (victim === undefined) return;
-    this.#routes.delete(victim.key);
-    void victim.close();
+    this.#retire(victim);
+  }
+
+  /**
+   * Idle routes: every `routeIdleTimeoutMs` (unref'd timer, running only while routes exist), a route
+   * with no request since the previous sweep, none in flight and none waiting for its first answer is
+   * closed. A route therefore goes after between one and two idle periods, without a clock read per
+   * request (the sweep compares use counters).
+   */
+  #startSweeping(): void {
+    const ms = this.config.routeIdleTimeoutMs;
+    if (ms === 0 || this.#sweeper !== undefined || this.#closed !== undefined) return;
+    this.#sweeper = setInterval(() => this.#sweep(), ms).unref();
+  }
+
+  #stopSweeping(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    for (const route of [...this.#routes.values()]) {
+      if (route.lastUsed === route.sweptAt && route.idle) this.#retire(route);
+      else route.sweptAt = route.lastUsed;
+    }
+    if (this.#routes.size === 0) this.#stopSweeping();
+  }
+
+  #retire(route: ServiceRoute): void {
+    this.#routes.delete(route.key);
+    void route.close();
+    if (meshChannels.route.hasSubscribers) {
+      meshChannels.route.publish({ route: route.key, service: route.label, decision: 'closed', endpoints: [] });
+    }
   }
 }

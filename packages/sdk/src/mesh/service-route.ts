@@ -60,6 +60,10 @@ export class ServiceRoute implements HttpRoute {
   readonly hostClass: HostClass;
   /** Use counter of the route table (least recently used routes are evicted first). */
   lastUsed = 0;
+  /** `lastUsed` at the route table's previous idle sweep. */
+  sweptAt = -1;
+  /** Requests in flight (maintained by the HTTP transport). */
+  active = 0;
   readonly #host: RouteHost;
   readonly #watch: ServiceWatch;
   readonly #port: number;
@@ -105,6 +109,11 @@ export class ServiceRoute implements HttpRoute {
 
   get keyed(): boolean {
     return this.#config.policy === 'ring-hash' || this.#balancer?.sessionAffinity.type === 'ClientIP';
+  }
+
+  /** No request in flight and none waiting for the first answer. */
+  get idle(): boolean {
+    return this.active === 0 && this.#waiters.length === 0;
   }
 
   /** The current decision; undefined until the first snapshot. */

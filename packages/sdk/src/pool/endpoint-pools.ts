@@ -18,10 +18,16 @@ export interface EndpointPoolOptions {
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
 
-interface Entry {
+/**
+ * One endpoint's pool with the strings a request needs, computed once per pool rather than once per
+ * request: `endpoint` (`address:port`, for attempts and errors) and `origin` (`http://address:port`).
+ */
+export interface PoolEntry {
   readonly pool: Dispatcher;
   /** `address:port` of the endpoint. */
   readonly endpoint: string;
+  /** `protocol//address:port`. */
+  readonly origin: string;
 }
 
 /**
@@ -33,16 +39,16 @@ interface Entry {
  * @example
  * ```ts
  * const pools = new EndpointPools(options)
- * pools.get(endpoint, 'http:', undefined).dispatch(opts, handler)
+ * pools.get(endpoint, 'http:', undefined).pool.dispatch(opts, handler)
  * pools.retain(new Set(eligible.map(endpointKey))) // drain the rest
  * await pools.close()
  * ```
  */
 export class EndpointPools {
   readonly #options: EndpointPoolOptions;
-  readonly #pools = new Map<string, Entry>();
-  /** Endpoint object → its http pool; dropped whenever a pool is retired. */
-  #http = new WeakMap<Endpoint, Dispatcher>();
+  readonly #pools = new Map<string, PoolEntry>();
+  /** Endpoint object → its http pool entry; dropped whenever a pool is retired. */
+  #http = new WeakMap<Endpoint, PoolEntry>();
   /** Pools closing after their endpoint left; awaited by close() and destroy(). */
   readonly #draining = new Map<Dispatcher, Promise<void>>();
   #closing: Promise<void> | undefined;
@@ -60,7 +66,7 @@ export class EndpointPools {
    * The pool for `endpoint` under `protocol` (`http:` / `https:`) and TLS `servername`. An https pool
    * is per server name because undici drops a connection whose server name changes.
    */
-  get(endpoint: Endpoint, protocol: string, servername: string | undefined): Dispatcher {
+  get(endpoint: Endpoint, protocol: string, servername: string | undefined): PoolEntry {
     // Fast path: the same Endpoint object (snapshots keep unchanged endpoints) over plain http.
     if (protocol === 'http:') {
       const cached = this.#http.get(endpoint);
@@ -70,8 +76,8 @@ export class EndpointPools {
     const key = protocol === 'https:' ? `https://${ep}|${servername ?? ''}` : `${protocol}//${ep}`;
     const found = this.#pools.get(key);
     if (found !== undefined) {
-      if (protocol === 'http:') this.#http.set(endpoint, found.pool);
-      return found.pool;
+      if (protocol === 'http:') this.#http.set(endpoint, found);
+      return found;
     }
     const o = this.#options;
     const tls = protocol === 'https:' ? { ...o.connect, ...(servername ? { servername } : {}) } : {};
@@ -85,9 +91,10 @@ export class EndpointPools {
     };
     const origin = `${protocol}//${ep}`;
     const pool = o.factory === undefined ? new Pool(origin, options) : o.factory(origin, options);
-    this.#pools.set(key, { pool, endpoint: ep });
-    if (protocol === 'http:') this.#http.set(endpoint, pool);
-    return pool;
+    const entry: PoolEntry = Object.freeze({ pool, endpoint: ep, origin });
+    this.#pools.set(key, entry);
+    if (protocol === 'http:') this.#http.set(endpoint, entry);
+    return entry;
   }
 
   /** Keep only pools whose endpoint (`address:port`) is in `keep`; drain the others. */

@@ -2,8 +2,11 @@ import { serviceConfig } from '@clusterip/sdk/grpc';
 import { policyConfig } from '@clusterip/sdk/internal/transport/grpc/grpc-service-config.js';
 import test from 'ava';
 
-test('serviceConfig() selects the clusterip policy with its defaults', (t) => {
-  t.deepEqual(JSON.parse(serviceConfig()), { loadBalancingConfig: [{ clusterip: { policy: 'random' } }] });
+test('serviceConfig() selects the clusterip policy and leaves unset options to the mesh (else the defaults)', (t) => {
+  t.deepEqual(JSON.parse(serviceConfig()), { loadBalancingConfig: [{ clusterip: {} }] });
+  t.deepEqual(JSON.parse(serviceConfig({ policy: 'random' })), {
+    loadBalancingConfig: [{ clusterip: { policy: 'random' } }],
+  });
 });
 
 test('serviceConfig() carries balancer, affinity, outlier detection, retry, throttling and wait-for-ready', (t) => {

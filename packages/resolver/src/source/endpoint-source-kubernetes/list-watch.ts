@@ -5,6 +5,7 @@
 import { WatchFailedError } from '../../errors/watch-failed-error.js';
 import { Backoff, type BackoffConfig } from '../../internal/backoff.js';
 import { type Timers, unrefTimer } from '../../internal/timers.js';
+import { resolverChannels, type SourceLoopMessage } from '../../telemetry/channels.js';
 import { type KubeApiClient, KubeApiError } from './kube-api-client.js';
 
 export type { Timers } from '../../internal/timers.js';
@@ -84,10 +85,22 @@ export class ListWatch<T> {
   #wake: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
   #watchEvents = 0;
+  /** Lists so far, and whether a list happened since the last watch opened (for `clusterip:source:*`). */
+  #lists = 0;
+  #listedSinceWatch = false;
+  #loop: SourceLoopMessage | undefined;
 
   constructor(options: ListWatchOptions<T>) {
     this.#o = options;
     this.#backoff = new Backoff(options.backoff, options.now, options.random);
+  }
+
+  /** Identity fields of this loop's channel messages (built on first use). */
+  #loopFields(): SourceLoopMessage {
+    if (this.#loop !== undefined) return this.#loop;
+    const m = /\/namespaces\/([^/]+)\/([^/]+)$/.exec(this.#o.path);
+    this.#loop = { resource: m?.[2] ?? this.#o.path, namespace: m?.[1] ?? '', subject: this.#o.subject };
+    return this.#loop;
   }
 
   /** Last resourceVersion seen (list, event or bookmark); undefined before the first list. */
@@ -139,7 +152,11 @@ export class ListWatch<T> {
           goneInARow = 0;
           if (e.kind === 'malformed' || e.kind === 'too-large') this.#rv = undefined;
           this.#failing = true;
-          o.handlers.onFailure(new WatchFailedError(o.subject, e.message, { cause: e }));
+          const error = new WatchFailedError(o.subject, e.message, { cause: e });
+          if (resolverChannels.sourceFailure.hasSubscribers) {
+            resolverChannels.sourceFailure.publish({ ...this.#loopFields(), error });
+          }
+          o.handlers.onFailure(error);
           delayMs = this.#backoff.next();
         }
       }
@@ -168,6 +185,11 @@ export class ListWatch<T> {
     this.#rv = rv;
     const recovered = this.#failing;
     this.#failing = false;
+    const relist = this.#lists++ > 0;
+    this.#listedSinceWatch = true;
+    if (resolverChannels.sourceList.hasSubscribers) {
+      resolverChannels.sourceList.publish({ ...this.#loopFields(), items: items.length, relist, recovered });
+    }
     o.handlers.onList(items, recovered);
   }
 
@@ -186,6 +208,11 @@ export class ListWatch<T> {
     return o.client.watch(o.path, query, this.#abort.signal, idleMs, {
       onOpen: () => {
         if (this.#stopped) return;
+        const reconnect = !this.#listedSinceWatch;
+        this.#listedSinceWatch = false;
+        if (resolverChannels.sourceWatch.hasSubscribers) {
+          resolverChannels.sourceWatch.publish({ ...this.#loopFields(), reconnect, recovered: this.#failing });
+        }
         if (this.#failing) {
           this.#failing = false;
           o.handlers.onRecover();
@@ -232,6 +259,7 @@ export class ListWatch<T> {
         const rv = isObject(object.metadata) ? object.metadata.resourceVersion : undefined;
         if (typeof rv === 'string' && rv !== '') this.#rv = rv;
         if (o.accept !== undefined && !o.accept(item)) return;
+        if (resolverChannels.sourceEvent.hasSubscribers) this.#publishEvent(event.type, object);
         if (event.type === 'DELETED') o.handlers.onDelete(item);
         else o.handlers.onUpsert(item);
         return;
@@ -239,6 +267,20 @@ export class ListWatch<T> {
       default:
         throw malformed(`watch ${o.path}: unknown event type ${JSON.stringify(event.type).slice(0, 40)}`);
     }
+  }
+
+  #publishEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: Json): void {
+    const md = isObject(object.metadata) ? object.metadata : {};
+    const annotations = isObject(md.annotations) ? md.annotations : {};
+    const trigger = annotations['endpoints.kubernetes.io/last-change-trigger-time'];
+    const triggerTime = typeof trigger === 'string' ? Date.parse(trigger) : Number.NaN;
+    resolverChannels.sourceEvent.publish({
+      ...this.#loopFields(),
+      type,
+      name: typeof md.name === 'string' ? md.name : '',
+      ...(Number.isNaN(triggerTime) ? {} : { triggerTime }),
+      receivedAt: Date.now(),
+    });
   }
 
   #decode(raw: unknown): T {

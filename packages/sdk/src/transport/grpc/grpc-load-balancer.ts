@@ -8,6 +8,8 @@ import type { ChannelOptions, experimental } from '@grpc/grpc-js';
 import { type Balancer, createBalancer } from '../../balancer/balancer.js';
 import type { EligibleEndpoints } from '../../eligibility/eligibility.js';
 import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
+import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
+import type { AffinityKeyFunction } from '../../picker/affinity-key.js';
 import type { PickResult as CorePickResult } from '../../picker/picker.js';
 import type { Resolution } from './grpc-resolver.js';
 import { balancerOptionsOf, type ClusterIPPolicyConfig, LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
@@ -68,11 +70,18 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
     readonly #balancer: Balancer;
     readonly #leaves: ReadonlyMap<Endpoint, GrpcPicker>;
     readonly #affinityMetadata: string | undefined;
+    readonly #affinityKeyOf: AffinityKeyFunction | undefined;
 
-    constructor(balancer: Balancer, leaves: ReadonlyMap<Endpoint, GrpcPicker>, affinityMetadata: string | undefined) {
+    constructor(
+      balancer: Balancer,
+      leaves: ReadonlyMap<Endpoint, GrpcPicker>,
+      affinityMetadata: string | undefined,
+      affinityKeyOf: AffinityKeyFunction | undefined,
+    ) {
       this.#balancer = balancer;
       this.#leaves = leaves;
       this.#affinityMetadata = affinityMetadata;
+      this.#affinityKeyOf = affinityKeyOf;
     }
 
     pick(args: GrpcPickArgs): GrpcPickResult {
@@ -84,7 +93,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
             break;
           }
         }
-      }
+      } else if (this.#affinityKeyOf !== undefined) affinityKey = meshAffinityKey(this.#affinityKeyOf, args.metadata);
       const r = this.#balancer.pick(affinityKey === undefined ? undefined : { affinityKey });
       return toGrpcResult(r, this.#leaves, args);
     }
@@ -160,7 +169,9 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
     readonly #children = new Map<string, Child>();
     #balancer: Balancer | undefined;
     #configKey = '';
+    #meshConfig: MeshServiceConfig | undefined;
     #affinityMetadata: string | undefined;
+    #affinityKeyOf: AffinityKeyFunction | undefined;
     #resolution: Resolution | undefined;
     #serviceInfo: Pick<ServiceInfo, 'sessionAffinity'> | undefined;
     #state: Grpc.connectivityState = State.IDLE;
@@ -186,13 +197,20 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
     ): boolean {
       if (!(lbConfig instanceof ClusterIPLoadBalancingConfig)) return false;
       if (this.#destroyed) return true;
-      if (lbConfig.key !== this.#configKey || this.#balancer === undefined) {
+      const pushed = options[attributeKey] as Resolution | undefined;
+      // The mesh's options for this Service fill what the service config leaves unset. Errors carry no
+      // resolution: the last mesh options stay.
+      const meshConfig = pushed === undefined ? this.#meshConfig : pushed.mesh?.serviceConfig?.(pushed.identity);
+      if (lbConfig.key !== this.#configKey || meshConfig !== this.#meshConfig || this.#balancer === undefined) {
         // New options: a new balancer (load, health and affinity start over, as with a new Service port).
         void this.#balancer?.close();
-        const service = (options[attributeKey] as Resolution | undefined)?.service ?? 'grpc';
-        this.#balancer = createBalancer(balancerOptionsOf(lbConfig.config, service));
+        const service = pushed?.service ?? 'grpc';
+        const base = meshConfig === undefined ? undefined : pushed?.mesh?.balancerOptions?.(pushed.identity, service);
+        this.#balancer = createBalancer(balancerOptionsOf(lbConfig.config, service, base));
         this.#configKey = lbConfig.key;
+        this.#meshConfig = meshConfig;
         this.#affinityMetadata = lbConfig.config.affinityKey?.metadata;
+        this.#affinityKeyOf = lbConfig.config.affinityKey === undefined ? meshConfig?.affinityKey : undefined;
       }
       if (!endpointList.ok) {
         // Resolution failed (source unavailable, nothing known): keep a working list, as round_robin does.
@@ -275,7 +293,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
             ? resolution.eligible
             : { endpoints: [], outcome: { type: 'no-endpoints', error: resolution.failure as never } };
         balancer.update(eligible, this.#serviceInfo);
-        const picker = new ClusterIPPicker(balancer, new Map(), undefined);
+        const picker = new ClusterIPPicker(balancer, new Map(), undefined, undefined);
         const message = resolution.failure?.message ?? errorOf(resolution.eligible);
         this.#setState(State.TRANSIENT_FAILURE, picker, message);
         return;
@@ -298,7 +316,11 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
       }
       if (ready.length > 0) {
         balancer.update(ready, this.#serviceInfo);
-        this.#setState(State.READY, new ClusterIPPicker(balancer, leaves, this.#affinityMetadata), null);
+        this.#setState(
+          State.READY,
+          new ClusterIPPicker(balancer, leaves, this.#affinityMetadata, this.#affinityKeyOf),
+          null,
+        );
       } else if (connecting > 0 || this.#children.size === 0) {
         this.#setState(State.CONNECTING, new QueuePicker(this), null);
       } else {
@@ -317,6 +339,28 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
   }
 
   return { ClusterIPLoadBalancer, ClusterIPLoadBalancingConfig };
+}
+
+/**
+ * The mesh's affinity key extractor applied to one call: `metadata` extractors read the call metadata,
+ * `header` / `cookie` extractors read it as the HTTP/2 headers it is (text values only). A throwing
+ * user extractor gives no key (default affinity), as for HTTP.
+ */
+function meshAffinityKey(keyOf: AffinityKeyFunction, metadata: Grpc.Metadata): string | undefined {
+  try {
+    return keyOf({
+      metadata: (key) => metadata.get(key),
+      headers: {
+        *[Symbol.iterator](): Iterator<readonly [string, string]> {
+          for (const [name, value] of Object.entries(metadata.getMap())) {
+            if (typeof value === 'string') yield [name, value];
+          }
+        },
+      },
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Under another resolver (`ipv4:`, `dns:`), every address is one ready endpoint. */

@@ -15,8 +15,10 @@ import {
   type ServiceWatch,
 } from '@clusterip/resolver';
 import type { ChannelOptions, experimental, StatusObject } from '@grpc/grpc-js';
+import type { BalancerOptions } from '../../balancer/balancer.js';
 import { type EligibleEndpoints, eligibleEndpoints } from '../../eligibility/eligibility.js';
 import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
+import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 
 /** gRPC status codes used here (same numbers in every gRPC implementation). */
 const UNAVAILABLE = 14;
@@ -39,11 +41,26 @@ export interface Resolution {
   readonly eligible: EligibleEndpoints;
   /** Set when the Service does not exist (authoritative): picks fail with it. */
   readonly failure?: ClusterIPError;
+  /** The mesh of the channel (per-channel option, else the one given to `register()`), if any. */
+  readonly mesh?: GrpcMesh;
+  /** The Service (`namespace`, `name`) when the source knows it: selects the mesh's per-Service options. */
+  readonly identity?: { readonly namespace: string; readonly name: string };
 }
 
-/** Structural type of what `register()` and the per-channel option accept: anything with a Resolver (a `Mesh` fits). */
+/**
+ * Structural type of what `register()` and the per-channel option accept: anything with a Resolver (a
+ * `Mesh` fits). With a `Mesh`, the `clusterip` policy also takes the options the channel's service config
+ * leaves unset (policy, sessionAffinity, affinityKey, outlierDetection) from `mesh.serviceConfig()`.
+ */
 export interface GrpcMesh {
   readonly resolver: Resolver;
+  /** The mesh's resolved options for one Service (its overrides applied); see `Mesh.serviceConfig`. */
+  serviceConfig?(service?: { readonly namespace: string; readonly name: string }): MeshServiceConfig;
+  /** `createBalancer` options for one Service under the mesh's options; see `Mesh.balancerOptions`. */
+  balancerOptions?(
+    service: { readonly namespace: string; readonly name: string } | undefined,
+    label: string,
+  ): BalancerOptions;
 }
 
 /** Where a channel's resolver gets its discovery cache from. */
@@ -54,6 +71,8 @@ export interface ResolverDeps {
   readonly meshOptionKey: string;
   /** The process-wide mesh (from `register(mesh)`, or the lazily created default). */
   readonly processResolver: () => Promise<Resolver>;
+  /** The mesh given to `register()`, if any (its per-Service options feed the LB policy). */
+  readonly processMesh?: () => GrpcMesh | undefined;
   /** Whether a channel without `grpc.service_config` gets the `clusterip` policy by default. */
   readonly defaultServiceConfig: () => unknown;
 }
@@ -227,7 +246,19 @@ export function createResolverClass(deps: ResolverDeps) {
         eligible = { endpoints: [], outcome: { type: 'no-endpoints', error } };
       }
       const note = eligible.outcome.type === 'ok' ? '' : eligible.outcome.error.message;
-      this.#push(eligible.endpoints, { service: label, serviceInfo: service, eligible }, note);
+      const mesh = (this.#options[deps.meshOptionKey] as GrpcMesh | undefined) ?? deps.processMesh?.();
+      const known = snapshot.service;
+      this.#push(
+        eligible.endpoints,
+        {
+          service: label,
+          serviceInfo: service,
+          eligible,
+          ...(mesh === undefined ? {} : { mesh }),
+          ...(known === undefined ? {} : { identity: { namespace: known.namespace, name: known.name } }),
+        },
+        note,
+      );
     }
 
     #push(endpoints: readonly Endpoint[], resolution: Resolution, note = ''): void {

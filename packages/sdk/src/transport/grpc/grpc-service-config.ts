@@ -75,7 +75,8 @@ export interface GrpcServiceConfigOptions extends ClusterIPPolicyOptions {
 
 /** The validated, JSON-safe `clusterip` policy config (what travels inside `grpc.service_config`). */
 export interface ClusterIPPolicyConfig {
-  readonly policy: BalancerPolicy;
+  /** Absent when the service config does not set it: the channel's mesh decides, else `random`. */
+  readonly policy?: BalancerPolicy;
   readonly sessionAffinity?: BalancerOptions['sessionAffinity'];
   readonly affinityKey?: { readonly metadata: string };
   readonly outlierDetection?: OutlierDetectionOptions | false;
@@ -147,7 +148,7 @@ export function policyConfig(options: unknown, path = ''): ClusterIPPolicyConfig
   // JSON round trip: what grpc-js hands back to createFromJson must equal what we validated.
   const copy = JSON.parse(
     JSON.stringify({
-      policy,
+      ...(o.policy === undefined ? {} : { policy }),
       ...(o.sessionAffinity === undefined ? {} : { sessionAffinity: o.sessionAffinity }),
       ...(affinityKey === undefined ? {} : { affinityKey }),
       ...(o.outlierDetection === undefined ? {} : { outlierDetection: o.outlierDetection }),
@@ -159,10 +160,17 @@ export function policyConfig(options: unknown, path = ''): ClusterIPPolicyConfig
   return deepFreeze(copy);
 }
 
-/** The balancer options of a policy config (everything but the affinity key). */
-export function balancerOptionsOf(config: ClusterIPPolicyConfig, service: string): BalancerOptions {
+/**
+ * The balancer options of a policy config (everything but the affinity key). Options the config leaves
+ * unset come from `base` (the channel mesh's options for the Service), when given.
+ */
+export function balancerOptionsOf(
+  config: ClusterIPPolicyConfig,
+  service: string,
+  base?: BalancerOptions,
+): BalancerOptions {
   const { affinityKey: _ignored, ...rest } = config;
-  return { ...rest, service };
+  return { ...base, ...rest, service };
 }
 
 /**

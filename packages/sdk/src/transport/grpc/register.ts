@@ -152,6 +152,7 @@ function stateFor(grpc: GrpcModule): PluginState {
       created.current === undefined
         ? Promise.reject(new ClosedError('grpc plugin: call register() again'))
         : created.current.resolver(),
+    processMesh: () => created.current?.mesh,
     defaultServiceConfig: () => defaultServiceConfig,
   });
   const { ClusterIPLoadBalancer, ClusterIPLoadBalancingConfig } = createLoadBalancerClasses(grpc, created.attributeKey);

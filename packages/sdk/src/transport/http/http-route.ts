@@ -2,9 +2,9 @@
 // Mesh). Consumes a parsed request origin; produces a routing decision and, for Services, a route to pick from.
 
 import type { Endpoint } from '@clusterip/resolver';
-import type { Dispatcher } from 'undici';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import type { PickContext, PickResult } from '../../picker/picker.js';
+import type { PoolEntry } from '../../pool/endpoint-pools.js';
 import type { RetryBudget } from './retry-budget.js';
 
 /** A request origin, parsed once and cached. */
@@ -17,6 +17,10 @@ export interface ParsedOrigin {
   readonly port: number;
   /** The authority as the caller wrote it (`web.shop:3000`): the `host` header of routed requests. */
   readonly host: string;
+  /** `{ host }`, frozen: the headers of a routed request that has none (shared, never copied). */
+  readonly hostHeaders: Readonly<Record<string, string>>;
+  /** The TLS server name: `hostname` unless it is an IP literal. */
+  readonly servername: string | undefined;
   /** `hostname:port`: the route key. */
   readonly key: string;
 }
@@ -33,7 +37,9 @@ export interface HttpRoute {
   /** Synchronous pick (see `Balancer.pick`). */
   pick(ctx?: PickContext): PickResult;
   /** The connection pool of an endpoint under a scheme and TLS server name. */
-  pool(endpoint: Endpoint, protocol: string, servername: string | undefined): Dispatcher;
+  pool(endpoint: Endpoint, protocol: string, servername: string | undefined): PoolEntry;
+  /** Requests in flight on this route (retry waits included); maintained by the transport. */
+  active: number;
 }
 
 /**

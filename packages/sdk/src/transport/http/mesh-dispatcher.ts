@@ -4,7 +4,6 @@
 
 import { Agent, Dispatcher } from 'undici';
 import type { RouteLookup } from './http-route.js';
-import { isLegacyHandler, LegacyHandler } from './legacy-handler.js';
 import type { CallHost } from './routed-call.js';
 import { createRoutingInterceptor } from './routing-interceptor.js';
 
@@ -40,7 +39,7 @@ interface Scheduled {
 export class MeshDispatcher extends Dispatcher implements CallHost {
   readonly #owner: MeshDispatcherOwner;
   readonly #agent: Agent;
-  readonly #chain: Dispatcher;
+  readonly #dispatch: Dispatcher.Dispatch;
   readonly #timers = new Set<Scheduled>();
   #closed = false;
 
@@ -49,9 +48,10 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
     super();
     this.#owner = owner;
     this.#agent = new Agent(owner.agentOptions);
-    // compose() wraps legacy handlers (Node 20's fetch, undici.request) into new-API ones before the
-    // interceptor runs, so routing code only ever sees the new handler API.
-    this.#chain = this.#agent.compose(createRoutingInterceptor(owner.routes, this));
+    // The interceptor over the Agent's dispatch, without compose(): compose() would put a Proxy in front
+    // and wrap every legacy handler (undici.request, Node 20's fetch) into a new-API one, which the
+    // endpoint pools then unwrap again. The routing code speaks both handler APIs instead.
+    this.#dispatch = createRoutingInterceptor(owner.routes, this)(this.#agent.dispatch.bind(this.#agent));
   }
 
   /** @internal */
@@ -70,7 +70,7 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.#chain.dispatch(options, isLegacyHandler(handler) ? new LegacyHandler(handler) : handler);
+    return this.#dispatch(options, handler);
   }
 
   /** @internal CallHost: a retry timer, cancelled when the mesh closes. */

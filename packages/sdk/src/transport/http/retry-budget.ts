@@ -32,9 +32,9 @@ export class RetryBudget {
     this.#epoch = Math.floor(now() / this.#half);
   }
 
-  /** Count one original request (not a retry). */
-  onRequest(): void {
-    this.#roll();
+  /** Count one original request (not a retry); `now` is the caller's clock reading, when it has one. */
+  onRequest(now: number = this.#now()): void {
+    this.#roll(now);
     this.#requests++;
   }
 
@@ -48,8 +48,8 @@ export class RetryBudget {
     return true;
   }
 
-  #roll(): void {
-    const epoch = Math.floor(this.#now() / this.#half);
+  #roll(now: number = this.#now()): void {
+    const epoch = Math.floor(now / this.#half);
     if (epoch === this.#epoch) return;
     if (epoch === this.#epoch + 1) {
       this.#prevRequests = this.#requests;

@@ -1,24 +1,52 @@
 // ⑧ Transport (HTTP): one request routed to a Service — pick per attempt, send through the endpoint's
 // pool, report each attempt's outcome to the balancer, retry on another endpoint when the policy allows.
-// Consumes dispatch options and the caller's (new-API) handler; produces calls on that handler.
+// Consumes dispatch options and the caller's handler (undici's new or legacy API); produces calls on it.
 
 import { ClosedError, type ClusterIPError, endpointKey } from '@clusterip/resolver';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, util } from 'undici';
 import type { CallOutcome } from '../../eligibility/classify.js';
 import { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from '../../errors/upstream-error.js';
 import type { PickResult } from '../../picker/picker.js';
 import type { HttpRoute, ParsedOrigin } from './http-route.js';
 import { isReplayableBody, isStreamBody, TrackedBody } from './request-body.js';
-import { withHostHeader } from './request-headers.js';
+import { type HeaderRecord, withHostHeader } from './request-headers.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 type Pick = Extract<PickResult, { type: 'pick' }>;
-type AttemptOptions = Omit<Dispatcher.DispatchOptions, 'origin' | 'body'> & {
+type RawHeaders = Buffer[] | string[] | null;
+type Abort = (reason?: Error) => void;
+
+/** undici's legacy handler API: what its pools call natively, and what `request()` and Node 20's fetch hand in. */
+export interface LegacyDispatchHandler {
+  onConnect?(abort: Abort, context?: unknown): void;
+  onHeaders?(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(rawTrailers: RawHeaders): void;
+  onError?(error: Error): void;
+  onUpgrade?(statusCode: number, rawHeaders: RawHeaders, socket: unknown): void;
+}
+
+/** The dispatch options of one attempt (a fixed shape, built once per request: see the constructor). */
+interface AttemptOptions {
   origin: string;
+  path: string;
+  method: string;
   body: unknown;
-  clusterip?: undefined;
-};
+  headers: unknown;
+  query: unknown;
+  idempotent: boolean | undefined;
+  blocking: boolean | undefined;
+  upgrade: unknown;
+  headersTimeout: number | null | undefined;
+  bodyTimeout: number | null | undefined;
+  reset: boolean | undefined;
+  expectContinue: boolean | undefined;
+  servername: string | undefined;
+  throwOnError: unknown;
+  maxRedirections: unknown;
+  typeOfService: unknown;
+}
 
 /**
  * Per-request options of routed requests, given as `clusterip` next to undici's own dispatch options
@@ -63,188 +91,197 @@ const CALLER_ERRORS = new Set([
 ]);
 
 /**
- * The caller's view of a routed request: one controller across attempts, so an abort or a pause
- * reaches whichever attempt is running, and an abort between attempts stops the retry.
+ * The controller a new-API caller sees: one across attempts, so an abort or a pause reaches whichever
+ * attempt is running, and an abort between attempts stops the retry.
  */
 class CallController implements Controller {
   readonly #call: RoutedCall;
-  #current: Controller | undefined;
-  #aborted = false;
-  #paused = false;
-  #reason: Error | null = null;
 
   constructor(call: RoutedCall) {
     this.#call = call;
   }
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#call.aborted;
   }
 
   get paused(): boolean {
-    return this.#paused;
+    return this.#call.paused;
   }
 
   get reason(): Error | null {
-    return this.#reason;
+    return this.#call.reason;
   }
 
   get rawHeaders(): Controller['rawHeaders'] {
-    return this.#current?.rawHeaders;
+    return this.#call.rawHeaders as Controller['rawHeaders'];
   }
 
   get rawTrailers(): Controller['rawTrailers'] {
-    return this.#current?.rawTrailers;
-  }
-
-  attach(controller: Controller): void {
-    this.#current = controller;
-    if (this.#aborted) controller.abort(this.#reason ?? new Error('aborted'));
-    else if (this.#paused) controller.pause();
+    return this.#call.rawTrailers as Controller['rawTrailers'];
   }
 
   abort(reason: Error): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    if (this.#current !== undefined && !this.#current.aborted) this.#current.abort(reason);
-    else this.#call.abortWhileIdle(reason);
+    this.#call.abort(reason);
   }
 
   pause(): void {
-    this.#paused = true;
-    this.#current?.pause();
+    this.#call.pause();
   }
 
   resume(): void {
-    this.#paused = false;
-    this.#current?.resume();
+    this.#call.resume();
   }
 }
 
-/** Handler of one attempt; callbacks of an attempt the call has moved past are ignored. */
-class AttemptHandler implements Handler {
+/**
+ * The pool-side handler of a retry (second attempt onwards): the first attempt's handler is the call
+ * itself, so a request that is not retried allocates no handler. Callbacks of an attempt the call has
+ * moved past are recognised by the handler object and ignored.
+ */
+class RetryAttempt implements LegacyDispatchHandler {
   readonly #call: RoutedCall;
-  readonly pick: Pick;
-  readonly endpoint: string;
-  readonly startedAt: number;
-  status = 0;
-  latencyMs: number | undefined;
-  /** This response will be retried: its body is read and dropped. */
-  discard = false;
-  #reported = false;
 
-  constructor(call: RoutedCall, pick: Pick, startedAt: number) {
+  constructor(call: RoutedCall) {
     this.#call = call;
-    this.pick = pick;
-    this.endpoint = endpointKey(pick.endpoint);
-    this.startedAt = startedAt;
   }
 
-  /** Report the outcome to the balancer, exactly once. */
-  report(outcome: CallOutcome): void {
-    if (this.#reported) return;
-    this.#reported = true;
-    this.pick.done(outcome);
+  onConnect(abort: Abort, context?: unknown): void {
+    this.#call.attemptConnect(this, abort, context);
   }
 
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.#call.onAttemptStart(this, controller, context);
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
+    return this.#call.attemptHeaders(this, statusCode, rawHeaders, resume, statusText);
   }
 
-  onRequestUpgrade(
-    controller: Controller,
-    statusCode: number,
-    headers: Record<string, unknown>,
-    socket: unknown,
-  ): void {
-    this.#call.onAttemptUpgrade(this, controller, statusCode, headers, socket);
+  onData(chunk: Buffer): boolean {
+    return this.#call.attemptData(this, chunk);
   }
 
-  onResponseStart(
-    controller: Controller,
-    statusCode: number,
-    headers: Record<string, unknown>,
-    message?: string,
-  ): void {
-    this.#call.onAttemptResponse(this, controller, statusCode, headers, message);
+  onComplete(rawTrailers: RawHeaders): void {
+    this.#call.attemptComplete(this, rawTrailers);
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    this.#call.onAttemptData(this, controller, chunk);
+  onError(error: Error): void {
+    this.#call.attemptError(this, error);
   }
 
-  onResponseEnd(controller: Controller, trailers: Record<string, unknown>): void {
-    this.#call.onAttemptEnd(this, controller, trailers);
-  }
-
-  onResponseError(_controller: Controller | null | undefined, error: Error): void {
-    this.#call.onAttemptError(this, error);
+  onUpgrade(statusCode: number, rawHeaders: RawHeaders, socket: unknown): void {
+    this.#call.attemptUpgrade(this, statusCode, rawHeaders, socket);
   }
 }
 
 /**
  * One routed request. Created by the routing interceptor once the route is known; `start()` sends the
- * first attempt. Invariants: the caller's handler sees at most one `onRequestStart`, one response and one
- * terminal callback; every pick gets exactly one `done()`.
+ * first attempt. Invariants: the caller's handler sees at most one connect/start, one final response
+ * and one terminal callback; every pick gets exactly one `done()`.
+ *
+ * Per-request cost is kept to this object (plus a controller for new-API callers): it is the pool-side
+ * handler of its first attempt (undici's legacy API, which pools speak natively, so undici wraps
+ * nothing), raw response headers go to legacy callers as received and are parsed once for new-API
+ * callers, and the attempt options are built once.
  */
-export class RoutedCall {
+export class RoutedCall implements LegacyDispatchHandler {
   readonly #host: CallHost;
   readonly #route: HttpRoute;
   readonly #origin: ParsedOrigin;
-  /** Dispatch options of every attempt: built once; `origin` and `body` are set per attempt. */
+  /** Dispatch options of every attempt: built once; `body` is set per attempt. */
   readonly #opts: AttemptOptions;
-  readonly #handler: Handler;
-  readonly #controller: CallController;
-  readonly #headers: ReturnType<typeof withHostHeader>;
+  /** The caller, when it speaks the legacy API (undici `request`, Node 20's `fetch`). */
+  readonly #legacy: LegacyDispatchHandler | undefined;
+  /** The caller, when it speaks the new API. */
+  readonly #handler: Handler | undefined;
+  readonly #controller: CallController | undefined;
   readonly #idempotent: boolean;
   readonly #affinityKey: string | undefined;
   readonly #noRetry: boolean;
   readonly #replayBody: (() => unknown) | undefined;
   readonly #servername: string | undefined;
+  readonly #headersTimeoutMs: number;
   #body: unknown;
-  readonly #attempts: UpstreamAttempt[] = [];
-  readonly #tried = new Set<string>();
-  #current: AttemptHandler | undefined;
+  /** Failed attempts, created on the first failure. */
+  #attempts: UpstreamAttempt[] | undefined;
+  /** The pool-side handler of the running attempt (this, or a RetryAttempt); undefined between attempts. */
+  #live: LegacyDispatchHandler | undefined;
+  #pick: Pick | undefined;
+  #endpoint = '';
+  #startedAt = 0;
+  #firstStartedAt = 0;
+  #status = 0;
+  #latencyMs: number | undefined;
+  /** The running attempt's response will be retried: its body is read and dropped. */
+  #discard = false;
+  #retryDelayMs = 0;
+  #abortAttempt: Abort | undefined;
+  #resumeAttempt: (() => void) | undefined;
+  #callerAbort: Abort | undefined;
   #started = false;
   #headersSent = false;
   #finished = false;
   #waiting = false;
+  #aborted = false;
+  #paused = false;
+  #reason: Error | null = null;
+  /** @internal For the new-API controller. */
+  rawHeaders: RawHeaders = null;
+  /** @internal For the new-API controller. */
+  rawTrailers: RawHeaders = null;
 
   constructor(
     host: CallHost,
     route: HttpRoute,
     origin: ParsedOrigin,
     opts: Dispatcher.DispatchOptions & { clusterip?: MeshRequestOptions },
-    handler: Handler,
+    handler: Handler | LegacyDispatchHandler,
   ) {
     this.#host = host;
     this.#route = route;
     this.#origin = origin;
     const clusterip = opts.clusterip;
-    this.#handler = handler;
-    this.#controller = new CallController(this);
-    this.#headers = withHostHeader(opts.headers, origin.host);
-    const method = (opts.method ?? 'GET').toUpperCase();
-    this.#idempotent = opts.idempotent ?? IDEMPOTENT.has(method);
-    this.#noRetry = clusterip?.retry === false || opts.upgrade !== undefined || method === 'CONNECT';
+    if (typeof (handler as Handler).onRequestStart === 'function') {
+      this.#handler = handler as Handler;
+      this.#controller = new CallController(this);
+    } else {
+      this.#legacy = handler as LegacyDispatchHandler;
+    }
+    // Only the host header is touched: no headers → the origin's shared `{ host }`; a record that
+    // already names a host is used as it is; anything else is copied once with `host` added.
+    const headers = opts.headers == null ? origin.hostHeaders : withHostHeader(opts.headers, origin.host);
+    const method = opts.method === undefined ? 'GET' : opts.method;
+    this.#idempotent = opts.idempotent ?? IDEMPOTENT.has(method.toUpperCase());
+    this.#noRetry = clusterip?.retry === false || opts.upgrade != null || method === 'CONNECT';
     this.#replayBody = clusterip?.replayBody;
     const body = opts.body;
     this.#body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body) : body;
-    const https = origin.protocol === 'https:';
-    this.#servername = https && !isIpLiteral(origin.hostname) ? origin.hostname : undefined;
+    // The TLS server name is the URL host (not an IP literal). Given for http too: undici would otherwise
+    // derive it from the host header on every request (an isIP() test); plain-http pools ignore it.
+    this.#servername = origin.servername;
+    this.#headersTimeoutMs = opts.headersTimeout ?? route.config.timeouts.headersMs;
+    // The options undici's Request reads (its pools ignore `origin`: each pool has its own), in one
+    // fixed shape instead of a spread of the caller's object; `clusterip` is not passed on.
     this.#opts = {
-      ...opts,
-      clusterip: undefined,
-      origin: '',
-      headers: this.#headers,
+      origin: origin.protocol,
+      path: opts.path,
+      method,
       body: undefined,
-      ...(this.#servername === undefined ? {} : { servername: this.#servername }),
-    } as AttemptOptions;
+      headers,
+      query: opts.query,
+      idempotent: opts.idempotent,
+      blocking: opts.blocking,
+      upgrade: opts.upgrade,
+      headersTimeout: opts.headersTimeout,
+      bodyTimeout: opts.bodyTimeout,
+      reset: opts.reset,
+      expectContinue: opts.expectContinue,
+      servername: this.#servername ?? (opts as { servername?: string }).servername,
+      throwOnError: (opts as { throwOnError?: unknown }).throwOnError,
+      maxRedirections: (opts as { maxRedirections?: unknown }).maxRedirections,
+      typeOfService: (opts as { typeOfService?: unknown }).typeOfService,
+    };
     let key = clusterip?.affinityKey;
     if (key === undefined && route.config.affinityKey !== undefined) {
       try {
-        key = route.config.affinityKey({ headers: this.#headers });
+        key = route.config.affinityKey({ headers: headers as HeaderRecord });
       } catch {
         key = undefined; // a throwing user extractor must not fail the request: no key, default affinity
       }
@@ -253,49 +290,104 @@ export class RoutedCall {
   }
 
   start(): void {
-    this.#route.budget?.onRequest();
-    this.#attempt();
+    this.#route.active++;
+    const now = this.#host.now();
+    this.#firstStartedAt = now;
+    this.#route.budget?.onRequest(now);
+    this.#attempt(now);
+  }
+
+  // ── the caller's controls ─────────────────────────────────────────────────────────────────────
+
+  /** @internal */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** @internal */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** @internal */
+  get reason(): Error | null {
+    return this.#reason;
+  }
+
+  /** @internal The caller aborts: the running attempt, or the wait for the next one. */
+  abort(reason?: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    const error = reason ?? new Error('aborted');
+    this.#reason = error;
+    const abort = this.#abortAttempt;
+    if (abort !== undefined) abort(error);
+    else if (this.#waiting) this.#fail(error);
+    // Else an attempt is dispatched but not connected yet: it is aborted when it connects.
+  }
+
+  /** @internal */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** @internal */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resumeAttempt?.();
   }
 
   // ── attempts ──────────────────────────────────────────────────────────────────────────────────
 
-  #attempt(): void {
+  #attempt(now: number = this.#host.now()): void {
     this.#waiting = false;
     if (this.#finished) return;
-    if (this.#controller.aborted) {
-      this.#fail(this.#controller.reason ?? new Error('aborted'));
+    if (this.#aborted) {
+      this.#fail(this.#reason ?? new Error('aborted'));
       return;
     }
     const result = this.#pickFresh();
     if (result.type !== 'pick') {
       const error = result.type === 'queue' ? new ClosedError('mesh') : result.error;
-      if (this.#attempts.length === 0) this.#fail(error);
+      if (this.#attempts === undefined) this.#fail(error);
       else this.#giveUp('attempts', `no other endpoint: ${error.message}`, error);
       return;
     }
-    const attempt = new AttemptHandler(this, result, this.#host.now());
-    this.#current = attempt;
-    this.#tried.add(attempt.endpoint);
-    const pool = this.#route.pool(result.endpoint, this.#origin.protocol, this.#servername);
+    const entry = this.#route.pool(result.endpoint, this.#origin.protocol, this.#servername);
+    const handler: LegacyDispatchHandler = this.#attempts === undefined ? this : new RetryAttempt(this);
+    this.#live = handler;
+    this.#pick = result;
+    this.#endpoint = entry.endpoint;
+    this.#startedAt = now;
+    this.#status = 0;
+    this.#latencyMs = undefined;
+    this.#discard = false;
+    this.#abortAttempt = undefined;
+    this.#resumeAttempt = undefined;
     // undici copies what it needs from the options into its Request: one object serves every attempt.
     const opts = this.#opts;
-    opts.origin = `${this.#origin.protocol}//${attempt.endpoint}`;
     opts.body = this.#body;
     try {
-      pool.dispatch(opts as Dispatcher.DispatchOptions, attempt);
+      entry.pool.dispatch(opts as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
     } catch (error) {
-      this.onAttemptError(attempt, error as Error);
+      this.attemptError(handler, error as Error);
     }
   }
 
   /** Pick an endpoint not tried yet when the balancer offers one (it may not: one endpoint, affinity). */
   #pickFresh(): PickResult {
-    const n = this.#attempts.length;
+    const tried = this.#attempts;
+    if (tried === undefined) {
+      const key = this.#affinityKey;
+      return this.#route.pick(key === undefined ? undefined : { affinityKey: key });
+    }
+    const n = tried.length;
     // A retry under affinity must not be pinned to the endpoint that just failed: use a derived key.
-    const key = n > 0 && this.#route.keyed ? `${this.#affinityKey ?? ''}\u0000retry-${n}` : this.#affinityKey;
+    const key = this.#route.keyed ? `${this.#affinityKey ?? ''}\u0000retry-${n}` : this.#affinityKey;
     const ctx = key === undefined ? undefined : { affinityKey: key };
     let result = this.#route.pick(ctx);
-    for (let i = 0; i < 4 && result.type === 'pick' && this.#tried.has(endpointKey(result.endpoint)); i++) {
+    for (let i = 0; i < 4 && result.type === 'pick' && wasTried(tried, endpointKey(result.endpoint)); i++) {
       const again = this.#route.pick(ctx);
       result.done({ type: 'cancelled' });
       result = again;
@@ -303,90 +395,161 @@ export class RoutedCall {
     return result;
   }
 
-  // ── attempt callbacks ─────────────────────────────────────────────────────────────────────────
+  /** Report the running attempt's outcome to the balancer, exactly once. */
+  #report(outcome: CallOutcome): void {
+    const pick = this.#pick;
+    if (pick === undefined) return;
+    this.#pick = undefined;
+    pick.done(outcome);
+  }
 
-  onAttemptStart(attempt: AttemptHandler, controller: Controller, context: unknown): void {
-    if (attempt !== this.#current || this.#finished) {
-      controller.abort(new Error('superseded attempt'));
+  #recordFailure(error: string): void {
+    const entry = { endpoint: this.#endpoint, error };
+    if (this.#attempts === undefined) this.#attempts = [entry];
+    else this.#attempts.push(entry);
+  }
+
+  // ── pool-side callbacks (undici's legacy API): the first attempt's, then RetryAttempt's ──────────
+
+  onConnect(abort: Abort, context?: unknown): void {
+    this.attemptConnect(this, abort, context);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
+    return this.attemptHeaders(this, statusCode, rawHeaders, resume, statusText);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.attemptData(this, chunk);
+  }
+
+  onComplete(rawTrailers: RawHeaders): void {
+    this.attemptComplete(this, rawTrailers);
+  }
+
+  onError(error: Error): void {
+    this.attemptError(this, error);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: RawHeaders, socket: unknown): void {
+    this.attemptUpgrade(this, statusCode, rawHeaders, socket);
+  }
+
+  /** @internal */
+  attemptConnect(attempt: LegacyDispatchHandler, abort: Abort, context: unknown): void {
+    if (attempt !== this.#live || this.#finished) {
+      abort(new Error('superseded attempt'));
       return;
     }
-    this.#controller.attach(controller);
+    this.#abortAttempt = abort;
+    if (this.#aborted) {
+      abort(this.#reason ?? new Error('aborted'));
+      return;
+    }
     if (this.#started) return;
     this.#started = true;
-    this.#handler.onRequestStart?.(this.#controller, context);
+    const legacy = this.#legacy;
+    if (legacy !== undefined) {
+      this.#callerAbort = (reason?: Error) => this.abort(reason);
+      legacy.onConnect?.(this.#callerAbort, context);
+    } else this.#handler!.onRequestStart?.(this.#controller!, context);
   }
 
-  onAttemptUpgrade(
-    attempt: AttemptHandler,
-    _controller: Controller,
+  /** @internal */
+  attemptHeaders(
+    attempt: LegacyDispatchHandler,
     statusCode: number,
-    headers: Record<string, unknown>,
-    socket: unknown,
-  ): void {
-    if (attempt !== this.#current || this.#finished) return;
-    attempt.report({ type: 'http', status: statusCode, latencyMs: this.#host.now() - attempt.startedAt });
-    this.#finished = true;
-    this.#headersSent = true;
-    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers as never, socket as never);
-  }
-
-  onAttemptResponse(
-    attempt: AttemptHandler,
-    _controller: Controller,
-    statusCode: number,
-    headers: Record<string, unknown>,
-    message: string | undefined,
-  ): void {
-    if (attempt !== this.#current || this.#finished) return;
-    attempt.status = statusCode;
-    attempt.latencyMs = this.#host.now() - attempt.startedAt;
-    if (this.#retryStatus(statusCode)) {
-      attempt.discard = true;
-      return;
+    rawHeaders: RawHeaders,
+    resume: () => void,
+    statusText: string,
+  ): boolean {
+    if (attempt !== this.#live || this.#finished) return true;
+    if (statusCode < 200) {
+      // 1xx (100-continue, 103 early hints): informational, passed on; the final response follows.
+      if (this.#discard) return true;
+      return this.#deliverHeaders(statusCode, rawHeaders, resume, statusText);
+    }
+    this.#status = statusCode;
+    this.#latencyMs = this.#host.now() - this.#startedAt;
+    if (this.#retryStatus(statusCode, rawHeaders)) {
+      this.#discard = true;
+      return true;
     }
     this.#headersSent = true;
-    this.#handler.onResponseStart?.(this.#controller, statusCode, headers as never, message);
+    return this.#deliverHeaders(statusCode, rawHeaders, resume, statusText);
   }
 
-  onAttemptData(attempt: AttemptHandler, _controller: Controller, chunk: Buffer): void {
-    if (attempt !== this.#current || this.#finished || attempt.discard) return;
-    this.#handler.onResponseData?.(this.#controller, chunk);
+  #deliverHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
+    this.#resumeAttempt = resume;
+    const legacy = this.#legacy;
+    if (legacy !== undefined) return legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false;
+    this.rawHeaders = rawHeaders;
+    this.#handler!.onResponseStart?.(this.#controller!, statusCode, parse(rawHeaders), statusText);
+    return !this.#paused;
   }
 
-  onAttemptEnd(attempt: AttemptHandler, _controller: Controller, trailers: Record<string, unknown>): void {
-    if (attempt !== this.#current || this.#finished) return;
-    const outcome: CallOutcome =
-      attempt.latencyMs === undefined
-        ? { type: 'http', status: attempt.status }
-        : { type: 'http', status: attempt.status, latencyMs: attempt.latencyMs };
-    attempt.report(outcome);
-    if (attempt.discard) {
-      this.#attempts.push({ endpoint: attempt.endpoint, error: `HTTP ${attempt.status}` });
-      this.#retryLater(this.#backoffMs());
+  /** @internal */
+  attemptData(attempt: LegacyDispatchHandler, chunk: Buffer): boolean {
+    if (attempt !== this.#live || this.#finished || this.#discard) return true;
+    const legacy = this.#legacy;
+    if (legacy !== undefined) return legacy.onData?.(chunk) !== false;
+    this.#handler!.onResponseData?.(this.#controller!, chunk);
+    return !this.#paused;
+  }
+
+  /** @internal */
+  attemptComplete(attempt: LegacyDispatchHandler, rawTrailers: RawHeaders): void {
+    if (attempt !== this.#live || this.#finished) return;
+    const latencyMs = this.#latencyMs;
+    this.#report(
+      latencyMs === undefined
+        ? { type: 'http', status: this.#status }
+        : { type: 'http', status: this.#status, latencyMs },
+    );
+    if (this.#discard) {
+      this.#recordFailure(`HTTP ${this.#status}`);
+      this.#retryLater(this.#retryDelayMs);
       return;
     }
-    this.#finished = true;
-    this.#handler.onResponseEnd?.(this.#controller, trailers as never);
+    this.#end();
+    const legacy = this.#legacy;
+    if (legacy !== undefined) legacy.onComplete?.(rawTrailers);
+    else {
+      this.rawTrailers = rawTrailers;
+      this.#handler!.onResponseEnd?.(this.#controller!, parse(rawTrailers));
+    }
   }
 
-  onAttemptError(attempt: AttemptHandler, error: Error): void {
-    if (attempt !== this.#current || this.#finished) {
-      attempt.report({ type: 'cancelled' });
+  /** @internal */
+  attemptUpgrade(attempt: LegacyDispatchHandler, statusCode: number, rawHeaders: RawHeaders, socket: unknown): void {
+    if (attempt !== this.#live || this.#finished) return;
+    this.#report({ type: 'http', status: statusCode, latencyMs: this.#host.now() - this.#startedAt });
+    this.#end();
+    this.#headersSent = true;
+    const legacy = this.#legacy;
+    if (legacy !== undefined) legacy.onUpgrade?.(statusCode, rawHeaders, socket);
+    else {
+      this.rawHeaders = rawHeaders;
+      this.#handler!.onRequestUpgrade?.(this.#controller!, statusCode, parse(rawHeaders) as never, socket as never);
+    }
+  }
+
+  /** @internal */
+  attemptError(attempt: LegacyDispatchHandler, error: Error): void {
+    if (attempt !== this.#live || this.#finished) {
+      if (attempt === this.#live) this.#report({ type: 'cancelled' });
       return;
     }
+    this.#live = undefined;
+    this.#abortAttempt = undefined;
     const code = errorCode(error);
-    if (this.#controller.aborted) {
-      attempt.report({ type: 'cancelled' });
+    if (this.#aborted || (code !== undefined && CALLER_ERRORS.has(code))) {
+      this.#report({ type: 'cancelled' });
       this.#fail(error);
       return;
     }
-    if (code !== undefined && CALLER_ERRORS.has(code)) {
-      attempt.report({ type: 'cancelled' });
-      this.#fail(error);
-      return;
-    }
-    attempt.report({ type: 'error', error });
-    this.#attempts.push({ endpoint: attempt.endpoint, error: code ?? error.name });
+    this.#report({ type: 'error', error });
+    this.#recordFailure(code ?? error.name);
     if (this.#headersSent) {
       this.#giveUp('not-retryable', `response interrupted: ${error.message}`, error);
       return;
@@ -400,20 +563,28 @@ export class RoutedCall {
     this.#retryLater(beforeWrite ? 0 : this.#backoffMs());
   }
 
-  /** The caller aborted while no attempt was running (waiting for a retry). */
-  abortWhileIdle(reason: Error): void {
-    if (this.#finished || !this.#waiting) return;
-    this.#fail(reason);
-  }
-
   // ── retry policy ──────────────────────────────────────────────────────────────────────────────
 
-  #retryStatus(status: number): boolean {
+  #retryStatus(status: number, rawHeaders: RawHeaders): boolean {
     const retry = this.#route.config.retry;
     if (retry === undefined || this.#noRetry || !retry.statuses.has(status)) return false;
-    if (!this.#idempotent || this.#attempts.length + 1 >= retry.attempts) return false;
+    const failed = this.#attempts === undefined ? 0 : this.#attempts.length;
+    if (!this.#idempotent || failed + 1 >= retry.attempts) return false;
     if (!this.#bodyReplayable(false)) return false;
-    return this.#route.budget === undefined || this.#route.budget.tryRetry();
+    let delayMs: number | undefined;
+    if (status === 503 || status === 429) {
+      const after = retryAfterMs(rawHeaders);
+      if (after !== undefined) {
+        // The server said when to come back: not sooner, and not at all when that is later than we
+        // may wait (the cap, or the request's headers timeout counted from its first attempt).
+        if (after > retry.retryAfterMaxMs) return false;
+        if (this.#host.now() - this.#firstStartedAt + after >= this.#headersTimeoutMs) return false;
+        delayMs = after;
+      }
+    }
+    if (this.#route.budget !== undefined && !this.#route.budget.tryRetry()) return false;
+    this.#retryDelayMs = delayMs ?? this.#backoffMs(failed + 1);
+    return true;
   }
 
   #stopReason(beforeWrite: boolean, code: string | undefined): UpstreamStopReason | undefined {
@@ -422,7 +593,7 @@ export class RoutedCall {
     if (!beforeWrite && (!this.#idempotent || code === undefined || !retry.errorCodes.has(code))) {
       return 'not-retryable';
     }
-    if (this.#attempts.length >= retry.attempts) return 'attempts';
+    if ((this.#attempts?.length ?? 0) >= retry.attempts) return 'attempts';
     if (!this.#bodyReplayable(beforeWrite)) return 'body';
     if (this.#route.budget !== undefined && !this.#route.budget.tryRetry()) return 'budget';
     return undefined;
@@ -437,14 +608,17 @@ export class RoutedCall {
     return true;
   }
 
-  #backoffMs(): number {
+  /** Full-jitter backoff before attempt number `failed + 1` (`failed` attempts failed so far). */
+  #backoffMs(failed = this.#attempts?.length ?? 0): number {
     const retry = this.#route.config.retry!;
-    const cap = Math.min(retry.backoffMaxMs, retry.backoffBaseMs * 2 ** Math.max(0, this.#attempts.length - 1));
+    const cap = Math.min(retry.backoffMaxMs, retry.backoffBaseMs * 2 ** Math.max(0, failed - 1));
     return Math.floor(this.#host.random() * cap);
   }
 
   #retryLater(ms: number): void {
-    this.#current = undefined;
+    this.#live = undefined;
+    this.#abortAttempt = undefined;
+    this.#resumeAttempt = undefined;
     this.#waiting = true;
     const body = this.#body;
     if (body instanceof TrackedBody && body.started && this.#replayBody !== undefined) {
@@ -457,33 +631,65 @@ export class RoutedCall {
     }
     this.#host.schedule(
       ms,
-      () => this.#attempt(),
+      () => this.#attempt(this.#host.now()),
       () => this.#giveUp('closed', '', undefined),
     );
   }
 
   // ── endings ───────────────────────────────────────────────────────────────────────────────────
 
+  /** The call is over (response delivered, upgraded, or failed): no longer active on its route. */
+  #end(): void {
+    this.#finished = true;
+    this.#waiting = false;
+    this.#route.active--;
+  }
+
   #giveUp(reason: UpstreamStopReason, detail: string, cause: unknown): void {
-    const error = new UpstreamError(this.#route.label, this.#attempts, reason, detail, { cause });
+    const error = new UpstreamError(this.#route.label, this.#attempts ?? [], reason, detail, { cause });
     this.#fail(error);
   }
 
   #fail(error: Error | ClusterIPError): void {
     if (this.#finished) return;
-    this.#finished = true;
-    this.#waiting = false;
+    this.#end();
     const body = this.#body;
     if (body instanceof TrackedBody) body.discard(error);
-    this.#handler.onResponseError?.(this.#controller, error);
+    const legacy = this.#legacy;
+    if (legacy !== undefined) legacy.onError?.(error);
+    else this.#handler!.onResponseError?.(this.#controller!, error);
   }
+}
+
+function wasTried(attempts: readonly UpstreamAttempt[], endpoint: string): boolean {
+  for (const a of attempts) if (a.endpoint === endpoint) return true;
+  return false;
+}
+
+/** Parsed headers for new-API callers (undici's own parser: lower-cased names, repeated names as arrays). */
+function parse(raw: RawHeaders): Record<string, string | string[]> {
+  return raw == null || raw.length === 0
+    ? {}
+    : (util.parseHeaders(raw as Buffer[]) as Record<string, string | string[]>);
+}
+
+/** `Retry-After` of a raw header list in milliseconds (delay-seconds or an HTTP-date); undefined if absent or invalid. */
+export function retryAfterMs(raw: RawHeaders, nowMs: number = Date.now()): number | undefined {
+  if (raw == null) return undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 11 || name.toString().toLowerCase() !== 'retry-after') continue;
+    const value = raw[i + 1]!.toString().trim();
+    if (/^\d+$/.test(value)) return Number(value) * 1000;
+    // HTTP-date (IMF-fixdate, or the obsolete RFC 850 / asctime forms): starts with a day name.
+    if (!/^[A-Za-z]{3}/.test(value)) return undefined;
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  }
+  return undefined;
 }
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-function isIpLiteral(host: string): boolean {
-  return host.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(host);
 }

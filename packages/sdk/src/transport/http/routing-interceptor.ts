@@ -1,12 +1,13 @@
 // ⑧ Transport (HTTP): the undici interceptor that routes requests addressed to cluster Services.
-// Consumes dispatch options and handlers (always new-API, undici wraps them); produces a pass-through
-// dispatch, a dispatch to the ExternalName target, or a RoutedCall over per-endpoint pools.
+// Consumes dispatch options and handlers (undici's new or legacy API); produces a pass-through dispatch,
+// a dispatch to the ExternalName target, or a RoutedCall over per-endpoint pools.
 
+import { isIP } from 'node:net';
 import { joinHostPort } from '@clusterip/resolver';
 import type { Dispatcher } from 'undici';
 import type { HttpRoute, ParsedOrigin, RouteDecision, RouteLookup } from './http-route.js';
 import { withHostHeader } from './request-headers.js';
-import { type CallHost, RoutedCall } from './routed-call.js';
+import { type CallHost, type LegacyDispatchHandler, RoutedCall } from './routed-call.js';
 
 const DEFAULT_PORT: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 const MAX_PARSED = 4096;
@@ -19,6 +20,12 @@ class FailedController implements Dispatcher.DispatchController {
   abort(): void {}
   pause(): void {}
   resume(): void {}
+}
+
+/** Fail a request before it reached any pool, in the handler's own API. */
+function failHandler(handler: Dispatcher.DispatchHandler, error: Error): void {
+  if (typeof handler.onRequestStart === 'function') handler.onResponseError?.(new FailedController(), error);
+  else (handler as LegacyDispatchHandler).onError?.(error);
 }
 
 /**
@@ -71,7 +78,7 @@ export function createRoutingInterceptor(
           new RoutedCall(host, decision.route as HttpRoute, origin, opts, handler).start();
           return true;
         default:
-          handler.onResponseError?.(new FailedController(), decision.error);
+          failHandler(handler, decision.error);
           return true;
       }
     };
@@ -86,7 +93,7 @@ export function createRoutingInterceptor(
         try {
           go(d, origin, opts, handler);
         } catch (error) {
-          handler.onResponseError?.(new FailedController(), error as Error);
+          failHandler(handler, error as Error);
         }
       });
       return true;
@@ -108,5 +115,13 @@ export function parseOrigin(text: string): ParsedOrigin | null {
   if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
   if (hostname.endsWith('.')) hostname = hostname.slice(0, -1);
   const port = url.port === '' ? defaultPort : Number(url.port);
-  return Object.freeze({ protocol: url.protocol, hostname, port, host: url.host, key: `${hostname}:${port}` });
+  return Object.freeze({
+    protocol: url.protocol,
+    hostname,
+    port,
+    host: url.host,
+    hostHeaders: Object.freeze({ host: url.host }),
+    servername: isIP(hostname) === 0 ? hostname : undefined,
+    key: `${hostname}:${port}`,
+  });
 }
