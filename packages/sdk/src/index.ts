@@ -46,7 +46,6 @@ export {
   type MeshEndpoint,
   type MeshEndpoints,
 } from './mesh/mesh.js';
-export { MESH_CHANNEL_NAMES, type MeshRouteMessage } from './mesh/mesh-channels.js';
 export type {
   MeshOptions,
   MeshPoolOptions,
@@ -66,9 +65,22 @@ export {
 } from './picker/affinity-key.js';
 export type { BalancerPolicy, PickContext, Picker, PickResult } from './picker/picker.js';
 export {
+  type BalancerAffinityMessage,
   type BalancerPanicMessage,
   type BreakerStateMessage,
   CHANNEL_NAMES,
+  type EndpointCounts,
+  type GrpcCallEndMessage,
+  type GrpcMetadataLike,
+  type GrpcPickMessage,
+  type GrpcResolutionMessage,
+  type HttpAttemptEndMessage,
+  type HttpAttemptMessage,
+  type HttpRequestEndMessage,
+  type HttpRequestMessage,
+  MESH_CHANNEL_NAMES,
+  type MeshRouteMessage,
 } from './telemetry/channels.js';
+export { enableTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry/otel-adapter.js';
 export type { MeshDispatcher } from './transport/http/mesh-dispatcher.js';
 export type { MeshRequestOptions } from './transport/http/routed-call.js';

@@ -562,14 +562,19 @@ class BalancerImpl implements Balancer {
     const t = this.#time(now);
     const key = ctx?.affinityKey ?? this.#clientIP;
     let s = table.get(key, t);
+    let hit = true;
     // An ejected endpoint is out of rotation: pick afresh (the binding moves, as when kube-proxy's
     // rcheck rule for an endpoint disappears). In panic mode every endpoint is usable and sticks.
     if (s === undefined || !(this.#panic || s.health === 'healthy' || s.health === 'half-open')) {
       const active = this.#active;
       if (active.length === 0) return this.#failNoEligible();
       s = this.#choose(active, ctx, t);
+      hit = false;
     }
     table.set(key, s, t);
+    if (channels.balancerAffinity.hasSubscribers) {
+      channels.balancerAffinity.publish({ service: this.#config.service, endpoint: s.key, hit });
+    }
     return this.#admit(s, t);
   }
 

@@ -137,10 +137,12 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly routeIdleTimeoutMs?: number;
   /** Overrides per Service, keyed `name.namespace`. */
   readonly services?: Readonly<Record<string, MeshServiceOverrides>>;
-  /** OpenTelemetry TracerProvider (kept for the telemetry integration; not used yet). */
+  /** OpenTelemetry `TracerProvider` for routing spans. Default: the global one (see the README's OpenTelemetry section). */
   readonly tracerProvider?: unknown;
-  /** OpenTelemetry MeterProvider (kept for the telemetry integration; not used yet). */
+  /** OpenTelemetry `MeterProvider` for the SDK's metrics. Default: the global one. */
   readonly meterProvider?: unknown;
+  /** `false`: no telemetry at all (no spans, metrics or trace headers from this mesh). Default `true`. */
+  readonly telemetry?: boolean;
   /** Monotonic clock in ms (balancers, budgets). Default `performance.now`. */
   readonly now?: () => number;
   /** Uniform random in [0, 1) (balancers, backoff jitter). Default `Math.random`. */
@@ -202,6 +204,7 @@ export interface MeshConfig {
   readonly maxServices: number;
   readonly tracerProvider: unknown;
   readonly meterProvider: unknown;
+  readonly telemetry: boolean;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -221,6 +224,7 @@ const MESH_KEYS = [
   'services',
   'tracerProvider',
   'meterProvider',
+  'telemetry',
   'now',
   'random',
 ];
@@ -313,6 +317,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
     routeIdleTimeoutMs: integerIn('routeIdleTimeoutMs', o.routeIdleTimeoutMs, 0, 24 * HOUR_MS, 300_000),
     tracerProvider: o.tracerProvider,
     meterProvider: o.meterProvider,
+    telemetry: telemetryOption(o.telemetry),
     now,
     random,
   });
@@ -457,4 +462,13 @@ export function balancerOptions(
     now,
     random,
   };
+}
+
+/** `telemetry`: a boolean, default true. */
+function telemetryOption(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError('telemetry', `telemetry must be true or false, got ${describe(value)}`);
+  }
+  return value;
 }

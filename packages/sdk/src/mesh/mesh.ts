@@ -22,6 +22,7 @@ import { fetch as undiciFetch } from 'undici';
 import type { BalancerOptions } from '../balancer/balancer.js';
 import { type EligibilityOutcome, eligibleEndpoints } from '../eligibility/eligibility.js';
 import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
+import { enableTelemetry, type TelemetryHandle } from '../telemetry/otel-adapter.js';
 import { MeshDispatcher } from '../transport/http/mesh-dispatcher.js';
 import { DeferredSource } from './deferred-source.js';
 import {
@@ -98,12 +99,17 @@ export class Mesh {
   readonly #routes: RouteTable;
   readonly #ownedSource: EndpointSource | undefined;
   readonly #ownsResolver: boolean;
+  /** OpenTelemetry adapter (shared by meshes with the same providers); undefined with `telemetry: false`. */
+  readonly #telemetry: TelemetryHandle | undefined;
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
   constructor(options: MeshOptions = {}) {
     const config = configureMesh(options);
     this.#config = config;
+    this.#telemetry = config.telemetry
+      ? enableTelemetry({ tracerProvider: config.tracerProvider, meterProvider: config.meterProvider })
+      : undefined;
     if (config.resolver !== undefined) {
       this.resolver = config.resolver;
       this.#ownsResolver = false;
@@ -318,6 +324,7 @@ export class Mesh {
   async #release(): Promise<void> {
     if (this.#ownsResolver) await this.resolver.close();
     await this.#ownedSource?.close();
+    await this.#telemetry?.close();
   }
 }
 

@@ -9,9 +9,9 @@ import {
   type ServiceInfo,
 } from '@clusterip/resolver';
 import type { ClientTopology } from '../eligibility/eligibility.js';
+import { channels } from '../telemetry/channels.js';
 import type { ParsedOrigin, RouteDecision, RouteLookup } from '../transport/http/http-route.js';
 import { classifyHost } from './host-classifier.js';
-import { meshChannels } from './mesh-channels.js';
 import type { MeshConfig, MeshServiceConfig } from './mesh-options.js';
 import { type RouteHost, ServiceRoute } from './service-route.js';
 
@@ -203,8 +203,8 @@ export class RouteTable implements RouteLookup, RouteHost {
   #retire(route: ServiceRoute): void {
     this.#routes.delete(route.key);
     void route.close();
-    if (meshChannels.route.hasSubscribers) {
-      meshChannels.route.publish({ route: route.key, service: route.label, decision: 'closed', endpoints: [] });
+    if (channels.meshRoute.hasSubscribers) {
+      channels.meshRoute.publish({ route: route.key, service: route.label, decision: 'closed', endpoints: [] });
     }
   }
 }

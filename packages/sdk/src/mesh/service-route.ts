@@ -22,10 +22,11 @@ import {
 } from '../eligibility/eligibility.js';
 import type { PickContext, PickResult } from '../picker/picker.js';
 import { EndpointPools } from '../pool/endpoint-pools.js';
+import { channels } from '../telemetry/channels.js';
+import { countEndpoints } from '../telemetry/endpoint-counts.js';
 import type { HttpRoute, RouteDecision } from '../transport/http/http-route.js';
 import { RetryBudget } from '../transport/http/retry-budget.js';
 import type { HostClass } from './host-classifier.js';
-import { meshChannels } from './mesh-channels.js';
 import { balancerOptions, type MeshConfig, type MeshServiceConfig } from './mesh-options.js';
 
 /** @internal What a route needs from the mesh. */
@@ -75,6 +76,8 @@ export class ServiceRoute implements HttpRoute {
   #decision: RouteDecision | undefined;
   #snapshot: ServiceSnapshot | undefined;
   #eligible: EligibleEndpoints | undefined;
+  /** The eligibility input of the last snapshot (for the endpoint counts of `clusterip:mesh:route`). */
+  #info: EligibilityService | undefined;
   #waiters: ((decision: RouteDecision) => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -194,12 +197,19 @@ export class ServiceRoute implements HttpRoute {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const w of this.#waiters.splice(0)) w(decision);
-    if (meshChannels.route.hasSubscribers) {
-      meshChannels.route.publish({
+    if (channels.meshRoute.hasSubscribers) {
+      const eligible = this.#eligible;
+      const info = this.#info;
+      const routed = decision.type === 'route' && eligible !== undefined && info !== undefined;
+      channels.meshRoute.publish({
         route: this.key,
         service: this.#label,
         decision: decision.type,
-        endpoints: decision.type === 'route' ? (this.#eligible?.endpoints.map(endpointKey) ?? []) : [],
+        endpoints: routed ? eligible.endpoints.map(endpointKey) : [],
+        ...(info === undefined || info.namespace === '' ? {} : { namespace: info.namespace, name: info.name }),
+        ...(routed
+          ? { counts: countEndpoints(this.#snapshot?.endpoints ?? [], eligible.endpoints, info, this.#host.client) }
+          : {}),
       });
     }
     this.#host.decided(this, decision);
@@ -238,6 +248,7 @@ export class ServiceRoute implements HttpRoute {
     };
     const eligible = eligibleEndpoints(s.endpoints, info, this.#host.client, this.#port);
     this.#eligible = eligible;
+    this.#info = info;
     this.#balancer!.update(eligible, service);
     this.#pools!.retain(new Set(eligible.endpoints.map(endpointKey)));
     return { type: 'route', route: this };

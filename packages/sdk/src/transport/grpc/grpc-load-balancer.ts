@@ -10,7 +10,8 @@ import type { EligibleEndpoints } from '../../eligibility/eligibility.js';
 import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import type { AffinityKeyFunction } from '../../picker/affinity-key.js';
-import type { PickResult as CorePickResult } from '../../picker/picker.js';
+import type { BalancerPolicy, PickResult as CorePickResult } from '../../picker/picker.js';
+import { channels, type GrpcPickMessage } from '../../telemetry/channels.js';
 import type { Resolution } from './grpc-resolver.js';
 import { balancerOptionsOf, type ClusterIPPolicyConfig, LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
 
@@ -71,17 +72,20 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
     readonly #leaves: ReadonlyMap<Endpoint, GrpcPicker>;
     readonly #affinityMetadata: string | undefined;
     readonly #affinityKeyOf: AffinityKeyFunction | undefined;
+    readonly #telemetry: PickTelemetry;
 
     constructor(
       balancer: Balancer,
       leaves: ReadonlyMap<Endpoint, GrpcPicker>,
       affinityMetadata: string | undefined,
       affinityKeyOf: AffinityKeyFunction | undefined,
+      telemetry: PickTelemetry,
     ) {
       this.#balancer = balancer;
       this.#leaves = leaves;
       this.#affinityMetadata = affinityMetadata;
       this.#affinityKeyOf = affinityKeyOf;
+      this.#telemetry = telemetry;
     }
 
     pick(args: GrpcPickArgs): GrpcPickResult {
@@ -95,11 +99,16 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
         }
       } else if (this.#affinityKeyOf !== undefined) affinityKey = meshAffinityKey(this.#affinityKeyOf, args.metadata);
       const r = this.#balancer.pick(affinityKey === undefined ? undefined : { affinityKey });
-      return toGrpcResult(r, this.#leaves, args);
+      return toGrpcResult(r, this.#leaves, args, this.#telemetry);
     }
   }
 
-  function toGrpcResult(r: CorePickResult, leaves: ReadonlyMap<Endpoint, GrpcPicker>, args: GrpcPickArgs) {
+  function toGrpcResult(
+    r: CorePickResult,
+    leaves: ReadonlyMap<Endpoint, GrpcPicker>,
+    args: GrpcPickArgs,
+    telemetry: PickTelemetry,
+  ) {
     switch (r.type) {
       case 'pick': {
         const leaf = leaves.get(r.endpoint);
@@ -111,6 +120,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
           return inner ?? queueResult;
         }
         const innerEnded = inner.onCallEnded;
+        const tel = channels.grpcPick.hasSubscribers ? publishPick(telemetry, r.endpoint, args.metadata) : undefined;
         return {
           pickResultType: PickResultType.COMPLETE,
           subchannel: inner.subchannel,
@@ -122,6 +132,9 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
           // count stays, a known limit of the grpc-js picker API.
           onCallEnded: (code: Grpc.status, details: string, metadata: Grpc.Metadata) => {
             r.done({ type: 'grpc', code });
+            if (tel !== undefined && channels.grpcCallEnd.hasSubscribers) {
+              channels.grpcCallEnd.publish({ pick: tel, code, details });
+            }
             innerEnded?.(code, details, metadata);
           },
         } satisfies GrpcPickResult;
@@ -172,6 +185,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
     #meshConfig: MeshServiceConfig | undefined;
     #affinityMetadata: string | undefined;
     #affinityKeyOf: AffinityKeyFunction | undefined;
+    #telemetry: PickTelemetry = { service: 'grpc', policy: 'random' };
     #resolution: Resolution | undefined;
     #serviceInfo: Pick<ServiceInfo, 'sessionAffinity'> | undefined;
     #state: Grpc.connectivityState = State.IDLE;
@@ -206,7 +220,9 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
         void this.#balancer?.close();
         const service = pushed?.service ?? 'grpc';
         const base = meshConfig === undefined ? undefined : pushed?.mesh?.balancerOptions?.(pushed.identity, service);
-        this.#balancer = createBalancer(balancerOptionsOf(lbConfig.config, service, base));
+        const options = balancerOptionsOf(lbConfig.config, service, base);
+        this.#balancer = createBalancer(options);
+        this.#telemetry = { service, policy: options.policy ?? 'random' };
         this.#configKey = lbConfig.key;
         this.#meshConfig = meshConfig;
         this.#affinityMetadata = lbConfig.config.affinityKey?.metadata;
@@ -293,7 +309,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
             ? resolution.eligible
             : { endpoints: [], outcome: { type: 'no-endpoints', error: resolution.failure as never } };
         balancer.update(eligible, this.#serviceInfo);
-        const picker = new ClusterIPPicker(balancer, new Map(), undefined, undefined);
+        const picker = new ClusterIPPicker(balancer, new Map(), undefined, undefined, this.#telemetry);
         const message = resolution.failure?.message ?? errorOf(resolution.eligible);
         this.#setState(State.TRANSIENT_FAILURE, picker, message);
         return;
@@ -318,7 +334,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
         balancer.update(ready, this.#serviceInfo);
         this.#setState(
           State.READY,
-          new ClusterIPPicker(balancer, leaves, this.#affinityMetadata, this.#affinityKeyOf),
+          new ClusterIPPicker(balancer, leaves, this.#affinityMetadata, this.#affinityKeyOf, this.#telemetry),
           null,
         );
       } else if (connecting > 0 || this.#children.size === 0) {
@@ -389,4 +405,25 @@ function plainResolution(list: readonly GrpcEndpoint[]): Resolution {
 
 function errorOf(eligible: EligibleEndpoints): string {
   return eligible.outcome.type === 'ok' ? '' : eligible.outcome.error.message;
+}
+
+/** What `clusterip:grpc:pick` messages of one balancer say about it. */
+interface PickTelemetry {
+  readonly service: string;
+  readonly policy: BalancerPolicy;
+}
+
+/** Publish a pick (only called when `clusterip:grpc:pick` has subscribers). */
+function publishPick(telemetry: PickTelemetry, endpoint: Endpoint, metadata: Grpc.Metadata): GrpcPickMessage {
+  // grpc-js numbers retries and hedges in this header (absent on the first attempt).
+  const previous = Number(metadata.get('grpc-previous-rpc-attempts')[0] ?? 0);
+  const message: GrpcPickMessage = {
+    service: telemetry.service,
+    policy: telemetry.policy,
+    endpoint,
+    attempt: Number.isInteger(previous) && previous > 0 ? previous + 1 : 1,
+    metadata: metadata as unknown as GrpcPickMessage['metadata'],
+  };
+  channels.grpcPick.publish(message);
+  return message;
 }

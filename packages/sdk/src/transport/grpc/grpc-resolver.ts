@@ -19,6 +19,8 @@ import type { BalancerOptions } from '../../balancer/balancer.js';
 import { type EligibleEndpoints, eligibleEndpoints } from '../../eligibility/eligibility.js';
 import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
+import { channels } from '../../telemetry/channels.js';
+import { countEndpoints } from '../../telemetry/endpoint-counts.js';
 
 /** gRPC status codes used here (same numbers in every gRPC implementation). */
 const UNAVAILABLE = 14;
@@ -248,6 +250,14 @@ export function createResolverClass(deps: ResolverDeps) {
       const note = eligible.outcome.type === 'ok' ? '' : eligible.outcome.error.message;
       const mesh = (this.#options[deps.meshOptionKey] as GrpcMesh | undefined) ?? deps.processMesh?.();
       const known = snapshot.service;
+      if (channels.grpcResolution.hasSubscribers) {
+        channels.grpcResolution.publish({
+          service: label,
+          ...(known === undefined ? {} : { namespace: known.namespace, name: known.name }),
+          endpoints: eligible.endpoints.map(endpointKey),
+          counts: countEndpoints(snapshot.endpoints, eligible.endpoints, service, topology),
+        });
+      }
       this.#push(
         eligible.endpoints,
         {

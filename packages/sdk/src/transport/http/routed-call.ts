@@ -7,6 +7,7 @@ import { type Dispatcher, util } from 'undici';
 import type { CallOutcome } from '../../eligibility/classify.js';
 import { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from '../../errors/upstream-error.js';
 import type { PickResult } from '../../picker/picker.js';
+import { channels, type HttpAttemptMessage, type HttpRequestMessage } from '../../telemetry/channels.js';
 import type { HttpRoute, ParsedOrigin } from './http-route.js';
 import { isReplayableBody, isStreamBody, TrackedBody } from './request-body.js';
 import { type HeaderRecord, withHostHeader } from './request-headers.js';
@@ -222,6 +223,11 @@ export class RoutedCall implements LegacyDispatchHandler {
   #aborted = false;
   #paused = false;
   #reason: Error | null = null;
+  /** Telemetry, only while `clusterip:http:*` has subscribers at start: the request, its open attempt. */
+  #tel: HttpRequestMessage | undefined;
+  #telAttempt: HttpAttemptMessage | undefined;
+  #telError: Error | undefined;
+  #telHeaders = false;
   /** @internal For the new-API controller. */
   rawHeaders: RawHeaders = null;
   /** @internal For the new-API controller. */
@@ -294,6 +300,7 @@ export class RoutedCall implements LegacyDispatchHandler {
     const now = this.#host.now();
     this.#firstStartedAt = now;
     this.#route.budget?.onRequest(now);
+    if (channels.httpRequest.hasSubscribers) this.#publishRequest();
     this.#attempt(now);
   }
 
@@ -369,7 +376,9 @@ export class RoutedCall implements LegacyDispatchHandler {
     const opts = this.#opts;
     opts.body = this.#body;
     try {
-      entry.pool.dispatch(opts as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
+      if (this.#tel === undefined) {
+        entry.pool.dispatch(opts as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
+      } else this.#dispatchObserved(entry.pool, handler, result.endpoint);
     } catch (error) {
       this.attemptError(handler, error as Error);
     }
@@ -524,7 +533,7 @@ export class RoutedCall implements LegacyDispatchHandler {
   attemptUpgrade(attempt: LegacyDispatchHandler, statusCode: number, rawHeaders: RawHeaders, socket: unknown): void {
     if (attempt !== this.#live || this.#finished) return;
     this.#report({ type: 'http', status: statusCode, latencyMs: this.#host.now() - this.#startedAt });
-    this.#end();
+    this.#end(undefined, statusCode);
     this.#headersSent = true;
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onUpgrade?.(statusCode, rawHeaders, socket);
@@ -540,6 +549,7 @@ export class RoutedCall implements LegacyDispatchHandler {
       if (attempt === this.#live) this.#report({ type: 'cancelled' });
       return;
     }
+    if (this.#tel !== undefined) this.#telError = error;
     this.#live = undefined;
     this.#abortAttempt = undefined;
     const code = errorCode(error);
@@ -616,6 +626,7 @@ export class RoutedCall implements LegacyDispatchHandler {
   }
 
   #retryLater(ms: number): void {
+    if (this.#telAttempt !== undefined) this.#publishAttemptEnd(undefined, this.#status, true);
     this.#live = undefined;
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
@@ -639,10 +650,11 @@ export class RoutedCall implements LegacyDispatchHandler {
   // ── endings ───────────────────────────────────────────────────────────────────────────────────
 
   /** The call is over (response delivered, upgraded, or failed): no longer active on its route. */
-  #end(): void {
+  #end(error?: Error, status: number = this.#status): void {
     this.#finished = true;
     this.#waiting = false;
     this.#route.active--;
+    if (this.#tel !== undefined) this.#publishEnd(error, status);
   }
 
   #giveUp(reason: UpstreamStopReason, detail: string, cause: unknown): void {
@@ -652,12 +664,87 @@ export class RoutedCall implements LegacyDispatchHandler {
 
   #fail(error: Error | ClusterIPError): void {
     if (this.#finished) return;
-    this.#end();
+    this.#end(error, 0);
     const body = this.#body;
     if (body instanceof TrackedBody) body.discard(error);
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onError?.(error);
     else this.#handler!.onResponseError?.(this.#controller!, error);
+  }
+
+  // ── telemetry (diagnostics channels; only when subscribed, see telemetry/channels.ts) ───────────
+
+  #publishRequest(): void {
+    const origin = this.#origin;
+    const headers = this.#opts.headers as HeaderRecord;
+    let traceparent = false;
+    for (const name in headers) if (name.length === 11 && name.toLowerCase() === 'traceparent') traceparent = true;
+    const tel: HttpRequestMessage = {
+      service: this.#route.label,
+      namespace: undefined,
+      name: undefined,
+      hostname: origin.hostname,
+      port: origin.port,
+      scheme: origin.protocol.slice(0, -1),
+      method: this.#opts.method.toUpperCase(),
+      path: this.#opts.path,
+      policy: this.#route.config.policy,
+      traceparent,
+    };
+    this.#tel = tel;
+    channels.httpRequest.publish(tel);
+  }
+
+  /** Dispatch an attempt announced on `clusterip:http:attempt`: subscribers may add headers and wrap it. */
+  #dispatchObserved(pool: Dispatcher, handler: LegacyDispatchHandler, endpoint: Pick['endpoint']): void {
+    const opts = this.#opts as unknown as Dispatcher.DispatchOptions;
+    const tel: HttpAttemptMessage = {
+      request: this.#tel!,
+      attempt: (this.#attempts?.length ?? 0) + 1,
+      endpoint,
+      setHeader: (name, value) => {
+        // Copy on first write: the caller's record and the origin's shared `{ host }` stay untouched.
+        if (!this.#telHeaders) {
+          this.#telHeaders = true;
+          this.#opts.headers = { ...(this.#opts.headers as HeaderRecord) };
+        }
+        (this.#opts.headers as HeaderRecord)[name] = value;
+      },
+      wrap: undefined,
+    };
+    this.#telAttempt = tel;
+    this.#telError = undefined;
+    if (channels.httpAttempt.hasSubscribers) channels.httpAttempt.publish(tel);
+    const wrap = tel.wrap;
+    if (wrap === undefined) pool.dispatch(opts, handler as Dispatcher.DispatchHandler);
+    else wrap(() => pool.dispatch(opts, handler as Dispatcher.DispatchHandler));
+  }
+
+  #publishAttemptEnd(error: Error | undefined, status: number, retry: boolean): void {
+    const attempt = this.#telAttempt!;
+    this.#telAttempt = undefined;
+    const failure = this.#telError ?? error;
+    this.#telError = undefined;
+    if (!channels.httpAttemptEnd.hasSubscribers) return;
+    channels.httpAttemptEnd.publish({
+      attempt,
+      ...(status === 0 ? {} : { status }),
+      ...(failure === undefined ? {} : { error: failure }),
+      retry,
+    });
+  }
+
+  #publishEnd(error: Error | undefined, status: number): void {
+    const attempts = this.#telAttempt?.attempt ?? this.#attempts?.length ?? 0;
+    if (this.#telAttempt !== undefined) this.#publishAttemptEnd(error, status, false);
+    if (!channels.httpRequestEnd.hasSubscribers) return;
+    channels.httpRequestEnd.publish({
+      request: this.#tel!,
+      attempts,
+      ...(status === 0 ? {} : { status }),
+      ...(error === undefined ? {} : { error }),
+      ...(error instanceof UpstreamError ? { stopReason: error.reason } : {}),
+    });
   }
 }
 
