@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { GrpcMesh } from './transport/grpc/grpc-resolver.js';
 import { type GrpcRegistration, meshChannelOptionsWith, registerWith } from './transport/grpc/register.js';
 
+export type { GrpcHealthCheckOptions } from './transport/grpc/grpc-health-check.js';
 export type { GrpcMesh } from './transport/grpc/grpc-resolver.js';
 export {
   type ClusterIPPolicyOptions,

@@ -71,6 +71,7 @@ export {
   CHANNEL_NAMES,
   type EndpointCounts,
   type GrpcCallEndMessage,
+  type GrpcHealthMessage,
   type GrpcMetadataLike,
   type GrpcPickMessage,
   type GrpcResolutionMessage,

@@ -158,6 +158,8 @@ export interface EndpointStatus {
   readonly latencyMs: number;
   /** When the current ejection ends (clock of the balancer), if ejected or probing. */
   readonly ejectedUntil?: number;
+  /** False while an active health check reports the endpoint not serving (see {@link Balancer.setNotServing}). */
+  readonly serving: boolean;
 }
 
 /**
@@ -190,6 +192,17 @@ export interface Balancer extends Picker {
   update(eligible: EligibleEndpoints | readonly Endpoint[], service?: Pick<ServiceInfo, 'sessionAffinity'>): void;
   /** Choose an endpoint; see {@link PickResult}. Never throws. */
   pick(ctx?: PickContext): PickResult;
+  /**
+   * Replace the set of endpoints (by `endpointKey`, `address:port`) that an active health check (e.g. the
+   * gRPC health protocol) reports not serving. Such an endpoint stays in the eligible set (its load,
+   * latency, outlier counters and ejection state are kept and untouched) but is out of rotation like an
+   * ejected one, and under the same panic rule: when fewer than `outlierDetection.panicThresholdPercent`
+   * of the endpoints are both serving and not ejected, the balancer balances over all of them. With
+   * `outlierDetection: false` there is no panic mode: nothing serving fails picks with
+   * `CLUSTERIP_ERR_NO_ELIGIBLE_ENDPOINTS`. Keys of endpoints not in the set are ignored (and apply if
+   * they join later). Synchronous; takes effect on the next pick. A no-op after close.
+   */
+  setNotServing(keys: Iterable<string>): void;
   /** True while panic mode is on (too few healthy endpoints: balancing over all of them). */
   readonly panic: boolean;
   /** Number of eligible endpoints. */
@@ -370,6 +383,8 @@ class BalancerImpl implements Balancer {
   #noEligible: PickResult | undefined;
   #updated = false;
   #closing: Promise<void> | undefined;
+  /** Keys reported not serving by an active health check (setNotServing); usually empty. */
+  #notServing: ReadonlySet<string> = new Set();
 
   constructor(config: Config) {
     this.#config = config;
@@ -518,9 +533,19 @@ class BalancerImpl implements Balancer {
           inFlight: s.inFlight,
           latencyMs: decayedCost(s, now, this.#config.decayMs),
           ...(s.health === 'ejected' || s.health === 'probing' ? { ejectedUntil: s.ejectedUntil } : {}),
+          serving: !this.#notServing.has(s.key),
         }),
       ),
     );
+  }
+
+  setNotServing(keys: Iterable<string>): void {
+    if (this.#closing !== undefined) return;
+    const next = new Set(keys);
+    const old = this.#notServing;
+    if (next.size === old.size && [...next].every((k) => old.has(k))) return;
+    this.#notServing = next;
+    if (this.#all.length > 0) this.#rebuild();
   }
 
   close(): Promise<void> {
@@ -565,7 +590,7 @@ class BalancerImpl implements Balancer {
     let hit = true;
     // An ejected endpoint is out of rotation: pick afresh (the binding moves, as when kube-proxy's
     // rcheck rule for an endpoint disappears). In panic mode every endpoint is usable and sticks.
-    if (s === undefined || !(this.#panic || s.health === 'healthy' || s.health === 'half-open')) {
+    if (s === undefined || !this.#usable(s)) {
       const active = this.#active;
       if (active.length === 0) return this.#failNoEligible();
       s = this.#choose(active, ctx, t);
@@ -616,7 +641,10 @@ class BalancerImpl implements Balancer {
     return Number.isNaN(now) ? this.#now() : now;
   }
 
-  readonly #usable = (s: EndpointState): boolean => this.#panic || s.health === 'healthy' || s.health === 'half-open';
+  readonly #usable = (s: EndpointState): boolean =>
+    this.#panic ||
+    ((s.health === 'healthy' || s.health === 'half-open') &&
+      (this.#notServing.size === 0 || !this.#notServing.has(s.key)));
 
   #admit(s: EndpointState, now: number): PickResult {
     s.inFlight++;
@@ -637,14 +665,23 @@ class BalancerImpl implements Balancer {
   }
 
   #failNoEligible(): PickResult {
-    this.#noEligible ??= Object.freeze({
-      type: 'fail',
-      error: new NoEligibleEndpointsError(
-        this.#config.service,
-        this.#all.length,
-        `${this.#all.length} ejected by outlier detection: set outlierDetection.panicThresholdPercent above 0 to balance over all of them`,
-      ),
-    });
+    if (this.#noEligible === undefined) {
+      let notServing = 0;
+      for (const s of this.#all) if (this.#notServing.has(s.key)) notServing++;
+      const ejected = this.#all.length - notServing;
+      const why =
+        notServing === 0
+          ? `${ejected} ejected by outlier detection: set outlierDetection.panicThresholdPercent above 0 to balance over all of them`
+          : `${notServing} not serving (health check)${ejected > 0 ? `, ${ejected} ejected by outlier detection` : ''}: ${
+              this.#outlier === undefined
+                ? 'enable outlierDetection'
+                : 'set outlierDetection.panicThresholdPercent above 0'
+            } to balance over all of them in panic mode`;
+      this.#noEligible = Object.freeze({
+        type: 'fail',
+        error: new NoEligibleEndpointsError(this.#config.service, this.#all.length, why),
+      });
+    }
     return this.#noEligible;
   }
 
@@ -673,8 +710,9 @@ class BalancerImpl implements Balancer {
   };
 
   #eject(s: EndpointState, now: number, od: OutlierDetectionConfig): void {
+    // Endpoints out for not serving count against the budget too, so ejection never takes the last one in rotation.
     let out = 0;
-    for (const x of this.#all) if (x.health !== 'healthy') out++;
+    for (const x of this.#all) if (x.health !== 'healthy' || this.#notServing.has(x.key)) out++;
     // Over budget (maxEjectionPercent, never the last endpoint): stays in rotation, counters kept.
     if (!eject(s, now, out, this.#all.length, od)) return;
     if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
@@ -699,7 +737,12 @@ class BalancerImpl implements Balancer {
   #rebuild(): void {
     const all = this.#all;
     const active: EndpointState[] = [];
-    for (const s of all) if (s.health === 'healthy' || s.health === 'half-open') active.push(s);
+    const notServing = this.#notServing;
+    for (const s of all) {
+      if ((s.health === 'healthy' || s.health === 'half-open') && (notServing.size === 0 || !notServing.has(s.key))) {
+        active.push(s);
+      }
+    }
     const od = this.#outlier;
     const panic = od !== undefined && isPanic(active.length, all.length, od.panicThresholdPercent);
     this.#active = panic || active.length === all.length ? all : active;

@@ -10,7 +10,7 @@ import type { BalancerPolicy } from '../picker/picker.js';
 export interface BalancerPanicMessage {
   readonly service: string;
   readonly panic: boolean;
-  /** Endpoints in rotation (healthy or half-open) and all eligible endpoints. */
+  /** Endpoints in rotation (healthy or half-open, and not reported not serving) and all eligible endpoints. */
   readonly healthy: number;
   readonly total: number;
 }
@@ -167,6 +167,31 @@ export interface GrpcPickMessage {
   readonly metadata: GrpcMetadataLike;
 }
 
+/**
+ * Message of `clusterip:grpc:health`: the gRPC health check (`grpc.health.v1.Health/Watch`) of one
+ * endpoint of a channel changed what it says. Published when the verdict or the reported status changes,
+ * after the change took effect (the next pick sees it).
+ */
+export interface GrpcHealthMessage {
+  /** Label of the Service port, e.g. `echo.default:grpc`. */
+  readonly service: string;
+  /** `address:port`. */
+  readonly endpoint: string;
+  /** The health service name asked for (`''`: the whole server). */
+  readonly serviceName: string;
+  /**
+   * What the server said: a `ServingStatus` name (`SERVING`, `NOT_SERVING`, `SERVICE_UNKNOWN`,
+   * `UNKNOWN`), `UNIMPLEMENTED` (no health service: healthy, gRFC A17), or `FAILED` (the stream failed;
+   * retried with backoff).
+   */
+  readonly status: 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' | 'UNKNOWN' | 'UNIMPLEMENTED' | 'FAILED';
+  /** True when the endpoint takes RPCs (`SERVING` or `UNIMPLEMENTED`). */
+  readonly serving: boolean;
+  /** For `FAILED`: the stream's gRPC status code and details. */
+  readonly code?: number;
+  readonly details?: string;
+}
+
 /** Message of `clusterip:grpc:call-end`: the call attempt of a pick ended with a gRPC status. */
 export interface GrpcCallEndMessage {
   readonly pick: GrpcPickMessage;
@@ -199,6 +224,7 @@ export const CHANNEL_NAMES = Object.freeze({
   grpcResolution: 'clusterip:grpc:resolution',
   grpcPick: 'clusterip:grpc:pick',
   grpcCallEnd: 'clusterip:grpc:call-end',
+  grpcHealth: 'clusterip:grpc:health',
 });
 
 /** @internal The channels (created once; `hasSubscribers` is checked before building a message). */
@@ -214,6 +240,7 @@ export const channels = Object.freeze({
   grpcResolution: diagnosticsChannel.channel(CHANNEL_NAMES.grpcResolution),
   grpcPick: diagnosticsChannel.channel(CHANNEL_NAMES.grpcPick),
   grpcCallEnd: diagnosticsChannel.channel(CHANNEL_NAMES.grpcCallEnd),
+  grpcHealth: diagnosticsChannel.channel(CHANNEL_NAMES.grpcHealth),
 });
 
 /**

@@ -12,6 +12,7 @@ import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import type { AffinityKeyFunction } from '../../picker/affinity-key.js';
 import type { BalancerPolicy, PickResult as CorePickResult } from '../../picker/picker.js';
 import { channels, type GrpcPickMessage } from '../../telemetry/channels.js';
+import { HealthChecks } from './grpc-health-check.js';
 import type { Resolution } from './grpc-resolver.js';
 import { balancerOptionsOf, type ClusterIPPolicyConfig, LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
 
@@ -23,6 +24,7 @@ type GrpcPickArgs = experimental.PickArgs;
 type GrpcPickResult = experimental.PickResult;
 type LeafLoadBalancer = experimental.LeafLoadBalancer;
 type StatusOr<T> = experimental.StatusOr<T>;
+type SubchannelInterface = experimental.SubchannelInterface;
 type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
 
 const UNAVAILABLE = 14;
@@ -30,7 +32,9 @@ const UNAVAILABLE = 14;
 /** One eligible endpoint and its grpc-js leaf (a pick_first over the endpoint's single address). */
 interface Child {
   endpoint: Endpoint;
-  readonly leaf: LeafLoadBalancer;
+  leaf: LeafLoadBalancer;
+  /** The subchannel the leaf created last (health checks run on its connection). */
+  subchannel: SubchannelInterface | undefined;
 }
 
 /**
@@ -192,6 +196,8 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
     #lastError = '';
     #updatesPaused = false;
     #destroyed = false;
+    /** Health Watch streams, when the config enables `healthCheck`. */
+    #health: HealthChecks | undefined;
 
     constructor(helper: ChannelControlHelper) {
       this.#helper = helper;
@@ -227,6 +233,18 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
         this.#meshConfig = meshConfig;
         this.#affinityMetadata = lbConfig.config.affinityKey?.metadata;
         this.#affinityKeyOf = lbConfig.config.affinityKey === undefined ? meshConfig?.affinityKey : undefined;
+        // Health checking restarts with the options (new streams; verdicts start pending again).
+        this.#health?.close();
+        const hc = lbConfig.config.healthCheck;
+        this.#health =
+          hc === undefined
+            ? undefined
+            : new HealthChecks(
+                grpc,
+                hc,
+                () => this.#telemetry.service,
+                () => this.#publish(),
+              );
       }
       if (!endpointList.ok) {
         // Resolution failed (source unavailable, nothing known): keep a working list, as round_robin does.
@@ -252,6 +270,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
       for (const [key, child] of this.#children) {
         if (!wanted.has(key)) {
           this.#children.delete(key);
+          this.#health?.stop(key);
           child.leaf.destroy();
         }
       }
@@ -263,9 +282,18 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
           continue;
         }
         const grpcEndpoint: GrpcEndpoint = { addresses: [{ host: endpoint.address, port: endpoint.port }] };
-        const leaf = new LeafLoadBalancer(grpcEndpoint, this.#childHelper, options, resolutionNote);
-        this.#children.set(key, { endpoint, leaf });
-        leaf.startConnecting();
+        const created: Child = { endpoint, leaf: undefined as unknown as LeafLoadBalancer, subchannel: undefined };
+        // Remember the leaf's subchannel: the health Watch runs on its connection (public API: getChannel()).
+        const helper = createChildChannelControlHelper(this.#childHelper, {
+          createSubchannel: (address, args) => {
+            const subchannel = this.#childHelper.createSubchannel(address, args);
+            created.subchannel = subchannel;
+            return subchannel;
+          },
+        });
+        created.leaf = new LeafLoadBalancer(grpcEndpoint, helper, options, resolutionNote);
+        this.#children.set(key, created);
+        created.leaf.startConnecting();
       }
       this.#updatesPaused = false;
       this.#publish();
@@ -282,6 +310,8 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
 
     destroy(): void {
       this.#destroyed = true;
+      this.#health?.close();
+      this.#health = undefined;
       for (const child of this.#children.values()) child.leaf.destroy();
       this.#children.clear();
       void this.#balancer?.close();
@@ -317,13 +347,29 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
 
       const ready: Endpoint[] = [];
       const leaves = new Map<Endpoint, GrpcPicker>();
+      const health = this.#health;
+      const notServing: string[] = [];
       let connecting = 0;
-      for (const child of this.#children.values()) {
+      for (const [key, child] of this.#children) {
         const state = child.leaf.getConnectivityState();
         if (state === State.READY) {
+          if (health !== undefined && child.subchannel !== undefined) {
+            // gRFC A17: a new connection is not used before its first health answer; a not-serving endpoint
+            // stays in the balancer's set (so the panic rule can count it) but out of rotation.
+            const verdict = health.verdict(key, child.subchannel);
+            if (verdict === 'pending') {
+              connecting++;
+              continue;
+            }
+            if (verdict === 'not-serving') notServing.push(key);
+          }
           ready.push(child.endpoint);
           leaves.set(child.endpoint, child.leaf.getPicker());
-        } else if (state === State.CONNECTING) connecting++;
+          continue;
+        }
+        // Disconnected: its Watch ends with the connection; a new one starts when it is READY again.
+        health?.stop(key);
+        if (state === State.CONNECTING) connecting++;
         else if (state === State.IDLE) {
           // Keep every eligible endpoint connected (as round_robin does): per-RPC balancing needs them all.
           child.leaf.exitIdle();
@@ -331,12 +377,21 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
         }
       }
       if (ready.length > 0) {
+        balancer.setNotServing(notServing);
         balancer.update(ready, this.#serviceInfo);
-        this.#setState(
-          State.READY,
-          new ClusterIPPicker(balancer, leaves, this.#affinityMetadata, this.#affinityKeyOf, this.#telemetry),
-          null,
+        const picker = new ClusterIPPicker(
+          balancer,
+          leaves,
+          this.#affinityMetadata,
+          this.#affinityKeyOf,
+          this.#telemetry,
         );
+        if (notServing.length === ready.length && !balancer.panic) {
+          // Every connected endpoint reports not serving and panic mode is off: picks fail UNAVAILABLE with
+          // the balancer's explanation (wait-for-ready calls wait for a SERVING answer).
+          const message = `${resolution.service}: no eligible endpoints: all ${ready.length} connected endpoints report not serving (health check)`;
+          this.#setState(State.TRANSIENT_FAILURE, picker, message);
+        } else this.#setState(State.READY, picker, null);
       } else if (connecting > 0 || this.#children.size === 0) {
         this.#setState(State.CONNECTING, new QueuePicker(this), null);
       } else {

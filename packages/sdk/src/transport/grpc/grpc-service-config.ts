@@ -7,6 +7,7 @@ import type { OutlierDetectionOptions } from '../../eligibility/outlier-detectio
 import { asRecord, describe, integerIn, numberIn, rejectUnknownKeys } from '../../internal/options.js';
 import { affinityKeyFrom } from '../../picker/affinity-key.js';
 import type { BalancerPolicy } from '../../picker/picker.js';
+import { type GrpcHealthCheckConfig, type GrpcHealthCheckOptions, healthCheckConfig } from './grpc-health-check.js';
 
 /** Name under which the LB policy is registered with grpc-js (`loadBalancingConfig: [{ clusterip: {…} }]`). */
 export const LB_POLICY_NAME = 'clusterip';
@@ -44,6 +45,16 @@ export interface ClusterIPPolicyOptions {
   readonly peakEwma?: BalancerOptions['peakEwma'];
   readonly ringHash?: BalancerOptions['ringHash'];
   readonly slowStart?: BalancerOptions['slowStart'];
+  /**
+   * Client-side health checking with the gRPC health protocol (`grpc.health.v1.Health/Watch`, gRFC A17).
+   * Off by default; `true` or an options object turns it on. A connected endpoint takes RPCs once its
+   * server answered SERVING (a server without the health service, UNIMPLEMENTED, counts as serving); one
+   * that answers NOT_SERVING, SERVICE_UNKNOWN or UNKNOWN, or whose Watch stream fails, leaves the rotation
+   * (its outlier statistics untouched) until it answers SERVING again, under the balancer's panic rule
+   * (`outlierDetection.panicThresholdPercent`, default 50: below that share of serving endpoints, all
+   * connected endpoints take RPCs; with `outlierDetection: false` nothing serving fails calls UNAVAILABLE).
+   */
+  readonly healthCheck?: GrpcHealthCheckOptions | boolean;
 }
 
 /**
@@ -83,6 +94,8 @@ export interface ClusterIPPolicyConfig {
   readonly peakEwma?: BalancerOptions['peakEwma'];
   readonly ringHash?: BalancerOptions['ringHash'];
   readonly slowStart?: BalancerOptions['slowStart'];
+  /** Absent when health checking is off. */
+  readonly healthCheck?: GrpcHealthCheckConfig;
 }
 
 const POLICY_KEYS = [
@@ -93,6 +106,7 @@ const POLICY_KEYS = [
   'peakEwma',
   'ringHash',
   'slowStart',
+  'healthCheck',
 ] as const;
 
 /**
@@ -145,6 +159,7 @@ export function policyConfig(options: unknown, path = ''): ClusterIPPolicyConfig
     }
     affinityKey = Object.freeze({ metadata: (a.metadata as string).toLowerCase() });
   }
+  const healthCheck = healthCheckConfig(o.healthCheck, at('healthCheck'));
   // JSON round trip: what grpc-js hands back to createFromJson must equal what we validated.
   const copy = JSON.parse(
     JSON.stringify({
@@ -155,13 +170,15 @@ export function policyConfig(options: unknown, path = ''): ClusterIPPolicyConfig
       ...(o.peakEwma === undefined ? {} : { peakEwma: o.peakEwma }),
       ...(o.ringHash === undefined ? {} : { ringHash: o.ringHash }),
       ...(o.slowStart === undefined ? {} : { slowStart: o.slowStart }),
+      ...(healthCheck === undefined ? {} : { healthCheck }),
     }),
   ) as ClusterIPPolicyConfig;
   return deepFreeze(copy);
 }
 
 /**
- * The balancer options of a policy config (everything but the affinity key). Options the config leaves
+ * The balancer options of a policy config (everything but the affinity key and health checking, which
+ * the transport does). Options the config leaves
  * unset come from `base` (the channel mesh's options for the Service), when given.
  */
 export function balancerOptionsOf(
@@ -169,7 +186,7 @@ export function balancerOptionsOf(
   service: string,
   base?: BalancerOptions,
 ): BalancerOptions {
-  const { affinityKey: _ignored, ...rest } = config;
+  const { affinityKey: _ignored, healthCheck: _transport, ...rest } = config;
   return { ...base, ...rest, service };
 }
 
