@@ -39,3 +39,13 @@ for (const [name, outcome, cls, reason] of rows) {
 test('classify: an unknown outcome type is ignored, never thrown on', (t) => {
   t.is(classify({ type: 'mystery' } as unknown as CallOutcome), 'ignore');
 });
+
+test('failedBeforeWrite: connect failures and a closed endpoint pool never reached the pod; resets may have', async (t) => {
+  const { failedBeforeWrite } = await import('@clusterip/sdk/internal/eligibility/classify.js');
+  for (const code of ['ECONNREFUSED', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']) {
+    t.true(failedBeforeWrite(code), code);
+  }
+  for (const code of ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'ENOTFOUND']) {
+    t.false(failedBeforeWrite(code), code);
+  }
+});

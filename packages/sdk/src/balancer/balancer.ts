@@ -615,6 +615,13 @@ class BalancerImpl implements Balancer {
         if (w < 1 && this.#random() >= w) s = this.#chooseOnce(active, ctx, t);
       }
     }
+    const avoid = ctx?.avoid;
+    if (avoid !== undefined && avoid.length > 0 && avoid.includes(s.key)) {
+      // Retry path only (allocates): choose among the endpoints not to avoid, when there are any.
+      const rest = active.filter((x) => !avoid.includes(x.key));
+      if (rest.length > 0)
+        s = this.#policy === P_RING ? pickRandom(rest, this.#random) : this.#chooseOnce(rest, ctx, now);
+    }
     return s;
   }
 

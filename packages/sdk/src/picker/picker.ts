@@ -32,6 +32,12 @@ export interface PickContext {
    * Compute it with your own header / cookie / metadata rule; the picker only maps key → endpoint.
    */
   readonly affinityKey?: string;
+  /**
+   * Endpoint keys (`address:port`) to avoid when another usable endpoint exists, e.g. the endpoints a
+   * retried call already failed on. Honoured by every policy; with nothing else usable the pick is
+   * made as if the list were empty.
+   */
+  readonly avoid?: readonly string[];
 }
 
 /**

@@ -2,9 +2,9 @@
 // pool, report each attempt's outcome to the balancer, retry on another endpoint when the policy allows.
 // Consumes dispatch options and the caller's handler (undici's new or legacy API); produces calls on it.
 
-import { ClosedError, type ClusterIPError, endpointKey } from '@clusterip/resolver';
+import { ClosedError, type ClusterIPError } from '@clusterip/resolver';
 import { type Dispatcher, util } from 'undici';
-import type { CallOutcome } from '../../eligibility/classify.js';
+import { type CallOutcome, failedBeforeWrite } from '../../eligibility/classify.js';
 import { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from '../../errors/upstream-error.js';
 import type { PickResult } from '../../picker/picker.js';
 import { channels, type HttpAttemptMessage, type HttpRequestMessage } from '../../telemetry/channels.js';
@@ -73,16 +73,6 @@ export interface CallHost {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-// Failures where no byte of the request reached the pod: safe to send elsewhere, whatever the method.
-const BEFORE_WRITE = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
 // Mistakes in the request itself: the endpoint is not to blame and another one would fail the same way.
 const CALLER_ERRORS = new Set([
   'UND_ERR_INVALID_ARG',
@@ -400,14 +390,8 @@ export class RoutedCall implements LegacyDispatchHandler {
     const n = tried.length;
     // A retry under affinity must not be pinned to the endpoint that just failed: use a derived key.
     const key = this.#route.keyed ? `${this.#affinityKey ?? ''}\u0000retry-${n}` : this.#affinityKey;
-    const ctx = key === undefined ? undefined : { affinityKey: key };
-    let result = this.#route.pick(ctx);
-    for (let i = 0; i < 4 && result.type === 'pick' && wasTried(tried, endpointKey(result.endpoint)); i++) {
-      const again = this.#route.pick(ctx);
-      result.done({ type: 'cancelled' });
-      result = again;
-    }
-    return result;
+    const avoid = tried.map((a) => a.endpoint);
+    return this.#route.pick(key === undefined ? { avoid } : { affinityKey: key, avoid });
   }
 
   /** Report the running attempt's outcome to the balancer, exactly once. */
@@ -570,7 +554,7 @@ export class RoutedCall implements LegacyDispatchHandler {
       this.#giveUp('not-retryable', `response interrupted: ${error.message}`, error);
       return;
     }
-    const beforeWrite = code !== undefined && BEFORE_WRITE.has(code);
+    const beforeWrite = code !== undefined && failedBeforeWrite(code);
     const stop = this.#stopReason(beforeWrite, code);
     if (stop !== undefined) {
       this.#giveUp(stop, error.message, error);
@@ -853,11 +837,6 @@ function setOption(out: AttemptOptions, key: string, value: unknown): void {
       out.typeOfService = value;
       break;
   }
-}
-
-function wasTried(attempts: readonly UpstreamAttempt[], endpoint: string): boolean {
-  for (const a of attempts) if (a.endpoint === endpoint) return true;
-  return false;
 }
 
 /** Parsed headers for new-API callers (undici's own parser: lower-cased names, repeated names as arrays). */
