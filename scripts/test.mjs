@@ -34,7 +34,8 @@ process.stderr.write(ava.stderr ?? '');
 
 const output = `${ava.stdout ?? ''}\n${ava.stderr ?? ''}`;
 const count = (pattern) => [...output.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
-const passed = count(/^\s*(\d+) tests? passed/gm);
+// ava prints "N tests passed" only when nothing failed; otherwise count the ✔ lines it printed per test.
+const passed = Math.max(count(/^\s*(\d+) tests? passed/gm), (output.match(/^\s*✔ /gm) ?? []).length);
 let failed =
   count(/^\s*(\d+) tests? failed/gm) +
   count(/^\s*(\d+) uncaught exceptions?/gm) +

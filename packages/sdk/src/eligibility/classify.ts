@@ -93,21 +93,6 @@ export function classify(outcome: CallOutcome): OutcomeClass {
  * failureReason({ type: 'error', error: { code: 'ECONNRESET' } }) // 'reset'
  * ```
  */
-/**
- * True when an error code means no byte of the request reached the endpoint: a connect failure, or the
- * endpoint's pool closed (removed endpoint) before the request was written. Such a call may be sent to
- * another endpoint whatever its method. The one list of connect codes serves this and `failureReason`.
- *
- * @example
- * ```ts
- * failedBeforeWrite('ECONNREFUSED') // true
- * failedBeforeWrite('ECONNRESET')   // false: the request may have been processed
- * ```
- */
-export function failedBeforeWrite(code: string): boolean {
-  return CONNECT_CODES.has(code) || code === 'UND_ERR_CLOSED';
-}
-
 export function failureReason(outcome: CallOutcome): FailureReason | undefined {
   if (classify(outcome) !== 'failure') return undefined;
   switch (outcome.type) {
@@ -128,6 +113,21 @@ export function failureReason(outcome: CallOutcome): FailureReason | undefined {
     default:
       return 'other';
   }
+}
+
+/**
+ * True when an error code means no byte of the request reached the endpoint: a connect failure, or the
+ * endpoint's pool closed (removed endpoint) before the request was written. Such a call may be sent to
+ * another endpoint whatever its method. The one list of connect codes serves this and `failureReason`.
+ *
+ * @example
+ * ```ts
+ * failedBeforeWrite('ECONNREFUSED') // true
+ * failedBeforeWrite('ECONNRESET')   // false: the request may have been processed
+ * ```
+ */
+export function failedBeforeWrite(code: string): boolean {
+  return CONNECT_CODES.has(code) || code === 'UND_ERR_CLOSED';
 }
 
 function isAbort(error: unknown): boolean {
