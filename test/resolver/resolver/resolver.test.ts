@@ -304,3 +304,18 @@ test('bad options and targets are typed errors', async (t) => {
   t.is((t.throws(() => resolver.watch('web:0')) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
   await t.throwsAsync(resolver.resolve('a..b'), { code: 'CLUSTERIP_ERR_INVALID_NAME' } as never);
 });
+
+test('endpoint names from dashed IPs follow CoreDNS, including the trailing 0 of IPv6 addresses ending in ::', async (t) => {
+  const source = new StaticSource([
+    {
+      namespace: 'prod',
+      name: 'v6',
+      ports: [{ name: 'http', port: 80 }],
+      endpoints: [{ address: '2001:db8:3333:4444:5555:6666::' }, { address: 'fd00::7' }],
+    },
+  ]);
+  const resolver = await resolverFor(t, source, context());
+  const snap = await resolver.resolve('2001-db8-3333-4444-5555-6666--0.v6:http');
+  t.deepEqual(addrs(snap), ['2001:db8:3333:4444:5555:6666:::80']);
+  t.deepEqual(addrs(await resolver.resolve('fd00--7.v6:http')), ['fd00::7:80']);
+});

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { type DnsConfig, parseResolvConf } from '../name/resolv-conf.js';
-import { validateDnsName } from '../name/search-candidates.js';
+import { stripTrailingDot, validateDnsName } from '../name/search-candidates.js';
 import { validateNamespace } from '../name/validate-names.js';
 
 /** Default path of the service-account namespace file. */
@@ -104,7 +104,7 @@ export async function detectClusterContext(options: DetectClusterContextOptions 
   let domainOrigin: ClusterContext['origin']['clusterDomain'];
   if (options.clusterDomain !== undefined) {
     validateDnsName(options.clusterDomain, 'cluster domain');
-    clusterDomain = stripDot(options.clusterDomain.toLowerCase());
+    clusterDomain = stripTrailingDot(options.clusterDomain.toLowerCase());
     domainOrigin = 'option';
   } else if (fromSearch !== undefined) {
     clusterDomain = fromSearch.zone;
@@ -171,7 +171,7 @@ export async function detectClusterContext(options: DetectClusterContextOptions 
 export function synthesizeClusterFirst(node: DnsConfig, namespace: string, clusterDomain: string): DnsConfig {
   const search: string[] = [];
   for (const entry of [`${namespace}.svc.${clusterDomain}`, `svc.${clusterDomain}`, clusterDomain, ...node.search]) {
-    const domain = stripDot(entry);
+    const domain = stripTrailingDot(entry);
     if (domain !== '' && !search.includes(domain)) search.push(domain);
   }
   return Object.freeze({
@@ -187,12 +187,12 @@ export function synthesizeClusterFirst(node: DnsConfig, namespace: string, clust
 /** The `<ns>.svc.<zone>` entry a ClusterFirst pod has first in its search list. */
 function podSearchEntry(search: readonly string[]): { namespace?: string; zone: string } | undefined {
   for (const entry of search) {
-    const labels = stripDot(entry.toLowerCase()).split('.');
+    const labels = stripTrailingDot(entry.toLowerCase()).split('.');
     const svc = labels.indexOf('svc');
     if (svc === 1 && labels.length > 2) return { namespace: labels[0]!, zone: labels.slice(2).join('.') };
   }
   for (const entry of search) {
-    const labels = stripDot(entry.toLowerCase()).split('.');
+    const labels = stripTrailingDot(entry.toLowerCase()).split('.');
     if (labels[0] === 'svc' && labels.length > 1) return { zone: labels.slice(1).join('.') };
   }
   return undefined;
@@ -211,8 +211,4 @@ function firstInterfaceAddress(): string | undefined {
     for (const info of list ?? []) if (!info.internal && info.family === 'IPv4') return info.address;
   }
   return undefined;
-}
-
-function stripDot(name: string): string {
-  return name.endsWith('.') ? name.slice(0, -1) : name;
 }

@@ -80,6 +80,21 @@ export function joinHostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * The dashed form of an IP that cluster DNS uses as an endpoint's name when it has no hostname
+ * (CoreDNS `endpointHostname`, spec §1.3): `.`/`:` become `-`, and a trailing `-` gets a `0`.
+ *
+ * @example
+ * ```ts
+ * dashedIp('10.11.12.13')                    // '10-11-12-13'
+ * dashedIp('2001:db8:3333:4444:5555:6666::') // '2001-db8-3333-4444-5555-6666--0'
+ * ```
+ */
+export function dashedIp(address: string): string {
+  const dashed = address.replace(/[.:]/g, '-');
+  return dashed.endsWith('-') ? `${dashed}0` : dashed;
+}
+
 /** True when two endpoints carry the same data (used to suppress no-op updates). */
 export function endpointEqual(a: Endpoint, b: Endpoint): boolean {
   if (a === b) return true;

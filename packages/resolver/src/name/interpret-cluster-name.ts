@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import type { ClusterName } from './cluster-name.js';
-import { validateDnsName } from './search-candidates.js';
+import { stripTrailingDot, validateDnsName } from './search-candidates.js';
 
 /**
  * Classify an absolute name against the cluster domain, as CoreDNS's kubernetes plugin parses
@@ -21,8 +21,8 @@ import { validateDnsName } from './search-candidates.js';
 export function interpretClusterName(fqdn: string, clusterDomain: string): ClusterName {
   validateDnsName(fqdn);
   validateDnsName(clusterDomain, 'cluster domain');
-  const name = stripDot(fqdn.toLowerCase());
-  const zone = stripDot(clusterDomain.toLowerCase());
+  const name = stripTrailingDot(fqdn.toLowerCase());
+  const zone = stripTrailingDot(clusterDomain.toLowerCase());
   const absolute = `${name}.`;
   if (name !== zone && !name.endsWith(`.${zone}`)) return { kind: 'outside', fqdn: absolute };
 
@@ -72,8 +72,4 @@ function podLabelToIp(label: string): string | undefined {
 
 function invalid(fqdn: string, reason: string): ClusterName {
   return { kind: 'invalid', fqdn, reason };
-}
-
-function stripDot(name: string): string {
-  return name.endsWith('.') ? name.slice(0, -1) : name;
 }

@@ -102,6 +102,11 @@ export function validateDnsName(name: string, kind: 'dns name' | 'cluster domain
   }
 }
 
+/** `name` without one trailing dot. */
+export function stripTrailingDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
 function countDots(name: string): number {
   let n = 0;
   for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 46) n++;

@@ -103,6 +103,20 @@ export function validatePortNumber(port: number, option = 'port'): void {
   }
 }
 
+/**
+ * True when `value` is a DNS-1123 label (at most 63 lowercase alphanumerics or '-', alphanumeric at
+ * both ends): what every namespace and Service name is, so anything else names nothing.
+ *
+ * @example
+ * ```ts
+ * isDns1123Label('my-svc') // true
+ * isDns1123Label('my_svc') // false
+ * ```
+ */
+export function isDns1123Label(value: string): boolean {
+  return value.length <= MAX_LABEL && DNS1123_LABEL.test(value);
+}
+
 function checkLabel(kind: NameKind, name: string, pattern: RegExp, message: string): void {
   if (typeof name !== 'string' || name === '') throw new InvalidNameError(kind, String(name), 'must not be empty');
   const reasons: string[] = [];

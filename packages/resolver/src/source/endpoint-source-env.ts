@@ -1,7 +1,7 @@
 // ③ Endpoint source: kubelet's service environment variables (spec §8), the source that needs no
 // API access and no DNS. Consumes an environment; produces one ClusterIP endpoint per Service port.
 
-import { readServiceFromEnv } from '../context/service-env.js';
+import { envVariableName, readServiceFromEnv } from '../context/service-env.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { validateNamespace } from '../name/validate-names.js';
@@ -74,7 +74,7 @@ export class EnvSource implements EndpointSource {
       name.namespace === this.#namespace || (name.namespace === 'default' && name.service === 'kubernetes');
     if (!visible) return nx(`no service variables for namespace ${name.namespace} (only ${this.#namespace})`);
     const found = readServiceFromEnv(name.service, this.#env);
-    if (found === undefined) return nx(`no ${name.service.toUpperCase().replaceAll('-', '_')}_SERVICE_HOST variable`);
+    if (found === undefined) return nx(`no ${envVariableName(name.service)}_SERVICE_HOST variable`);
     const port =
       query.port === undefined
         ? found.ports.length === 1

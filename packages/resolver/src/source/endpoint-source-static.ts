@@ -1,7 +1,7 @@
 // ③ Endpoint source: in-memory Services for tests and local use, changeable at run time.
 // Consumes Service definitions; produces `SourceEvent`s like a cluster would.
 
-import { type Endpoint, READY } from '../endpoint/endpoint.js';
+import { dashedIp, type Endpoint, READY } from '../endpoint/endpoint.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
 import { validateNamespace, validateServiceName } from '../name/validate-names.js';
@@ -151,7 +151,7 @@ export class StaticSource implements EndpointSource {
     }
     let endpoints = def.endpoints.map((e) => toEndpoint(e, port));
     if (name.kind === 'endpoint') {
-      endpoints = endpoints.filter((e) => e.hostname === name.hostname || dashed(e.address) === name.hostname);
+      endpoints = endpoints.filter((e) => e.hostname === name.hostname || dashedIp(e.address) === name.hostname);
       if (endpoints.length === 0) return notFound(`no endpoint named ${name.hostname}`);
     }
     return [
@@ -196,8 +196,4 @@ function toEndpoint(e: StaticEndpoint, port: ServicePort | undefined): Endpoint 
     ...rest,
     port: target,
   });
-}
-
-function dashed(address: string): string {
-  return address.replaceAll('.', '-').replaceAll(':', '-');
 }

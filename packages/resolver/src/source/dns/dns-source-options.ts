@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { type BackoffConfig, type BackoffOptions, resolveBackoffOptions } from '../../internal/backoff.js';
+import { functionOption, integerOption } from '../../internal/options.js';
 import { resolveTimers, type Timers } from '../../internal/timers.js';
 import { parseResolvConf } from '../../name/resolv-conf.js';
 
@@ -75,23 +76,6 @@ const KNOWN = new Set<string>([
   'random',
   'timers',
 ]);
-
-function integer(options: DnsSourceOptions, key: keyof DnsSourceOptions, fallback: number, min: number, max: number) {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(key, `${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function fn<T>(options: DnsSourceOptions, key: keyof DnsSourceOptions, fallback: T): T {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function')
-    throw new InvalidArgumentError(key, `${key} must be a function, got ${typeof value}`);
-  return value as T;
-}
 
 /**
  * Normalize one server to what `dns.Resolver#setServers` accepts, or throw naming the entry.
@@ -168,9 +152,9 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new InvalidArgumentError(key, `unexpected option ${key}`);
   }
-  const minTtlMs = integer(options, 'minTtlMs', 1000, 0, 86_400_000);
-  const maxTtlMs = integer(options, 'maxTtlMs', Math.max(30_000, minTtlMs), minTtlMs, 86_400_000);
-  const negativeTtlMs = integer(options, 'negativeTtlMs', 5000, 0, 86_400_000);
+  const minTtlMs = integerOption(options, 'minTtlMs', 1000, 0, 86_400_000);
+  const maxTtlMs = integerOption(options, 'maxTtlMs', Math.max(30_000, minTtlMs), minTtlMs, 86_400_000);
+  const negativeTtlMs = integerOption(options, 'negativeTtlMs', 5000, 0, 86_400_000);
   const backoff = resolveBackoffOptions(options.backoff, 'backoff');
   const timers = resolveTimers(options.timers, 'dns source');
 
@@ -195,8 +179,8 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
     conf = fromResolvConf(path ?? DEFAULT_RESOLV_CONF, path !== undefined);
     servers = conf.servers;
   }
-  const timeoutMs = integer(options, 'timeoutMs', conf?.timeoutMs ?? 2000, 1, 600_000);
-  const tries = integer(options, 'tries', conf?.tries ?? 2, 1, 10);
+  const timeoutMs = integerOption(options, 'timeoutMs', conf?.timeoutMs ?? 2000, 1, 600_000);
+  const tries = integerOption(options, 'tries', conf?.tries ?? 2, 1, 10);
 
   return Object.freeze({
     servers: Object.freeze(servers),
@@ -206,8 +190,8 @@ export function resolveDnsSourceOptions(options: DnsSourceOptions = {}): DnsSour
     maxTtlMs,
     negativeTtlMs,
     backoff,
-    now: fn(options, 'now', Date.now),
-    random: fn(options, 'random', Math.random),
+    now: functionOption(options, 'now', Date.now),
+    random: functionOption(options, 'random', Math.random),
     timers,
   });
 }

@@ -3,11 +3,13 @@
 // remove/not-found, stale) from one shared, ref-counted list+watch pair per Service.
 
 import type { Endpoint, Protocol } from '../../endpoint/endpoint.js';
+import { dashedIp } from '../../endpoint/endpoint.js';
 import { ClosedError } from '../../errors/closed-error.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../../errors/port-not-found-error.js';
 import { WatchFailedError } from '../../errors/watch-failed-error.js';
 import { unrefTimer } from '../../internal/timers.js';
+import { isDns1123Label } from '../../name/validate-names.js';
 import { findServicePort } from '../../service/find-service-port.js';
 import { normalizeService } from '../../service/normalize-service.js';
 import type { ServiceInfo } from '../../service/service-info.js';
@@ -111,12 +113,6 @@ type Target =
       readonly key: string;
       readonly targetPort: number | string;
     };
-
-/** Dashed form of an IP as cluster DNS uses it for endpoint names (spec §1.3). */
-function dashedIp(address: string): string {
-  const dashed = address.replace(/[.:]/g, '-');
-  return dashed.endsWith('-') ? `${dashed}0` : dashed;
-}
 
 /** One (port, hostname) selection of a Service, shared by the subscriptions that ask the same. */
 class View {
@@ -754,10 +750,8 @@ export class KubernetesSource implements EndpointSource {
   }
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 function invalidLabel(kind: string, value: string): string | undefined {
-  return DNS1123_LABEL.test(value)
+  return isDns1123Label(value)
     ? undefined
     : `${kind} ${JSON.stringify(value)} is not a valid DNS-1123 label, so no such object exists`;
 }

@@ -2,6 +2,7 @@
 // Consumes user options; produces the resolved configuration or an InvalidArgumentError naming the option.
 
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { functionOption, integerOption } from '../../internal/options.js';
 import { isPlainObject } from './kube-object.js';
 
 /** EndpointSlice controller emulation settings. */
@@ -101,23 +102,6 @@ const KEYS = new Set([
   'random',
 ]);
 
-function integer(options: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(key, `${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function fn(options: Record<string, unknown>, key: string, fallback: () => number): () => number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function')
-    throw new InvalidArgumentError(key, `${key} must be a function, got ${typeof value}`);
-  return value as () => number;
-}
-
 /** Validate, default and freeze `FakeKubernetesApi` options. */
 export function resolveFakeKubernetesApiOptions(
   input: FakeKubernetesApiOptions | undefined,
@@ -191,20 +175,20 @@ export function resolveFakeKubernetesApiOptions(
   }
   return Object.freeze({
     host,
-    port: integer(options, 'port', 0, 0, 65535),
+    port: integerOption(options, 'port', 0, 0, 65535),
     token: token as string | undefined,
     tls: tls === undefined ? undefined : Object.freeze({ ...(tls as { key: string | Buffer; cert: string | Buffer }) }),
     serviceClusterIPRange: range,
-    historySize: integer(options, 'historySize', 1000, 1, 10_000_000),
-    bookmarkIntervalMs: integer(options, 'bookmarkIntervalMs', 60_000, 0, 2_147_483_647),
-    watchTimeoutSeconds: integer(options, 'watchTimeoutSeconds', 1800, 1, 2_147_483),
-    maxWatchBufferBytes: integer(options, 'maxWatchBufferBytes', 8 * 1024 * 1024, 1, 2 ** 31),
+    historySize: integerOption(options, 'historySize', 1000, 1, 10_000_000),
+    bookmarkIntervalMs: integerOption(options, 'bookmarkIntervalMs', 60_000, 0, 2_147_483_647),
+    watchTimeoutSeconds: integerOption(options, 'watchTimeoutSeconds', 1800, 1, 2_147_483),
+    maxWatchBufferBytes: integerOption(options, 'maxWatchBufferBytes', 8 * 1024 * 1024, 1, 2 ** 31),
     expiredWatchResponse,
-    requestLogSize: integer(options, 'requestLogSize', 10_000, 0, 10_000_000),
-    maxBodyBytes: integer(options, 'maxBodyBytes', 3 * 1024 * 1024, 1, 2 ** 31),
+    requestLogSize: integerOption(options, 'requestLogSize', 10_000, 0, 10_000_000),
+    maxBodyBytes: integerOption(options, 'maxBodyBytes', 3 * 1024 * 1024, 1, 2 ** 31),
     kubernetesVersion: version,
     endpointSliceController,
-    now: fn(options, 'now', Date.now),
-    random: fn(options, 'random', Math.random),
+    now: functionOption(options, 'now', Date.now),
+    random: functionOption(options, 'random', Math.random),
   });
 }

@@ -1,6 +1,7 @@
 // Fake Kubernetes API: apimachinery-style field errors (`spec.ports[0].port: Invalid value: 0: ...`).
 // Consumes validation findings; produces `StatusCause` entries for a 422 Invalid Status.
 
+import { isDns1123Label } from '../../name/validate-names.js';
 import type { StatusCause } from './api-status.js';
 
 /** Collects field errors in the order they are found. */
@@ -36,14 +37,11 @@ export class FieldErrors {
   }
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** RFC 1123 label: lower-case alphanumerics and '-', at most 63 characters. */
-export function isDns1123Label(value: string): boolean {
-  return value.length <= 63 && DNS1123_LABEL.test(value);
-}
+/** RFC 1123 label: lower-case alphanumerics and '-', at most 63 characters (the client's own rule). */
+export { isDns1123Label };
 
 /** RFC 1035 label (Service names): as a 1123 label but starting with a letter. */
 export function isDns1035Label(value: string): boolean {
