@@ -89,11 +89,7 @@ const OPTION_KEYS = new Set([
  * ```
  */
 export async function detectClusterContext(options: DetectClusterContextOptions = {}): Promise<ClusterContext> {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
-      throw new InvalidArgumentError(key, `unexpected option ${JSON.stringify(key)} of detectClusterContext`);
-    }
-  }
+  validateOptions(options);
   const env = options.env ?? process.env;
   const fileDns =
     options.dns ??
@@ -157,6 +153,56 @@ export async function detectClusterContext(options: DetectClusterContextOptions 
   });
 }
 
+const STRING_KEYS = [
+  'namespace',
+  'clusterDomain',
+  'nodeName',
+  'zone',
+  'podIP',
+  'resolvConf',
+  'resolvConfPath',
+  'namespaceFile',
+];
+
+/** Reject unknown keys and values of the wrong type before anything is read (found by fuzzing: `{ dns: 0 }` was a TypeError). */
+function validateOptions(options: DetectClusterContextOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', `detectClusterContext options must be an object, got ${typeof options}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new InvalidArgumentError(key, `unexpected option ${JSON.stringify(key)} of detectClusterContext`);
+    }
+    const value = o[key];
+    if (value === undefined) continue;
+    if (STRING_KEYS.includes(key) && typeof value !== 'string') {
+      throw new InvalidArgumentError(key, `${key} must be a string, got ${typeof value}`);
+    }
+  }
+  if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) {
+    throw new InvalidArgumentError('env', `env must be an object of environment variables, got ${typeof o.env}`);
+  }
+  if (o.dns !== undefined) {
+    const dns = o.dns as Partial<Record<keyof DnsConfig, unknown>> | null;
+    const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+    if (
+      typeof dns !== 'object' ||
+      dns === null ||
+      !strings(dns.nameservers) ||
+      !strings(dns.search) ||
+      typeof dns.ndots !== 'number' ||
+      !Number.isInteger(dns.ndots) ||
+      dns.ndots < 0
+    ) {
+      throw new InvalidArgumentError(
+        'dns',
+        'dns must be a DnsConfig ({ nameservers, search, ndots, ... }), e.g. from parseResolvConf()',
+      );
+    }
+  }
+}
+
 /**
  * The resolver configuration kubelet writes for a `ClusterFirst` pod (spec §2.1): search
  * `<ns>.svc.<zone> svc.<zone> <zone>` followed by the node's domains without duplicates, `ndots:5`,
@@ -189,13 +235,25 @@ function podSearchEntry(search: readonly string[]): { namespace?: string; zone: 
   for (const entry of search) {
     const labels = stripTrailingDot(entry.toLowerCase()).split('.');
     const svc = labels.indexOf('svc');
-    if (svc === 1 && labels.length > 2) return { namespace: labels[0]!, zone: labels.slice(2).join('.') };
+    if (svc === 1 && labels.length > 2 && isZone(labels.slice(2))) {
+      return { namespace: labels[0]!, zone: labels.slice(2).join('.') };
+    }
   }
   for (const entry of search) {
     const labels = stripTrailingDot(entry.toLowerCase()).split('.');
-    if (labels[0] === 'svc' && labels.length > 1) return { zone: labels.slice(1).join('.') };
+    if (labels[0] === 'svc' && labels.length > 1 && isZone(labels.slice(1))) return { zone: labels.slice(1).join('.') };
   }
   return undefined;
+}
+
+/** A malformed entry (`a.svc..`, found by fuzzing) must not make the cluster domain empty or invalid. */
+function isZone(labels: readonly string[]): boolean {
+  try {
+    validateDnsName(labels.join('.'), 'cluster domain');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

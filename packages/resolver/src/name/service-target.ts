@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import { InvalidNameError } from '../errors/invalid-name-error.js';
-import { validateDnsName } from './search-candidates.js';
+import { stripTrailingDot, validateDnsName } from './search-candidates.js';
 import { validateNamespace, validatePortNumber, validateServicePortName } from './validate-names.js';
 
 /** A parsed target: a host name (or IP literal) and an optional Service port. */
@@ -122,9 +122,11 @@ function finish(
   scheme: string | undefined,
   namespace: string | undefined,
 ): ServiceTarget {
-  const host = parts.host.toLowerCase();
-  const ipVersion = isIP(host) as 0 | 4 | 6;
-  if (ipVersion === 0) validateDnsName(host);
+  const typed = parts.host.toLowerCase();
+  const ipVersion = isIP(typed) as 0 | 4 | 6;
+  if (ipVersion === 0) validateDnsName(typed);
+  // With an explicit namespace the name is relative to it: a trailing dot would make `<name>..<ns>` (fuzzing).
+  const host = namespace === undefined ? typed : stripTrailingDot(typed);
   if (typeof parts.port === 'number') validatePortNumber(parts.port);
   const target: ServiceTarget = {
     input,

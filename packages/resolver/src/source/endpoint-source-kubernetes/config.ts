@@ -358,7 +358,9 @@ export async function kubeconfigOptions(options: KubeconfigOptions = {}): Promis
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // logLevel 'error': the parser's warnings (an unknown `!tag`) quote the line, which may hold a token,
+    // on stderr (found by fuzzing); errors are thrown and handled below.
+    doc = parseYaml(text, { logLevel: 'error' });
   } catch {
     // The YAML parser's message may quote file content (tokens): keep only the fact.
     throw arg('path', `kubeconfig ${file}: not valid YAML`);

@@ -182,6 +182,10 @@ export class KubeApiClient {
         let idx = chunk.indexOf(10, start);
         while (idx !== -1) {
           const piece = chunk.subarray(start, idx);
+          // A line that arrived whole in one chunk, or completed one, is bounded too (found by fuzzing).
+          if (pendingBytes + piece.length > max) {
+            throw new KubeApiError('too-large', `watch ${path}: event larger than ${max} bytes`);
+          }
           if (pending.length > 0) {
             pending.push(piece);
             const line = Buffer.concat(pending, pendingBytes + piece.length);
