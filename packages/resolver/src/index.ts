@@ -18,6 +18,7 @@ export type {
 } from './endpoint/endpoint.js';
 export { endpointEqual, endpointKey, joinHostPort, READY } from './endpoint/endpoint.js';
 export { EndpointSet } from './endpoint/endpoint-set.js';
+export { ApiRequestError, type ApiRequestFailure } from './errors/api-request-error.js';
 export { ClosedError } from './errors/closed-error.js';
 export { ClusterIPError, type ClusterIPErrorOptions, isClusterIPError } from './errors/clusterip-error.js';
 export { type DnsFailureReason, DnsUnavailableError } from './errors/dns-unavailable-error.js';
@@ -67,10 +68,12 @@ export {
 export type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './source/endpoint-source.js';
 export { DnsSource, type DnsSourceOptions } from './source/endpoint-source-dns.js';
 export { EnvSource, type EnvSourceOptions } from './source/endpoint-source-env.js';
-export type {
-  InClusterOptions,
-  KubeconfigOptions,
-  KubernetesSourceOptions,
+export {
+  type InClusterOptions,
+  type KubeconfigOptions,
+  type KubeconfigResult,
+  type KubernetesSourceOptions,
+  kubeconfigOptions,
 } from './source/endpoint-source-kubernetes/config.js';
 export {
   type MergeEndpointSlicesOptions,
@@ -80,6 +83,7 @@ export {
   type KubernetesEmptyReasonCode,
   KubernetesSource,
 } from './source/endpoint-source-kubernetes/endpoint-source-kubernetes.js';
+export { type KubeApiGetOptions, KubeApiReader } from './source/endpoint-source-kubernetes/kube-api-reader.js';
 export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';
 export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';
 export {

@@ -4,8 +4,10 @@
 export { type StaticEndpoint, type StaticService, StaticSource } from '../source/endpoint-source-static.js';
 export { FakeEndpointSource, type FakeWatch } from './fake-endpoint-source.js';
 export {
+  type FakeDeleteOptions,
   FakeKubernetesApi,
   type FakeListOptions,
+  type ObjectChange,
   type WaitOptions,
   type WatchMatcher,
 } from './fake-kubernetes-api/fake-kubernetes-api.js';

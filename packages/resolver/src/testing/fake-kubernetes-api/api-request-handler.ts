@@ -323,6 +323,23 @@ export class ApiRequestHandler {
     const ops = this.#host.operations;
     const dryRun = query.dryRun === 'All';
     const method = record.method;
+    if (subresource === 'scale' && kind.hasScale && name !== undefined) {
+      switch (method) {
+        case 'GET':
+          send(res, 200, ops.getScale(kind, namespace, name));
+          return;
+        case 'PUT':
+          send(res, 200, ops.writeScale(kind, namespace, name, parseJson(bodyText), undefined, dryRun));
+          return;
+        case 'PATCH': {
+          const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+          send(res, 200, ops.writeScale(kind, namespace, name, parseJson(bodyText), contentType, dryRun));
+          return;
+        }
+        default:
+          throw methodNotAllowed(method);
+      }
+    }
     if (subresource !== undefined && (subresource !== 'status' || !kind.hasStatus)) throw notFoundPath();
     const mode: WriteMode = subresource === 'status' ? 'status' : 'http';
     const table = wantsTable(req);
@@ -430,6 +447,10 @@ export class ApiRequestHandler {
         if (subresource !== undefined) throw methodNotAllowed(method);
         const options = bodyText.trim() === '' ? {} : parseJson(bodyText);
         const pre = isPlainObject(options) && isPlainObject(options.preconditions) ? options.preconditions : {};
+        const grace =
+          isPlainObject(options) && typeof options.gracePeriodSeconds === 'number'
+            ? options.gracePeriodSeconds
+            : parseNonNegative(query, 'gracePeriodSeconds');
         const bodyDryRun = isPlainObject(options) && Array.isArray(options.dryRun) && options.dryRun.includes('All');
         const deleted = ops.delete(
           kind,
@@ -438,6 +459,7 @@ export class ApiRequestHandler {
           {
             ...(typeof pre.uid === 'string' ? { uid: pre.uid } : {}),
             ...(typeof pre.resourceVersion === 'string' ? { resourceVersion: pre.resourceVersion } : {}),
+            ...(grace === undefined ? {} : { gracePeriodSeconds: grace }),
           },
           dryRun || bodyDryRun,
         );

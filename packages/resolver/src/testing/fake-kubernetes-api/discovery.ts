@@ -4,6 +4,8 @@
 import { RESOURCE_KINDS, RESOURCE_VERBS, type ResourceKind } from './resource-kinds.js';
 
 const STATUS_VERBS = ['get', 'patch', 'update'];
+/** The `/scale` subresource answers with `autoscaling/v1 Scale` (kubectl's scale client reads this from discovery). */
+const SCALE_KIND = { group: 'autoscaling', version: 'v1', kind: 'Scale' } as const;
 
 /** `/version`: the dispatcher `kubectl` picks `kubectl.1.<minor>` from `minor`. */
 export function versionInfo(gitVersion: string): Record<string, string> {
@@ -76,6 +78,17 @@ export function apiResourceList(group: string): Record<string, unknown> | undefi
         verbs: STATUS_VERBS,
       });
     }
+    if (k.hasScale) {
+      resources.push({
+        name: `${k.plural}/scale`,
+        singularName: '',
+        namespaced: k.namespaced,
+        group: SCALE_KIND.group,
+        version: SCALE_KIND.version,
+        kind: SCALE_KIND.kind,
+        verbs: STATUS_VERBS,
+      });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? 'v1' : `${group}/v1`, resources };
 }
@@ -90,7 +103,14 @@ function discoveryResource(k: ResourceKind): Record<string, unknown> {
     verbs: RESOURCE_VERBS,
     ...(k.shortNames.length > 0 ? { shortNames: k.shortNames } : {}),
     ...(k.categories.length > 0 ? { categories: k.categories } : {}),
-    ...(k.hasStatus ? { subresources: [{ subresource: 'status', responseKind, verbs: STATUS_VERBS }] } : {}),
+    ...(k.hasStatus || k.hasScale
+      ? {
+          subresources: [
+            ...(k.hasStatus ? [{ subresource: 'status', responseKind, verbs: STATUS_VERBS }] : []),
+            ...(k.hasScale ? [{ subresource: 'scale', responseKind: SCALE_KIND, verbs: STATUS_VERBS }] : []),
+          ],
+        }
+      : {}),
   };
 }
 

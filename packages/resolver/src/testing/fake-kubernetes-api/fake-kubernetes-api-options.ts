@@ -57,6 +57,13 @@ export interface FakeKubernetesApiOptions {
   readonly kubernetesVersion?: string;
   /** Emulate the EndpointSlice controller (default true). `false` leaves EndpointSlices to you. */
   readonly endpointSliceController?: boolean | EndpointSliceControllerOptions;
+  /**
+   * Delete scheduled Pods (with `spec.nodeName`) gracefully, as the real server does: a delete with a
+   * grace period above 0 only sets `deletionTimestamp` (now + grace) and `deletionGracePeriodSeconds`;
+   * whoever plays the kubelet removes the pod later with `delete(..., { gracePeriodSeconds: 0 })`.
+   * Default false: pods are removed at once, since no kubelet would ever finish the deletion.
+   */
+  readonly gracefulPodDeletion?: boolean;
   /** Clock in epoch milliseconds (default `Date.now`): creationTimestamp, ages, request times. */
   readonly now?: () => number;
   /** Random source in [0, 1) (default `Math.random`): ClusterIP allocation and generated names. */
@@ -79,6 +86,7 @@ export interface ResolvedFakeKubernetesApiOptions {
   readonly maxBodyBytes: number;
   readonly kubernetesVersion: string;
   readonly endpointSliceController: false | { readonly maxEndpointsPerSlice: number };
+  readonly gracefulPodDeletion: boolean;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -98,6 +106,7 @@ const KEYS = new Set([
   'maxBodyBytes',
   'kubernetesVersion',
   'endpointSliceController',
+  'gracefulPodDeletion',
   'now',
   'random',
 ]);
@@ -173,8 +182,16 @@ export function resolveFakeKubernetesApiOptions(
   } else {
     throw new InvalidArgumentError('endpointSliceController', 'endpointSliceController must be a boolean or an object');
   }
+  const graceful = options.gracefulPodDeletion ?? false;
+  if (typeof graceful !== 'boolean') {
+    throw new InvalidArgumentError(
+      'gracefulPodDeletion',
+      `gracefulPodDeletion must be a boolean, got ${String(graceful)}`,
+    );
+  }
   return Object.freeze({
     host,
+    gracefulPodDeletion: graceful,
     port: integerOption(options, 'port', 0, 0, 65535),
     token: token as string | undefined,
     tls: tls === undefined ? undefined : Object.freeze({ ...(tls as { key: string | Buffer; cert: string | Buffer }) }),

@@ -32,7 +32,7 @@ import { parseLabelSelector } from './label-selector.js';
 import type { AdmissionContext } from './object-admission.js';
 import { ObjectStore } from './object-store.js';
 import type { RequestRecord } from './request-record.js';
-import { findKind, type ResourceKind } from './resource-kinds.js';
+import { findKind, KIND_NAMES, type ResourceKind } from './resource-kinds.js';
 import { ResourceOperations } from './resource-operations.js';
 import type { WatchInfo, WatchStream } from './watch-stream.js';
 
@@ -56,6 +56,30 @@ export interface WatchMatcher extends Omit<RequestMatcher, 'watch' | 'method'> {
   readonly namespace?: string | null;
 }
 
+/** Options of {@link FakeKubernetesApi.delete}. */
+export interface FakeDeleteOptions {
+  /**
+   * `DeleteOptions.gracePeriodSeconds` of a Pod deletion. Only matters with `gracefulPodDeletion`:
+   * then a scheduled Pod is marked terminating unless this is 0 (the kubelet's final delete).
+   */
+  readonly gracePeriodSeconds?: number;
+}
+
+/**
+ * One committed change, as {@link FakeKubernetesApi.onChange} reports it: which object changed,
+ * not its content (read it with `get`, it may have changed again since).
+ */
+export interface ObjectChange {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** `Pod`, `Service`, `Deployment`, ... */
+  readonly kind: string;
+  /** Undefined for cluster-scoped kinds. */
+  readonly namespace: string | undefined;
+  readonly name: string;
+  /** The object's resourceVersion after the change. */
+  readonly resourceVersion: string;
+}
+
 /** Options of the `waitFor*` helpers. */
 export interface WaitOptions {
   /** Abort the wait (e.g. `AbortSignal.timeout(2000)`); the promise rejects with the signal's reason. */
@@ -70,8 +94,8 @@ interface Waiter {
 /**
  * A Kubernetes API server for tests and local development, listening on loopback.
  *
- * It speaks the real wire protocol for `v1` Services, Pods, Namespaces and Nodes and
- * `discovery.k8s.io/v1` EndpointSlices: discovery (`/api`, `/apis`, aggregated v2, `/version`,
+ * It speaks the real wire protocol for `v1` Services, Pods, Namespaces and Nodes,
+ * `discovery.k8s.io/v1` EndpointSlices and `apps/v1` Deployments (with the `scale` subresource): discovery (`/api`, `/apis`, aggregated v2, `/version`,
  * a minimal `/openapi/v3`), list with a global `resourceVersion`, watch as chunked
  * newline-delimited JSON with bookmarks, timeouts and 410 Expired, label and field selectors,
  * create/get/update/patch (merge, strategic merge, JSON patch, server-side apply)/delete,
@@ -140,7 +164,12 @@ export class FakeKubernetesApi {
     this.#options = options;
     this.#token = options.token;
     const allocator = new ClusterIpAllocator(options.serviceClusterIPRange, options.random);
-    const ctx: AdmissionContext = { now: options.now, random: options.random, allocator };
+    const ctx: AdmissionContext = {
+      now: options.now,
+      random: options.random,
+      allocator,
+      gracefulPodDeletion: options.gracefulPodDeletion,
+    };
     this.#store = new ObjectStore(100, options.historySize);
     this.#operations = new ResourceOperations(this.#store, ctx);
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -345,12 +374,65 @@ export class FakeKubernetesApi {
    * api.delete('Pod', 'shop', 'web-1')
    * ```
    */
-  delete(kind: string, namespace: string | undefined, name: string): boolean {
+  delete(kind: string, namespace: string | undefined, name: string, options: FakeDeleteOptions = {}): boolean {
     this.#assertOpen();
     const k = this.#kind(kind);
     if (this.#store.get(k, namespace || undefined, name) === undefined) return false;
-    this.#direct('delete', () => this.#operations.delete(k, namespace || undefined, name));
+    const grace = options.gracePeriodSeconds;
+    if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0)) {
+      throw new InvalidArgumentError(
+        'gracePeriodSeconds',
+        `gracePeriodSeconds must be a non-negative integer, got ${String(grace)}`,
+      );
+    }
+    this.#direct('delete', () =>
+      this.#operations.delete(
+        k,
+        namespace || undefined,
+        name,
+        grace === undefined ? {} : { gracePeriodSeconds: grace },
+      ),
+    );
     return true;
+  }
+
+  /**
+   * Call `listener` after every committed change (programmatic and HTTP writes alike), in
+   * resourceVersion order, synchronously and never re-entrantly: a write made by the listener is
+   * delivered after the current call returns. Returns the unsubscribe function; no call happens
+   * after it ran or after `close()`. A listener that throws is not called again for that change
+   * and does not disturb the others.
+   *
+   * @example
+   * ```ts
+   * const off = api.onChange((c) => { if (c.kind === 'Deployment') reconcile(c.namespace, c.name) })
+   * off()
+   * ```
+   */
+  onChange(listener: (change: ObjectChange) => void): () => void {
+    this.#assertOpen();
+    if (typeof listener !== 'function') {
+      throw new InvalidArgumentError('listener', `listener must be a function, got ${typeof listener}`);
+    }
+    let active = true;
+    const unsubscribe = this.#store.subscribe((event) => {
+      if (!active || this.#closing !== undefined) return;
+      try {
+        listener({
+          type: event.type,
+          kind: event.kind.kind,
+          namespace: event.object.metadata.namespace,
+          name: event.object.metadata.name,
+          resourceVersion: event.object.metadata.resourceVersion,
+        });
+      } catch {
+        // A listener's failure is its own business; the store and the other listeners go on.
+      }
+    });
+    return () => {
+      active = false;
+      unsubscribe();
+    };
   }
 
   /**
@@ -496,6 +578,49 @@ export class FakeKubernetesApi {
   }
 
   /**
+   * Restart the server as its clients see an API server restart: every connection is cut (open
+   * watches and stalled requests included), the port refuses connections while `whileDown` runs, then
+   * the server listens again on the same port with the same objects and resourceVersions (etcd
+   * survived). The new server's watch cache starts at the revision current when it comes back, so a
+   * watch resumed from an older resourceVersion gets 410 Expired and the client relists;
+   * `keepHistory: true` keeps the history instead. Objects may be applied while down. Fault rules
+   * stay. Resolves once listening again; when `close()` is called meanwhile, it resolves without
+   * listening.
+   *
+   * @throws InvalidArgumentError for unknown options; ClosedError after `close()`.
+   * @example
+   * ```ts
+   * await api.restart({ whileDown: () => sawFailure }) // e.g. a `clusterip:source:failure` message
+   * ```
+   */
+  async restart(options: { readonly whileDown?: () => unknown; readonly keepHistory?: boolean } = {}): Promise<void> {
+    this.#assertOpen();
+    for (const key of Object.keys(options)) {
+      if (key !== 'whileDown' && key !== 'keepHistory') {
+        throw new InvalidArgumentError(`restart.${key}`, `unexpected option "restart.${key}"`);
+      }
+    }
+    const down = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const stream of [...this.#watches]) stream.destroy();
+    this.#watches.clear();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    this.#server.closeAllConnections();
+    await down;
+    await options.whileDown?.();
+    if (this.#closing !== undefined) return;
+    // The new watch cache is filled from etcd when the server starts: history before now is gone.
+    if (options.keepHistory !== true) this.#store.compact();
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#port, this.#options.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /**
    * Stop the server: end all watches, destroy all sockets (held and stalled requests included),
    * clear timers, reject pending `waitFor*` calls. Idempotent: every call returns the same promise.
    */
@@ -534,7 +659,7 @@ export class FakeKubernetesApi {
     if (k === undefined) {
       throw new InvalidArgumentError(
         'kind',
-        `kind must be one of Namespace, Node, Pod, Service, EndpointSlice (or their plural/short names), got ${JSON.stringify(kind)}`,
+        `kind must be one of ${KIND_NAMES} (or their plural/short names), got ${JSON.stringify(kind)}`,
       );
     }
     return k;

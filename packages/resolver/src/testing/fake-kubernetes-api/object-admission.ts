@@ -14,6 +14,12 @@ export interface AdmissionContext {
   readonly now: () => number;
   readonly random: () => number;
   readonly allocator: ClusterIpAllocator;
+  /**
+   * Delete scheduled Pods gracefully, as the real server does: set `deletionTimestamp` (now + grace)
+   * and `deletionGracePeriodSeconds`, and leave the removal to the kubelet (which deletes with grace
+   * 0). Off by default: without a kubelet, pods would never go away.
+   */
+  readonly gracefulPodDeletion?: boolean;
 }
 
 /**
@@ -66,6 +72,11 @@ function validateName(kind: ResourceKind, name: string, errors: FieldErrors): vo
 function defaultPod(object: KubeObject): void {
   const spec = isPlainObject(object.spec) ? object.spec : {};
   object.spec = spec;
+  defaultPodSpec(spec);
+}
+
+/** `SetDefaults_PodSpec` and the container defaults (also applied to Deployment pod templates). */
+function defaultPodSpec(spec: Record<string, unknown>): void {
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
@@ -91,27 +102,120 @@ function defaultPod(object: KubeObject): void {
 }
 
 function validatePod(object: KubeObject, errors: FieldErrors): void {
-  const spec = isPlainObject(object.spec) ? object.spec : {};
+  validatePodSpec(isPlainObject(object.spec) ? object.spec : {}, 'spec', errors);
+  const status = isPlainObject(object.status) ? object.status : {};
+  if (typeof status.podIP === 'string' && status.podIP !== '' && !isIPv4(status.podIP) && !isIPv6(status.podIP)) {
+    errors.invalid('status.podIP', status.podIP, 'must be a valid IP address');
+  }
+}
+
+function validatePodSpec(spec: Record<string, unknown>, path: string, errors: FieldErrors): void {
   const containers = spec.containers;
   if (!Array.isArray(containers) || containers.length === 0) {
-    errors.required('spec.containers');
+    errors.required(`${path}.containers`);
     return;
   }
   const names = new Set<string>();
   containers.forEach((c, i) => {
     if (!isPlainObject(c)) {
-      errors.invalid(`spec.containers[${i}]`, c, 'must be an object');
+      errors.invalid(`${path}.containers[${i}]`, c, 'must be an object');
       return;
     }
-    if (typeof c.name !== 'string' || c.name === '') errors.required(`spec.containers[${i}].name`);
-    else if (!isDns1123Label(c.name)) errors.invalid(`spec.containers[${i}].name`, c.name, 'must be a DNS-1123 label');
-    else if (names.has(c.name)) errors.duplicate(`spec.containers[${i}].name`, c.name);
+    const field = `${path}.containers[${i}]`;
+    if (typeof c.name !== 'string' || c.name === '') errors.required(`${field}.name`);
+    else if (!isDns1123Label(c.name)) errors.invalid(`${field}.name`, c.name, 'must be a DNS-1123 label');
+    else if (names.has(c.name)) errors.duplicate(`${field}.name`, c.name);
     else names.add(c.name);
-    if (typeof c.image !== 'string' || c.image === '') errors.required(`spec.containers[${i}].image`);
+    if (typeof c.image !== 'string' || c.image === '') errors.required(`${field}.image`);
+    if (c.ports !== undefined && c.ports !== null) {
+      if (!Array.isArray(c.ports)) errors.invalid(`${field}.ports`, c.ports, 'must be a list');
+      else {
+        c.ports.forEach((p, j) => {
+          const port = isPlainObject(p) ? p.containerPort : undefined;
+          if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+            errors.invalid(`${field}.ports[${j}].containerPort`, port, 'must be between 1 and 65535, inclusive');
+          }
+        });
+      }
+    }
   });
-  const status = isPlainObject(object.status) ? object.status : {};
-  if (typeof status.podIP === 'string' && status.podIP !== '' && !isIPv4(status.podIP) && !isIPv6(status.podIP)) {
-    errors.invalid('status.podIP', status.podIP, 'must be a valid IP address');
+}
+
+/** `SetDefaults_Deployment` (apps/v1): replicas, RollingUpdate 25%/25%, history and deadline, pod template defaults. */
+function defaultDeployment(object: KubeObject): void {
+  const spec = isPlainObject(object.spec) ? object.spec : {};
+  object.spec = spec;
+  spec.replicas ??= 1;
+  const strategy = isPlainObject(spec.strategy) ? spec.strategy : {};
+  spec.strategy = strategy;
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') {
+    const rolling = isPlainObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {};
+    strategy.rollingUpdate = rolling;
+    rolling.maxUnavailable ??= '25%';
+    rolling.maxSurge ??= '25%';
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  const template = isPlainObject(spec.template) ? spec.template : {};
+  spec.template = template;
+  const templateSpec = isPlainObject(template.spec) ? template.spec : {};
+  template.spec = templateSpec;
+  defaultPodSpec(templateSpec);
+}
+
+function intOrPercent(value: unknown): boolean {
+  return (
+    (typeof value === 'number' && Number.isInteger(value) && value >= 0) ||
+    (typeof value === 'string' && /^\d+%$/.test(value))
+  );
+}
+
+/** apps/v1 `ValidateDeployment`: the checks a local cluster's users trip over. */
+function validateDeployment(object: KubeObject, errors: FieldErrors): void {
+  const spec = isPlainObject(object.spec) ? object.spec : {};
+  const replicas = spec.replicas;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+    errors.invalid('spec.replicas', replicas, 'must be greater than or equal to 0');
+  }
+  const selector = isPlainObject(spec.selector) ? spec.selector : undefined;
+  const matchLabels = isPlainObject(selector?.matchLabels) ? (selector.matchLabels as Record<string, unknown>) : {};
+  const expressions = Array.isArray(selector?.matchExpressions) ? selector.matchExpressions : [];
+  if (selector === undefined) errors.required('spec.selector');
+  else if (Object.keys(matchLabels).length === 0 && expressions.length === 0) {
+    errors.invalid('spec.selector', selector, 'empty selector is invalid for deployment');
+  }
+  const template = isPlainObject(spec.template) ? spec.template : {};
+  const templateMeta = isPlainObject(template.metadata) ? template.metadata : {};
+  const labels = isPlainObject(templateMeta.labels) ? templateMeta.labels : {};
+  checkStringMap(errors, 'spec.template.metadata.labels', templateMeta.labels);
+  if (selector !== undefined && Object.entries(matchLabels).some(([k, v]) => labels[k] !== v)) {
+    errors.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`');
+  }
+  validatePodSpec(isPlainObject(template.spec) ? template.spec : {}, 'spec.template.spec', errors);
+  const strategy = isPlainObject(spec.strategy) ? spec.strategy : {};
+  if (strategy.type !== 'RollingUpdate' && strategy.type !== 'Recreate') {
+    errors.notSupported('spec.strategy.type', strategy.type, ['Recreate', 'RollingUpdate']);
+  } else if (strategy.type === 'RollingUpdate') {
+    const rolling = isPlainObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {};
+    for (const key of ['maxSurge', 'maxUnavailable']) {
+      if (!intOrPercent(rolling[key])) {
+        errors.invalid(
+          `spec.strategy.rollingUpdate.${key}`,
+          rolling[key],
+          'must be a non-negative integer or a percentage',
+        );
+      }
+    }
+    if (rolling.maxSurge === 0 || rolling.maxSurge === '0%') {
+      if (rolling.maxUnavailable === 0 || rolling.maxUnavailable === '0%') {
+        errors.invalid(
+          'spec.strategy.rollingUpdate.maxUnavailable',
+          rolling.maxUnavailable,
+          'may not be 0 when `maxSurge` is 0',
+        );
+      }
+    }
   }
 }
 
@@ -189,7 +293,7 @@ function specPart(object: KubeObject): Record<string, unknown> {
   return rest;
 }
 
-const GENERATION_KINDS = new Set(['Service', 'EndpointSlice']);
+const GENERATION_KINDS = new Set(['Service', 'EndpointSlice', 'Deployment']);
 
 /**
  * Admit a create: check apiVersion/kind and namespace, set name (generateName), uid,
@@ -353,6 +457,9 @@ function defaultKind(kind: ResourceKind, object: KubeObject): void {
     case 'EndpointSlice':
       defaultEndpointSlice(object);
       break;
+    case 'Deployment':
+      defaultDeployment(object);
+      break;
     case 'Namespace': {
       const meta = object.metadata ?? {};
       meta.labels = { ...(meta.labels ?? {}), 'kubernetes.io/metadata.name': meta.name ?? '' };
@@ -379,6 +486,9 @@ function validateKind(kind: ResourceKind, object: KubeObject, errors: FieldError
       break;
     case 'EndpointSlice':
       validateEndpointSlice(object, errors);
+      break;
+    case 'Deployment':
+      validateDeployment(object, errors);
       break;
     default:
       break;

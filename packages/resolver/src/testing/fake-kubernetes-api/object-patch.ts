@@ -44,6 +44,16 @@ const MERGE_KEYS: Readonly<Record<string, string>> = {
   'status.conditions': 'type',
   'status.podIPs': 'ip',
   'status.addresses': 'type',
+  // Deployment pod templates (apps/v1 DeploymentSpec.template is a PodTemplateSpec).
+  'spec.template.spec.containers': 'name',
+  'spec.template.spec.initContainers': 'name',
+  'spec.template.spec.containers.ports': 'containerPort',
+  'spec.template.spec.initContainers.ports': 'containerPort',
+  'spec.template.spec.containers.env': 'name',
+  'spec.template.spec.initContainers.env': 'name',
+  'spec.template.spec.containers.volumeMounts': 'mountPath',
+  'spec.template.spec.volumes': 'name',
+  'spec.template.spec.imagePullSecrets': 'name',
 };
 
 // Lists of scalars with patchStrategy "merge": a patch adds its values to the stored ones.

@@ -155,6 +155,28 @@ function nodeRoles(object: StoredObject): string {
   return roles.length === 0 ? '<none>' : roles.sort().join(',');
 }
 
+function deploymentCells(object: StoredObject): unknown[] {
+  const spec = record(object.spec);
+  const status = record(object.status);
+  const count = (v: unknown) => (typeof v === 'number' ? v : 0);
+  const template = record(record(spec.template).spec);
+  const containers = list(template.containers).map(record);
+  const matchLabels = record(record(spec.selector).matchLabels);
+  const selector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+  return [
+    object.metadata.name,
+    `${count(status.readyReplicas)}/${count(spec.replicas)}`,
+    count(status.updatedReplicas),
+    count(status.availableReplicas),
+    null,
+    containers.map((c) => String(c.name ?? '')).join(','),
+    containers.map((c) => String(c.image ?? '')).join(','),
+    selector === '' ? '<none>' : selector,
+  ];
+}
+
 interface Printer {
   readonly columns: readonly Column[];
   /** Cells in column order; the Age cell is filled in by `toTable` (null placeholder). */
@@ -225,6 +247,34 @@ const PRINTERS: Readonly<Record<string, Printer>> = {
       cells[3] = String(cells[3]);
       return cells;
     },
+  },
+  // pkg/printers/internalversion printDeployment: NAME READY UP-TO-DATE AVAILABLE AGE (+ wide columns).
+  Deployment: {
+    columns: [
+      NAME,
+      column('Ready', 'Number of the pod with ready state'),
+      column(
+        'Up-to-date',
+        'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+        0,
+        'integer',
+      ),
+      column(
+        'Available',
+        'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+        0,
+        'integer',
+      ),
+      AGE,
+      column('Containers', 'Names of each container in the template.', 1),
+      column('Images', 'Images referenced by each container in the template.', 1),
+      column(
+        'Selector',
+        'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.',
+        1,
+      ),
+    ],
+    cells: deploymentCells,
   },
   Namespace: {
     columns: [NAME, column('Status', 'The status of the namespace'), AGE],

@@ -2,13 +2,13 @@
 // Consumes nothing; produces `ResourceKind` descriptors used by routing, discovery, storage and tables.
 
 /** The kinds the fake serves. */
-export type KindName = 'Namespace' | 'Node' | 'Pod' | 'Service' | 'EndpointSlice';
+export type KindName = 'Namespace' | 'Node' | 'Pod' | 'Service' | 'EndpointSlice' | 'Deployment';
 
 /** Where a kind lives in the API and how discovery describes it. */
 export interface ResourceKind {
   readonly kind: KindName;
   /** API group; `''` is the core group served under `/api/v1`. */
-  readonly group: '' | 'discovery.k8s.io';
+  readonly group: '' | 'discovery.k8s.io' | 'apps';
   readonly version: 'v1';
   /** `v1` or `discovery.k8s.io/v1`: the `apiVersion` of objects of this kind. */
   readonly apiVersion: string;
@@ -20,6 +20,8 @@ export interface ResourceKind {
   readonly categories: readonly string[];
   /** Has a `/status` subresource whose writes touch only `.status`. */
   readonly hasStatus: boolean;
+  /** Has a `/scale` subresource (an `autoscaling/v1 Scale` over `spec.replicas`). */
+  readonly hasScale: boolean;
   /** Field selector labels the real API server accepts for this kind beyond metadata.name/namespace. */
   readonly fieldLabels: readonly string[];
 }
@@ -29,9 +31,10 @@ const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', '
 /** Verbs every kind supports (discovery `verbs`). */
 export const RESOURCE_VERBS: readonly string[] = VERBS;
 
-function kind(spec: Omit<ResourceKind, 'apiVersion' | 'version'>): ResourceKind {
+function kind(spec: Omit<ResourceKind, 'apiVersion' | 'version' | 'hasScale'> & { hasScale?: boolean }): ResourceKind {
   return Object.freeze({
     ...spec,
+    hasScale: spec.hasScale ?? false,
     version: 'v1' as const,
     apiVersion: spec.group === '' ? 'v1' : `${spec.group}/v1`,
   });
@@ -103,7 +106,25 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = Object.freeze([
     hasStatus: false,
     fieldLabels: [],
   }),
+  // Workloads: served so that `kubectl apply/get/scale/rollout` work against a local cluster whose
+  // controller (outside the fake) runs the pods. There is no ReplicaSet kind: pods are owned by the
+  // Deployment directly (see LocalCluster in @clusterip/sdk/cluster).
+  kind({
+    kind: 'Deployment',
+    group: 'apps',
+    plural: 'deployments',
+    singular: 'deployment',
+    namespaced: true,
+    shortNames: ['deploy'],
+    categories: ['all'],
+    hasStatus: true,
+    hasScale: true,
+    fieldLabels: [],
+  }),
 ]);
+
+/** Names of the served kinds, for messages: `Namespace, Node, Pod, Service, EndpointSlice, Deployment`. */
+export const KIND_NAMES: string = RESOURCE_KINDS.map((k) => k.kind).join(', ');
 
 /** The kind called `name` (case-insensitive kind, plural, singular or short name), or undefined. */
 export function findKind(name: string): ResourceKind | undefined {

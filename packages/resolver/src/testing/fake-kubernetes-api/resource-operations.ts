@@ -5,10 +5,17 @@ import { ApiStatusError, badRequest, expired, failure, notFound } from './api-st
 import type { FieldSelector } from './field-selector.js';
 import { isPlainObject, type KubeObject, type StoredObject } from './kube-object.js';
 import type { LabelSelector } from './label-selector.js';
-import { type AdmissionContext, admitCreate, admitDelete, admitUpdate, type WriteMode } from './object-admission.js';
+import {
+  type AdmissionContext,
+  admitCreate,
+  admitDelete,
+  admitUpdate,
+  formatTime,
+  type WriteMode,
+} from './object-admission.js';
 import { jsonPatch, mergePatch, PATCH_TYPES, strategicMergePatch } from './object-patch.js';
 import { type ObjectStore, objectKey } from './object-store.js';
-import { findKind, RESOURCE_KINDS, type ResourceKind } from './resource-kinds.js';
+import { findKind, KIND_NAMES, RESOURCE_KINDS, type ResourceKind } from './resource-kinds.js';
 
 /** Which objects a list (or deletecollection) selects. */
 export interface ListQuery {
@@ -30,11 +37,15 @@ export interface ListResult {
   readonly remainingItemCount?: number;
 }
 
-/** `DeleteOptions.preconditions`. */
+/** `DeleteOptions.preconditions`, plus its `gracePeriodSeconds`. */
 export interface DeletePreconditions {
   readonly uid?: string;
   readonly resourceVersion?: string;
+  /** Grace period of a Pod deletion (seconds); default `spec.terminationGracePeriodSeconds`; 0 removes at once. */
+  readonly gracePeriodSeconds?: number;
 }
+
+const POD_KIND = findKind('Pod') as ResourceKind;
 
 const NAMESPACE_KIND = findKind('Namespace') as ResourceKind;
 
@@ -234,6 +245,8 @@ export class ResourceOperations {
       );
     }
     if (dryRun) return current;
+    const graceful = this.#gracefulPod(kind, current, preconditions.gracePeriodSeconds);
+    if (graceful !== undefined) return graceful;
     if (kind.kind === 'Namespace') {
       for (const k of RESOURCE_KINDS) {
         if (!k.namespaced) continue;
@@ -247,6 +260,81 @@ export class ResourceOperations {
     const { items } = this.list(kind, { ...query, limit: 0 });
     if (dryRun) return items;
     return items.map((o) => this.#removeTree(kind, o));
+  }
+
+  /** `GET .../<name>/scale`: the object's `autoscaling/v1 Scale`. */
+  getScale(kind: ResourceKind, namespace: string | undefined, name: string): Record<string, unknown> {
+    return scaleOf(this.get(kind, namespace, name));
+  }
+
+  /**
+   * `PUT` (patch `undefined`) or `PATCH` (`contentType` + `patch`) of `.../<name>/scale`: only
+   * `spec.replicas` of the object changes. A resourceVersion in the written Scale is a precondition.
+   */
+  writeScale(
+    kind: ResourceKind,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    contentType: string | undefined,
+    dryRun = false,
+  ): Record<string, unknown> {
+    const current = this.get(kind, namespace, name);
+    let scale: unknown = body;
+    if (contentType !== undefined) {
+      const base = scaleOf(current);
+      switch (contentType) {
+        case PATCH_TYPES.merge:
+        case PATCH_TYPES.apply:
+          scale = mergePatch(base, body);
+          break;
+        case PATCH_TYPES.strategic:
+          scale = strategicMergePatch(base, body);
+          break;
+        case PATCH_TYPES.json:
+          scale = jsonPatch(base, body);
+          break;
+        default:
+          throw new ApiStatusError(
+            failure(415, `the body of the request was in an unknown format`, 'UnsupportedMediaType'),
+          );
+      }
+    }
+    if (!isPlainObject(scale)) throw badRequest('the body of the request must be a Scale object');
+    const replicas = isPlainObject(scale.spec) ? scale.spec.replicas : undefined;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw new ApiStatusError(
+        failure(
+          422,
+          `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+          'Invalid',
+          {
+            name,
+            group: 'autoscaling',
+            kind: 'Scale',
+            causes: [
+              {
+                reason: 'FieldValueInvalid',
+                message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+                field: 'spec.replicas',
+              },
+            ],
+          },
+        ),
+      );
+    }
+    const rv = isPlainObject(scale.metadata) ? scale.metadata.resourceVersion : undefined;
+    const spec = isPlainObject(current.spec) ? current.spec : {};
+    const next = {
+      ...current,
+      metadata: {
+        ...current.metadata,
+        resourceVersion:
+          typeof rv === 'string' && rv !== '' && contentType === undefined ? rv : current.metadata.resourceVersion,
+      },
+      spec: { ...spec, replicas },
+    };
+    return scaleOf(this.update(kind, namespace, name, next, 'http', dryRun));
   }
 
   /** Programmatic create-or-replace: no preconditions, status and deletionTimestamp taken as given. */
@@ -268,6 +356,42 @@ export class ResourceOperations {
     if (this.#store.get(NAMESPACE_KIND, undefined, namespace) === undefined) throw notFound(NAMESPACE_KIND, namespace);
   }
 
+  /**
+   * The registry's graceful Pod deletion (`BeforeDelete` with the pod strategy's grace period): a
+   * scheduled Pod, deleted with a grace period above 0, is only marked (`deletionTimestamp` = now +
+   * grace); the kubelet removes it once its containers stopped. A second delete may shorten the
+   * grace period. Returns undefined when the object is to be removed now.
+   */
+  #gracefulPod(
+    kind: ResourceKind,
+    current: StoredObject,
+    gracePeriodSeconds: number | undefined,
+  ): StoredObject | undefined {
+    if (kind !== POD_KIND || this.#ctx.gracefulPodDeletion !== true) return undefined;
+    const spec = isPlainObject(current.spec) ? current.spec : {};
+    if (typeof spec.nodeName !== 'string' || spec.nodeName === '') return undefined;
+    const phase = isPlainObject(current.status) ? current.status.phase : undefined;
+    if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+    const specGrace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
+    let grace = gracePeriodSeconds ?? specGrace;
+    const marked = current.metadata.deletionGracePeriodSeconds;
+    if (current.metadata.deletionTimestamp !== undefined && typeof marked === 'number') {
+      // Already terminating: a delete can only shorten the remaining grace period.
+      if (grace >= marked) return current;
+    }
+    grace = Math.max(0, Math.floor(grace));
+    if (grace === 0) return undefined;
+    const next = {
+      ...current,
+      metadata: {
+        ...current.metadata,
+        deletionTimestamp: formatTime(this.#ctx.now() + grace * 1000),
+        deletionGracePeriodSeconds: grace,
+      },
+    } as StoredObject;
+    return this.#store.put(kind, next);
+  }
+
   #removeTree(kind: ResourceKind, object: StoredObject): StoredObject {
     const removed = this.#store.remove(kind, object.metadata.namespace, object.metadata.name) ?? object;
     admitDelete(kind, object, this.#ctx);
@@ -277,11 +401,34 @@ export class ResourceOperations {
       if (!k.namespaced) continue;
       for (const dependent of this.#store.list(k, kind.namespaced ? object.metadata.namespace : undefined)) {
         const owners = dependent.metadata.ownerReferences ?? [];
-        if (owners.some((ref) => ref.uid === uid)) this.#removeTree(k, dependent);
+        if (!owners.some((ref) => ref.uid === uid)) continue;
+        // Pods of a deleted owner terminate gracefully when the kubelet is emulated.
+        if (this.#gracefulPod(k, dependent, undefined) === undefined) this.#removeTree(k, dependent);
       }
     }
     return removed;
   }
+}
+
+/** `autoscaling/v1 Scale` of a Deployment: `spec.replicas`, `status.replicas` and the selector as a string. */
+function scaleOf(object: StoredObject): Record<string, unknown> {
+  const spec = isPlainObject(object.spec) ? object.spec : {};
+  const status = isPlainObject(object.status) ? object.status : {};
+  const selector =
+    isPlainObject(spec.selector) && isPlainObject(spec.selector.matchLabels) ? spec.selector.matchLabels : {};
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name, ...(namespace === undefined ? {} : { namespace }), uid, resourceVersion, creationTimestamp },
+    spec: { replicas: typeof spec.replicas === 'number' ? spec.replicas : 0 },
+    status: {
+      replicas: typeof status.replicas === 'number' ? status.replicas : 0,
+      selector: Object.entries(selector)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(','),
+    },
+  };
 }
 
 function withCurrentVersion(object: KubeObject, current: StoredObject): KubeObject {
@@ -292,9 +439,7 @@ function withCurrentVersion(object: KubeObject, current: StoredObject): KubeObje
 export function kindOf(object: KubeObject): ResourceKind {
   const kind = typeof object?.kind === 'string' ? findKind(object.kind) : undefined;
   if (kind === undefined || kind.kind !== object.kind) {
-    throw badRequest(
-      `object kind ${JSON.stringify(object?.kind)} is not served by the fake (Namespace, Node, Pod, Service, EndpointSlice)`,
-    );
+    throw badRequest(`object kind ${JSON.stringify(object?.kind)} is not served by the fake (${KIND_NAMES})`);
   }
   if (object.apiVersion !== undefined && object.apiVersion !== kind.apiVersion) {
     throw badRequest(`${kind.kind}: apiVersion must be ${kind.apiVersion}, got ${JSON.stringify(object.apiVersion)}`);
