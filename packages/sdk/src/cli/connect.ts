@@ -1,0 +1,155 @@
+// CLI: the connection every command uses — a KubernetesSource (kubeconfig or in-cluster), a
+// KubeApiReader on the same credentials, a Resolver with this client's context (namespace, search
+// list, node, zone). Consumes the shared flags and environment; produces a `ClusterConnection`.
+
+import { access } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import {
+  type ClusterContext,
+  detectClusterContext,
+  InvalidArgumentError,
+  KubeApiReader,
+  KubernetesSource,
+  parseResolvConf,
+  Resolver,
+  synthesizeClusterFirst,
+} from '@clusterip/resolver';
+import type { ClientTopology } from '../eligibility/eligibility.js';
+import type { CommonOptions } from './args.js';
+import { EXIT, withExit } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+/** A CLI should answer or fail within seconds, not the library's 30 s. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** How the CLI reaches the cluster, and who "this client" is. */
+export interface ClusterConnection {
+  readonly source: KubernetesSource;
+  readonly reader: KubeApiReader;
+  readonly resolver: Resolver;
+  /** Namespace, search list and topology of this client. */
+  readonly context: ClusterContext;
+  readonly namespace: string;
+  readonly client: ClientTopology;
+  /** Where the configuration came from. */
+  readonly via: 'kubeconfig' | 'in-cluster';
+  /** Close the resolver, the reader and the source (children first). Idempotent. */
+  close(): Promise<void>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Open the connection: `--kubeconfig`/`--context` when given; else the in-cluster service account
+ * in a pod; else `$KUBECONFIG` or `~/.kube/config`. Configuration failures exit with 3.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect(args.common, io)
+ * try { await resolveModel(conn, 'web') } finally { await conn.close() }
+ * ```
+ */
+export async function connect(common: CommonOptions, io: CliIo): Promise<ClusterConnection> {
+  const env = io.env;
+  const nodeName = common.node ?? (env.NODE_NAME || undefined);
+  const sourceOptions = {
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    env,
+    ...(nodeName === undefined ? {} : { nodeName }),
+  };
+  let source: KubernetesSource;
+  let via: ClusterConnection['via'];
+  try {
+    if (common.kubeconfig !== undefined || common.context !== undefined) {
+      source = await KubernetesSource.fromKubeconfig({
+        ...sourceOptions,
+        ...(common.kubeconfig === undefined ? {} : { path: resolve(io.cwd, common.kubeconfig) }),
+        ...(common.context === undefined ? {} : { context: common.context }),
+      });
+      via = 'kubeconfig';
+    } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && (await exists(SERVICE_ACCOUNT_TOKEN))) {
+      source = KubernetesSource.inCluster(sourceOptions);
+      via = 'in-cluster';
+    } else {
+      const path =
+        env.KUBECONFIG?.split(delimiter).find((p) => p !== '') ?? join(env.HOME ?? homedir(), '.kube', 'config');
+      if (!(await exists(path))) {
+        throw new InvalidArgumentError(
+          'kubeconfig',
+          `clusterip: no cluster configured: no kubeconfig at ${path} and not in a pod: pass --kubeconfig <file> or set KUBECONFIG`,
+        );
+      }
+      source = await KubernetesSource.fromKubeconfig({ ...sourceOptions, path: resolve(io.cwd, path) });
+      via = 'kubeconfig';
+    }
+  } catch (err) {
+    throw withExit(err as Error, EXIT.unreachable);
+  }
+  const namespace = common.namespace ?? source.namespace ?? 'default';
+  const reader = new KubeApiReader(source);
+  try {
+    // Fail fast (exit 3) when the server is unreachable or refuses the credentials, before any watch
+    // starts retrying with backoff. `/version` is readable by every authenticated client.
+    await reader.get('/version');
+  } catch (err) {
+    await reader.close();
+    await source.close();
+    throw err;
+  }
+  let zone = common.zone ?? (env.NODE_ZONE || undefined);
+  if (zone === undefined && nodeName !== undefined) zone = await nodeZone(reader, nodeName);
+  // The search list a pod of `namespace` gets from kubelet (ClusterFirst), whatever this machine's
+  // resolv.conf says: the CLI answers "what would a client in that namespace see".
+  const detected = await detectClusterContext({ namespace, env: {}, ...(nodeName === undefined ? {} : { nodeName }) });
+  const context: ClusterContext = Object.freeze({
+    ...detected,
+    dns: synthesizeClusterFirst(parseResolvConf(''), namespace, detected.clusterDomain),
+    ...(zone === undefined ? {} : { zone }),
+  });
+  const resolver = new Resolver({ source, context });
+  const client: ClientTopology = Object.freeze({
+    ...(nodeName === undefined ? {} : { nodeName }),
+    ...(zone === undefined ? {} : { zone }),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    source,
+    reader,
+    resolver,
+    context,
+    namespace,
+    client,
+    via,
+    close() {
+      closing ??= (async () => {
+        await resolver.close();
+        await reader.close();
+        await source.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The node's zone label, when the credentials may read Nodes (403 and 404 leave it unknown). */
+async function nodeZone(reader: KubeApiReader, node: string): Promise<string | undefined> {
+  try {
+    const object = (await reader.get(`/api/v1/nodes/${encodeURIComponent(node)}`)) as
+      | { metadata?: { labels?: Record<string, unknown> } }
+      | undefined;
+    const zone = object?.metadata?.labels?.[ZONE_LABEL];
+    return typeof zone === 'string' && zone !== '' ? zone : undefined;
+  } catch {
+    return undefined;
+  }
+}
