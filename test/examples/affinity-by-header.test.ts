@@ -1,0 +1,45 @@
+// Example test (packages/examples/src/affinity-by-header): three cart pods in an emulated cluster; the
+// compiled program sends interleaved requests for six users and must show each user pinned to one pod.
+
+import test from 'ava';
+import { createFakeCluster } from '../helpers/fake-cluster.js';
+import { createPods, waitForReady } from '../helpers/http-test-server.js';
+import { exampleEnv, examplePath, runExample } from './run-example.js';
+
+test('affinity by header: the same x-user-id always reaches the same pod, different users spread over all pods', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'cart' },
+    spec: { selector: { app: 'cart' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  });
+  const pods = await createPods(t, cluster, {
+    app: 'cart',
+    count: 3,
+    subnet: 93,
+    handler: (_req, res, pod) => res.end(`${pod.name}\n`),
+  });
+  await waitForReady(cluster.resolver, 'cart:80', 3);
+
+  const env = await exampleEnv(t, cluster.api, 'shop', { REQUESTS_PER_USER: '5' });
+  const { stdout } = await runExample(t, examplePath('affinity-by-header'), [], env);
+  t.log(stdout);
+  const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+  const podOf = new Map<string, string>();
+  for (const user of users) {
+    const m = new RegExp(`^${user}\\s+→ ((?:cart-\\d ?){5})$`, 'm').exec(stdout);
+    t.truthy(m, `a line for ${user}`);
+    const seen = new Set(m![1]!.trim().split(' '));
+    t.is(seen.size, 1, `${user} stayed on one pod`);
+    podOf.set(user, [...seen][0]!);
+  }
+  // Six new keys picked round-robin: two users per pod.
+  t.deepEqual([...new Set(podOf.values())].sort(), ['cart-1', 'cart-2', 'cart-3']);
+  t.regex(stdout, /^6 users over 3 pods; every user stayed on one pod$/m);
+  t.regex(stdout, /^no x-user-id → cart-\d \(the process's own binding\)$/m);
+  t.is(
+    pods.reduce((sum, p) => sum + p.requests, 0),
+    31,
+  );
+});
