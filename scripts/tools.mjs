@@ -51,3 +51,40 @@ export function ensureKnot() {
   console.error('the DNS tests need Knot DNS (knotd): install it with `apt-get install -y knot`, then run again');
   process.exit(1);
 }
+
+/**
+ * Count passed and failed tests in ava's output (`status`: ava's exit status). ava prints "N tests passed"
+ * only when nothing failed; otherwise the ✔ lines it printed per test are counted. Uncaught exceptions,
+ * unhandled rejections, pending and timed-out tests count as failures; a failing exit status with no
+ * counted failure counts one, and a run that executed nothing is a failure.
+ */
+export function avaSummary(output, status) {
+  const count = (pattern) => [...output.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
+  const passed = Math.max(count(/^\s*(\d+) tests? passed/gm), (output.match(/^\s*✔ /gm) ?? []).length);
+  let failed =
+    count(/^\s*(\d+) tests? failed/gm) +
+    count(/^\s*(\d+) uncaught exceptions?/gm) +
+    count(/^\s*(\d+) unhandled rejections?/gm) +
+    count(/^\s*(\d+) tests? remained pending/gm) +
+    count(/^\s*(\d+) tests? timed out/gm);
+  if (status !== 0 && failed === 0) failed = 1;
+  if (passed === 0 && failed === 0) failed = 1;
+  return { passed, failed };
+}
+
+/**
+ * Run ava (compiled tests, see package.json "ava" or the `--config` in `args`) with its output streamed
+ * through, and return its counts (`avaSummary`). Colour is off so the counts can be read.
+ */
+export function runAva(cwd, args) {
+  const ava = spawnSync(process.execPath, [join(cwd, 'node_modules/ava/entrypoints/cli.mjs'), ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0' },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  process.stdout.write(ava.stdout ?? '');
+  process.stderr.write(ava.stderr ?? '');
+  return avaSummary(`${ava.stdout ?? ''}\n${ava.stderr ?? ''}`, ava.status);
+}
