@@ -107,7 +107,7 @@ test('OTel Node SDK: one trace from the app span through the mesh routing span t
   );
   t.deepEqual(new Set(traceparents.map((h) => h.split('-')[2])), new Set(clients.map((c) => c.id)));
 
-  // Nothing else in this trace, and no span for the SDK's own Kubernetes API requests (ignored by the hook).
+  // Nothing else in this trace, and no span for the SDK's own Kubernetes API requests (the SDK suppresses their tracing).
   t.is(inTrace.length, 7);
   const apiPort = String(new URL(cluster.api.url).port);
   t.false(

@@ -74,6 +74,7 @@ export {
   type KubeconfigResult,
   type KubernetesSourceOptions,
   kubeconfigOptions,
+  type RunRequest,
 } from './source/endpoint-source-kubernetes/config.js';
 export {
   type MergeEndpointSlicesOptions,
@@ -84,6 +85,11 @@ export {
   KubernetesSource,
 } from './source/endpoint-source-kubernetes/endpoint-source-kubernetes.js';
 export { type KubeApiGetOptions, KubeApiReader } from './source/endpoint-source-kubernetes/kube-api-reader.js';
+export type {
+  KubernetesCredentialProvider,
+  KubernetesCredentialRequest,
+  KubernetesCredentials,
+} from './source/endpoint-source-kubernetes/kubeconfig-credentials.js';
 export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';
 export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';
 export {

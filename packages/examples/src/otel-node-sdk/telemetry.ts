@@ -28,11 +28,9 @@ export const sdk = new NodeSDK({
   ],
   instrumentations: [
     // CLIENT spans for undici/fetch requests; the mesh adds its routing span and attributes around them
-    // and does not create a second CLIENT span. The SDK's own Kubernetes API list/watch requests (user
-    // agent `clusterip-resolver`) are left out: a watch lasts minutes and is not part of your traces.
-    new UndiciInstrumentation({
-      ignoreRequestHook: (request) => [request.headers].flat().join('\n').includes('clusterip-resolver'),
-    }),
+    // and does not create a second CLIENT span. The SDK starts its own Kubernetes API list/watch requests
+    // with tracing suppressed, so they never show up here.
+    new UndiciInstrumentation(),
   ],
 });
 sdk.start();

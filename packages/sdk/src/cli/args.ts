@@ -35,7 +35,8 @@ export const COMMON_OPTIONS: OptionSpec = {
  */
 export const COMMON_HELP = `Common flags:
   -n, --namespace <ns>    namespace of this client (default: the kubeconfig context's, else default)
-      --kubeconfig <file> kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)
+      --kubeconfig <file> kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account);
+                          exec-plugin and OIDC users need: npm install @kubernetes/client-node
       --context <name>    kubeconfig context (default: current-context)
   -o, --output text|json  output format (default text)
       --node <name>       node of this client, for internalTrafficPolicy Local and hints (default: $NODE_NAME)

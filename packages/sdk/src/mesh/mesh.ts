@@ -23,6 +23,7 @@ import type { BalancerOptions } from '../balancer/balancer.js';
 import { type EligibilityOutcome, eligibleEndpoints } from '../eligibility/eligibility.js';
 import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
 import { enableTelemetry, type TelemetryHandle } from '../telemetry/otel-adapter.js';
+import { runWithoutTracing } from '../telemetry/suppress-tracing.js';
 import { MeshDispatcher } from '../transport/http/mesh-dispatcher.js';
 import { DeferredSource } from './deferred-source.js';
 import {
@@ -116,10 +117,16 @@ export class Mesh {
     } else {
       let source = config.source;
       let context: ResolverOptions['context'] = config.context;
+      if (source !== undefined) untraceApiRequests(source);
       if (source === undefined) {
         const nodeName = nodeNameOf(config.context);
         const chosen = createDefaultSource(nodeName === undefined ? {} : { nodeName });
-        const deferred = new DeferredSource(chosen.then((d) => d.source));
+        const deferred = new DeferredSource(
+          chosen.then((d) => {
+            untraceApiRequests(d.source);
+            return d.source;
+          }),
+        );
         this.#ownedSource = deferred;
         source = deferred;
         if (!isClusterContext(config.context) && config.context?.namespace === undefined) {
@@ -335,4 +342,16 @@ function isClusterContext(context: MeshConfig['context']): context is ClusterCon
 function nodeNameOf(context: MeshConfig['context']): string | undefined {
   const n = (context as { nodeName?: unknown } | undefined)?.nodeName;
   return typeof n === 'string' ? n : undefined;
+}
+
+/**
+ * A KubernetesSource's own list/watch requests are plumbing, not the application's traffic: start them with
+ * OpenTelemetry tracing suppressed, so that instrumentation-undici records no CLIENT span for them (a watch lasts
+ * minutes). Duck-typed, so a second copy of `@clusterip/resolver` works too.
+ */
+function untraceApiRequests(source: EndpointSource): void {
+  const s = source as EndpointSource & { readonly kind?: unknown; wrapRequests?: unknown };
+  if (s.kind === 'kubernetes' && typeof s.wrapRequests === 'function') {
+    (s.wrapRequests as (run: typeof runWithoutTracing) => void)(runWithoutTracing);
+  }
 }

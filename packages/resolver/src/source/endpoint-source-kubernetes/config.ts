@@ -12,6 +12,25 @@ import { type BackoffConfig, type BackoffOptions, resolveBackoffOptions } from '
 import { resolveTimers, type Timers } from '../../internal/timers.js';
 import { describe } from '../../service/normalize-service.js';
 import type { KubeApiClientConfig } from './kube-api-client.js';
+import {
+  type ClientNodeImporter,
+  importClientNode,
+  type KubernetesCredentialProvider,
+  kubeconfigCredentialProvider,
+} from './kubeconfig-credentials.js';
+
+/**
+ * Runs the synchronous start of one API request (`start` dispatches it and returns its promise). The SDK's
+ * `Mesh` sets this to start its own list/watch requests with OpenTelemetry tracing suppressed, so that HTTP
+ * instrumentations do not record them as CLIENT spans; the resolver itself knows nothing of OpenTelemetry.
+ * Must call `start` exactly once, synchronously, and return its result.
+ *
+ * @example
+ * ```ts
+ * const runRequest: RunRequest = (start) => context.with(suppressTracing(context.active()), start)
+ * ```
+ */
+export type RunRequest = <T>(start: () => T) => T;
 
 /**
  * Options of `new KubernetesSource(options)`. Only `server` is required. TLS is verified against
@@ -25,6 +44,13 @@ export interface KubernetesSourceOptions {
   readonly token?: string;
   /** File holding the bearer token; re-read every `tokenRefreshIntervalMs` and after a 401. */
   readonly tokenFile?: string;
+  /**
+   * Credentials obtained on demand (cloud token plugins, a vault): asked before the first request, when
+   * its result reaches `expiresAt` (else after `tokenRefreshIntervalMs`), and after a 401 (then the request is
+   * retried once). Excludes `token`, `tokenFile`, `cert*` and `key*`. `fromKubeconfig()` sets it for `exec`
+   * and `auth-provider` users. See {@link KubernetesCredentialProvider}.
+   */
+  readonly credentials?: KubernetesCredentialProvider;
   /** PEM CA bundle to verify the server with. */
   readonly ca?: string | Uint8Array;
   readonly caFile?: string;
@@ -59,6 +85,8 @@ export interface KubernetesSourceOptions {
   readonly random?: () => number;
   /** Timer functions, for tests. Default the global ones. */
   readonly timers?: Timers;
+  /** Wraps the start of every API request (see {@link RunRequest}). Default: runs it as is. */
+  readonly runRequest?: RunRequest;
 }
 
 /** Fully defaulted, frozen configuration of a KubernetesSource. */
@@ -79,6 +107,7 @@ const OPTION_KEYS = new Set([
   'server',
   'token',
   'tokenFile',
+  'credentials',
   'ca',
   'caFile',
   'cert',
@@ -98,6 +127,7 @@ const OPTION_KEYS = new Set([
   'now',
   'random',
   'timers',
+  'runRequest',
 ]);
 
 function arg(option: string, message: string): InvalidArgumentError {
@@ -181,6 +211,14 @@ export function resolveKubernetesSourceOptions(options: KubernetesSourceOptions)
   if (token !== undefined && tokenFile !== undefined) {
     throw arg('token', 'kubernetes source: give either token or tokenFile, not both');
   }
+  // Never echo the value: a token passed here by mistake must not reach a message.
+  if (o.credentials !== undefined && typeof o.credentials !== 'function') {
+    throw arg(
+      'credentials',
+      `kubernetes source: credentials must be a function returning a promise of { token?, cert?, key?, expiresAt? }, got ${typeof o.credentials}: for a fixed token use the token option`,
+    );
+  }
+  const credentials = o.credentials as KubernetesCredentialProvider | undefined;
   const ca = pem('ca');
   const caFile = str('caFile');
   if (ca !== undefined && caFile !== undefined)
@@ -195,6 +233,17 @@ export function resolveKubernetesSourceOptions(options: KubernetesSourceOptions)
     throw arg('key', 'kubernetes source: give either key or keyFile, not both');
   if ((cert !== undefined || certFile !== undefined) !== (key !== undefined || keyFile !== undefined)) {
     throw arg('key', 'kubernetes source: a client certificate needs its key, and a key its certificate');
+  }
+  if (credentials !== undefined) {
+    const clash = (['token', 'tokenFile', 'cert', 'certFile', 'key', 'keyFile'] as const).find(
+      (k) => o[k] !== undefined,
+    );
+    if (clash !== undefined) {
+      throw arg(
+        'credentials',
+        `kubernetes source: give either credentials or ${clash}, not both: the credential provider supplies the token and client certificate`,
+      );
+    }
   }
   const insecure = o.insecureSkipTlsVerify ?? false;
   if (typeof insecure !== 'boolean') {
@@ -222,6 +271,8 @@ export function resolveKubernetesSourceOptions(options: KubernetesSourceOptions)
     requestTimeoutMs,
     maxResponseBytes: int('maxResponseBytes', 64 * 1024 * 1024, 1024),
     now,
+    credentials,
+    runRequest: fn<RunRequest>('runRequest', (start) => start()),
   });
   return Object.freeze({
     client,
@@ -335,15 +386,21 @@ function named(list: unknown, name: string, field: string, file: string): Yaml {
  * Read a kubeconfig file and resolve one context to source options: server, CA (data or file),
  * `insecure-skip-tls-verify`, `tls-server-name`, and the user's token, token file or client
  * certificate/key (data or file). Relative file paths are resolved against the kubeconfig's folder.
- * Exec plugins, auth providers (OIDC) and basic auth are not supported: they throw an
- * {@link InvalidArgumentError} naming the user and the unsupported method.
+ * Users with an exec plugin (`aws eks get-token`, `gke-gcloud-auth-plugin`) or an auth provider (OIDC) get a
+ * `credentials` provider backed by the optional peer `@kubernetes/client-node`, imported only then; without it
+ * they throw an {@link InvalidArgumentError} naming the user, the method and the install command. Basic auth
+ * is not supported.
  *
  * @example
  * ```ts
  * const { options } = await kubeconfigOptions({ context: 'kind-dev' })
  * ```
  */
-export async function kubeconfigOptions(options: KubeconfigOptions = {}): Promise<KubeconfigResult> {
+export async function kubeconfigOptions(
+  options: KubeconfigOptions = {},
+  /** @internal A seam for tests: how `@kubernetes/client-node` is loaded. */
+  internals: { readonly importClientNode?: ClientNodeImporter } = {},
+): Promise<KubeconfigResult> {
   if (typeof options !== 'object' || options === null) {
     throw arg('options', `kubernetes source: fromKubeconfig options must be an object, got ${describe(options)}`);
   }
@@ -386,16 +443,33 @@ export async function kubeconfigOptions(options: KubeconfigOptions = {}): Promis
   if (typeof cluster.server !== 'string')
     throw arg('context', `kubeconfig ${file}: cluster ${context.cluster} has no server`);
 
-  const unsupported = (method: string) =>
-    arg(
-      `kubeconfig.users.${userName}.${method}`,
-      `kubeconfig ${file}: user ${JSON.stringify(userName)} uses ${method} authentication, which KubernetesSource does not support: use a token (kubectl create token), a token file or a client certificate`,
+  if (user.username !== undefined || user.password !== undefined) {
+    throw arg(
+      `kubeconfig.users.${userName}.basic`,
+      `kubeconfig ${file}: user ${JSON.stringify(userName)} uses basic authentication, which KubernetesSource does not support: use a token (kubectl create token), a token file or a client certificate`,
     );
-  if (user.exec !== undefined && user.exec !== null) throw unsupported('exec');
-  if (user['auth-provider'] !== undefined && user['auth-provider'] !== null) throw unsupported('auth-provider');
-  if (user.username !== undefined || user.password !== undefined) throw unsupported('basic');
+  }
+  const method =
+    user.exec !== undefined && user.exec !== null
+      ? 'exec'
+      : user['auth-provider'] !== undefined && user['auth-provider'] !== null
+        ? 'auth-provider'
+        : undefined;
 
   const out: Record<string, unknown> = { ...rest, server: cluster.server };
+  if (method !== undefined && rest.credentials === undefined) {
+    // client-node reads the whole file again (it needs the plugin's settings and keeps its own caches); the
+    // cluster part (server, CA, TLS name) stays ours. A static token or certificate of the user is then
+    // applied by client-node too, so those keys are not set here.
+    out.credentials = await kubeconfigCredentialProvider({
+      file,
+      context: contextName,
+      user: userName ?? '',
+      method,
+      now: typeof rest.now === 'function' ? rest.now : Date.now,
+      importer: internals.importClientNode ?? importClientNode,
+    });
+  }
   const setOnce = (key: string, value: unknown) => {
     if (value !== undefined && out[key] === undefined) out[key] = value;
   };
@@ -403,12 +477,14 @@ export async function kubeconfigOptions(options: KubeconfigOptions = {}): Promis
   setOnce('caFile', out.ca === undefined ? path(cluster['certificate-authority']) : undefined);
   if (cluster['insecure-skip-tls-verify'] === true) setOnce('insecureSkipTlsVerify', true);
   if (typeof cluster['tls-server-name'] === 'string') setOnce('tlsServerName', cluster['tls-server-name']);
-  if (typeof user.token === 'string' && user.token !== '') setOnce('token', user.token);
-  else setOnce('tokenFile', path(user.tokenFile));
-  setOnce('cert', data(user['client-certificate-data'], 'client-certificate-data'));
-  setOnce('certFile', out.cert === undefined ? path(user['client-certificate']) : undefined);
-  setOnce('key', data(user['client-key-data'], 'client-key-data'));
-  setOnce('keyFile', out.key === undefined ? path(user['client-key']) : undefined);
+  if (out.credentials === undefined) {
+    if (typeof user.token === 'string' && user.token !== '') setOnce('token', user.token);
+    else setOnce('tokenFile', path(user.tokenFile));
+    setOnce('cert', data(user['client-certificate-data'], 'client-certificate-data'));
+    setOnce('certFile', out.cert === undefined ? path(user['client-certificate']) : undefined);
+    setOnce('key', data(user['client-key-data'], 'client-key-data'));
+    setOnce('keyFile', out.key === undefined ? path(user['client-key']) : undefined);
+  }
   const ns = typeof context.namespace === 'string' && context.namespace !== '' ? context.namespace : undefined;
   return { options: out as unknown as KubernetesSourceOptions, namespace: ns };
 }

@@ -22,6 +22,7 @@ import {
   type KubernetesSourceConfig,
   type KubernetesSourceOptions,
   kubeconfigOptions,
+  type RunRequest,
   resolveKubernetesSourceOptions,
 } from './config.js';
 import {
@@ -609,7 +610,8 @@ export class KubernetesSource implements EndpointSource {
   /**
    * A source configured from a kubeconfig file (default `$KUBECONFIG` or `~/.kube/config`) and
    * context (default `current-context`). Supports tokens, token files, client certificates and CA
-   * data/files; exec and auth-provider users are rejected with a clear {@link InvalidArgumentError}.
+   * data/files; exec-plugin and auth-provider (OIDC) users through the optional peer
+   * `@kubernetes/client-node` (without it: an {@link InvalidArgumentError} that says how to install it).
    *
    * @example
    * ```ts
@@ -624,6 +626,27 @@ export class KubernetesSource implements EndpointSource {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /**
+   * Wrap the start of every later API request in `runRequest`, in addition to the `runRequest` option: for
+   * whoever uses a source it did not create. The SDK's `Mesh` calls it to start the source's list/watch
+   * requests with OpenTelemetry tracing suppressed. Adding the same function again does nothing; wrappers
+   * cannot be removed.
+   *
+   * @example
+   * ```ts
+   * source.wrapRequests((start) => context.with(suppressTracing(context.active()), start))
+   * ```
+   */
+  wrapRequests(runRequest: RunRequest): void {
+    if (typeof runRequest !== 'function') {
+      throw new InvalidArgumentError(
+        'runRequest',
+        `kubernetes source: runRequest must be a function, got ${typeof runRequest}`,
+      );
+    }
+    this.#client.wrapRequests(runRequest);
   }
 
   /** Number of Services currently watched (including idle ones awaiting their timeout). */

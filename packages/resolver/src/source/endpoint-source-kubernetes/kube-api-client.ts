@@ -4,6 +4,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { Pool } from 'undici';
+import type { RunRequest } from './config.js';
+import type { KubernetesCredentialProvider, KubernetesCredentials } from './kubeconfig-credentials.js';
 
 /** Connection settings after validation (see `config.ts`). Secrets live only here and in headers. */
 export interface KubeApiClientConfig {
@@ -26,6 +28,10 @@ export interface KubeApiClientConfig {
   /** Largest list body or single watch event accepted. */
   readonly maxResponseBytes: number;
   readonly now: () => number;
+  /** Token and client certificate on demand; excludes token, tokenFile, cert* and key*. */
+  readonly credentials?: KubernetesCredentialProvider | undefined;
+  /** Wraps the synchronous start of every request (the SDK suppresses tracing with it). */
+  readonly runRequest?: RunRequest | undefined;
 }
 
 /** Why a request failed; `list-watch.ts` decides between re-watch, relist and backoff from this. */
@@ -67,15 +73,96 @@ export interface WatchHandlers {
   onEvent(event: unknown): void;
 }
 
+/**
+ * Asks a credential provider when its last answer expired (`expiresAt`, else `tokenRefreshIntervalMs`) or
+ * after a 401; one call at a time. Its rejections become `network` failures without their message.
+ */
+class CredentialSource {
+  readonly #config: KubeApiClientConfig;
+  readonly #provider: KubernetesCredentialProvider;
+  #cached: KubernetesCredentials | undefined;
+  #validUntil = Number.NEGATIVE_INFINITY;
+  #unauthorized = false;
+  #pending: Promise<KubernetesCredentials> | undefined;
+
+  constructor(config: KubeApiClientConfig, provider: KubernetesCredentialProvider) {
+    this.#config = config;
+    this.#provider = provider;
+  }
+
+  async get(): Promise<KubernetesCredentials> {
+    if (this.#cached !== undefined && this.#config.now() < this.#validUntil) return this.#cached;
+    if (this.#pending !== undefined) return this.#pending;
+    const reason = this.#cached === undefined ? 'initial' : this.#unauthorized ? 'unauthorized' : 'expired';
+    this.#unauthorized = false;
+    const pending = (async () => {
+      let result: unknown;
+      try {
+        result = await this.#provider({ reason });
+      } catch (err) {
+        const e = err as { code?: unknown; name?: unknown };
+        const why = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'error';
+        // The provider's message may carry plugin output: it stays in `cause` only.
+        throw new KubeApiError('network', `credentials provider failed (${why})`, undefined, { cause: err });
+      }
+      const c = result as KubernetesCredentials | undefined;
+      const pem = (v: unknown) => v === undefined || typeof v === 'string' || v instanceof Uint8Array;
+      if (
+        typeof c !== 'object' ||
+        c === null ||
+        (c.token !== undefined && typeof c.token !== 'string') ||
+        !pem(c.cert) ||
+        !pem(c.key) ||
+        (c.cert === undefined) !== (c.key === undefined) ||
+        (c.expiresAt !== undefined && (typeof c.expiresAt !== 'number' || Number.isNaN(c.expiresAt)))
+      ) {
+        throw new KubeApiError(
+          'network',
+          'credentials provider returned an invalid value: expected { token?: string, cert?, key? (together), expiresAt?: number }',
+        );
+      }
+      const now = this.#config.now();
+      this.#cached = c;
+      this.#validUntil = Math.min(c.expiresAt ?? Number.POSITIVE_INFINITY, now + this.#config.tokenRefreshIntervalMs);
+      return c;
+    })();
+    this.#pending = pending;
+    try {
+      return await pending;
+    } finally {
+      this.#pending = undefined;
+    }
+  }
+
+  /** The server refused the last credentials: ask again, telling the provider to bypass its caches. */
+  invalidate(): void {
+    this.#validUntil = Number.NEGATIVE_INFINITY;
+    this.#unauthorized = true;
+  }
+}
+
 /** Re-reads a projected service-account token file at most every `intervalMs`, and on demand. */
 class TokenSource {
   readonly #config: KubeApiClientConfig;
+  readonly #credentials: CredentialSource | undefined;
   #cached: string | undefined;
   #readAt = Number.NEGATIVE_INFINITY;
   #pending: Promise<string | undefined> | undefined;
 
   constructor(config: KubeApiClientConfig) {
     this.#config = config;
+    this.#credentials = config.credentials === undefined ? undefined : new CredentialSource(config, config.credentials);
+  }
+
+  /** Whether a 401 is worth one retry with fresh credentials. */
+  get refreshable(): boolean {
+    return this.#config.tokenFile !== undefined || this.#credentials !== undefined;
+  }
+
+  /** Token, and client certificate/key when a credential provider supplies them. */
+  async auth(): Promise<KubernetesCredentials> {
+    if (this.#credentials !== undefined) return this.#credentials.get();
+    return { token: await this.get() };
   }
 
   /** The token to send now (undefined: no Authorization header). */
@@ -106,6 +193,7 @@ class TokenSource {
   /** Forget the cached token (after a 401), so the next `get()` re-reads the file. */
   invalidate(): void {
     this.#readAt = Number.NEGATIVE_INFINITY;
+    this.#credentials?.invalidate();
   }
 }
 
@@ -125,11 +213,32 @@ export class KubeApiClient {
   readonly #config: KubeApiClientConfig;
   readonly #token: TokenSource;
   #pool: Promise<Pool> | undefined;
+  /** The client certificate and key the current pool was built with (a credential provider's). */
+  #poolCert: string | Uint8Array | undefined;
+  #poolKey: string | Uint8Array | undefined;
+  /** Pools replaced after the provider's certificate changed; their open watches finish on them. */
+  readonly #retired = new Set<Promise<Pool>>();
+  /** Wrappers added after construction (`KubernetesSource.wrapRequests`), innermost first. */
+  readonly #wrappers = new Set<RunRequest>();
   #closed: Promise<void> | undefined;
 
   constructor(config: KubeApiClientConfig) {
     this.#config = config;
     this.#token = new TokenSource(config);
+  }
+
+  /** Add a wrapper around the start of every later request; adding the same function again does nothing. */
+  wrapRequests(runRequest: RunRequest): void {
+    this.#wrappers.add(runRequest);
+  }
+
+  #run<T>(start: () => T): T {
+    let run = start;
+    for (const wrap of this.#wrappers) {
+      const inner = run;
+      run = () => wrap(inner);
+    }
+    return this.#config.runRequest === undefined ? run() : this.#config.runRequest(run);
   }
 
   /** Server URL without credentials, for messages. */
@@ -215,14 +324,18 @@ export class KubeApiClient {
   /** Destroy every connection (aborting open watches). Idempotent; returns the same promise. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      const pool = this.#pool;
+      const pools = [...this.#retired, ...(this.#pool === undefined ? [] : [this.#pool])];
       this.#pool = undefined;
-      if (pool === undefined) return;
-      try {
-        await (await pool).destroy();
-      } catch {
-        // A pool that never came up (credentials file missing) has nothing to destroy.
-      }
+      this.#retired.clear();
+      await Promise.all(
+        pools.map(async (pool) => {
+          try {
+            await (await pool).destroy();
+          } catch {
+            // A pool that never came up (credentials file missing) has nothing to destroy.
+          }
+        }),
+      );
     })();
     return this.#closed;
   }
@@ -232,9 +345,26 @@ export class KubeApiClient {
     return p.endsWith('/') ? p.slice(0, -1) : p;
   }
 
-  async #dispatcher(): Promise<Pool> {
+  async #dispatcher(auth: KubernetesCredentials): Promise<Pool> {
     if (this.#closed !== undefined) throw new KubeApiError('network', 'client closed');
-    this.#pool ??= this.#createPool();
+    if (
+      this.#config.credentials !== undefined &&
+      (!samePem(auth.cert, this.#poolCert) || !samePem(auth.key, this.#poolKey))
+    ) {
+      // The provider rotated the client certificate: new connections use the new one.
+      const old = this.#pool;
+      if (old !== undefined) {
+        this.#retired.add(old);
+        void old.then(
+          (p) => p.close().finally(() => this.#retired.delete(old)),
+          () => this.#retired.delete(old),
+        );
+      }
+      this.#pool = this.#createPool(auth);
+      this.#poolCert = auth.cert;
+      this.#poolKey = auth.key;
+    }
+    this.#pool ??= this.#createPool(auth);
     try {
       return await this.#pool;
     } catch (err) {
@@ -243,7 +373,7 @@ export class KubeApiClient {
     }
   }
 
-  async #createPool(): Promise<Pool> {
+  async #createPool(auth: KubernetesCredentials): Promise<Pool> {
     const c = this.#config;
     const tls = c.server.protocol === 'https:';
     const load = async (inline: string | Uint8Array | undefined, file: string | undefined, what: string) => {
@@ -266,8 +396,8 @@ export class KubeApiClient {
     if (tls) {
       const [ca, cert, key] = await Promise.all([
         load(c.ca, c.caFile, 'CA'),
-        load(c.cert, c.certFile, 'client certificate'),
-        load(c.key, c.keyFile, 'client key'),
+        load(auth.cert ?? c.cert, c.certFile, 'client certificate'),
+        load(auth.key ?? c.key, c.keyFile, 'client key'),
       ]);
       if (ca !== undefined) connect.ca = ca;
       if (cert !== undefined) connect.cert = cert;
@@ -286,27 +416,31 @@ export class KubeApiClient {
   async #request(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal, bodyTimeoutMs: number) {
     const fullPath = `${this.#basePath()}${path}?${new URLSearchParams(query).toString()}`;
     for (let attempt = 0; ; attempt++) {
-      const pool = await this.#dispatcher();
-      const token = await this.#token.get();
+      const auth = await this.#token.auth();
+      const pool = await this.#dispatcher(auth);
+      const token = auth.token;
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'clusterip-resolver' };
       if (token) headers.authorization = `Bearer ${token}`;
       let res: Awaited<ReturnType<Pool['request']>>;
       try {
-        res = await pool.request({
-          path: fullPath,
-          method: 'GET',
-          headers,
-          signal,
-          headersTimeout: this.#config.requestTimeoutMs,
-          bodyTimeout: bodyTimeoutMs,
-        });
+        res = await this.#run(() =>
+          pool.request({
+            path: fullPath,
+            method: 'GET',
+            headers,
+            signal,
+            headersTimeout: this.#config.requestTimeoutMs,
+            bodyTimeout: bodyTimeoutMs,
+          }),
+        );
       } catch (err) {
         throw toKubeError(err, `GET ${path}`);
       }
       if (res.statusCode >= 200 && res.statusCode < 300) return res;
       const detail = await statusDetail(res.body);
-      if (res.statusCode === 401 && attempt === 0 && this.#config.tokenFile !== undefined) {
-        // Projected tokens rotate: re-read the file and try once more before reporting.
+      if (res.statusCode === 401 && attempt === 0 && this.#token.refreshable) {
+        // Projected tokens rotate, plugin tokens expire: re-read the file or ask the provider again
+        // (bypassing its caches) and try once more before reporting.
         this.#token.invalidate();
         continue;
       }
@@ -320,6 +454,13 @@ export class KubeApiClient {
       );
     }
   }
+}
+
+/** Same PEM content (providers may return a fresh Buffer for the same certificate on every call). */
+function samePem(a: string | Uint8Array | undefined, b: string | Uint8Array | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return Buffer.from(a).equals(Buffer.from(b));
 }
 
 /** The `message` of a Status body, truncated; never the raw body of something unexpected. */
