@@ -2,25 +2,16 @@
 // compiled program sends interleaved requests for six users and must show each user pinned to one pod.
 
 import test from 'ava';
-import { createFakeCluster } from '../helpers/fake-cluster.js';
-import { createPods, waitForReady } from '../helpers/http-test-server.js';
-import { exampleEnv, examplePath, runExample } from './run-example.js';
+import { createExampleService, exampleEnv, examplePath, runExample } from './run-example.js';
 
 test('affinity by header: the same x-user-id always reaches the same pod, different users spread over all pods', async (t) => {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'cart' },
-    spec: { selector: { app: 'cart' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
-  const pods = await createPods(t, cluster, {
+  const { cluster, pods } = await createExampleService(t, {
+    service: 'cart',
     app: 'cart',
     count: 3,
     subnet: 93,
     handler: (_req, res, pod) => res.end(`${pod.name}\n`),
   });
-  await waitForReady(cluster.resolver, 'cart:80', 3);
 
   const env = await exampleEnv(t, cluster.api, 'shop', { REQUESTS_PER_USER: '5' });
   const { stdout } = await runExample(t, examplePath('affinity-by-header'), [], env);

@@ -2,25 +2,16 @@
 // (FakeKubernetesApi + EndpointSlice controller, three HTTP pods on loopback) through a kubeconfig file.
 
 import test from 'ava';
-import { createFakeCluster } from '../helpers/fake-cluster.js';
-import { createPods, waitForReady } from '../helpers/http-test-server.js';
-import { exampleEnv, examplePath, runExample } from './run-example.js';
+import { createExampleService, exampleEnv, examplePath, runExample } from './run-example.js';
 
 test('fetch through a Mesh reaches every pod of the Service, found through KUBECONFIG', async (t) => {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'backend-service' },
-    spec: { selector: { app: 'backend' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
-  await createPods(t, cluster, {
+  const { cluster } = await createExampleService(t, {
+    service: 'backend-service',
     app: 'backend',
     count: 3,
     subnet: 90,
     handler: (_req, res, pod) => res.end(`hello from ${pod.name}\n`),
   });
-  await waitForReady(cluster.resolver, 'backend-service:80', 3);
 
   const env = await exampleEnv(t, cluster.api, 'shop', { REQUESTS: '60' });
   const { stdout } = await runExample(t, examplePath('fetch-with-mesh'), [], env);

@@ -4,24 +4,13 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import { createFakeCluster } from '../helpers/fake-cluster.js';
+import { jsonGrpcMethod } from '../helpers/grpc-test-server.js';
 import { waitForReady } from '../helpers/http-test-server.js';
 import { exampleEnv, examplePath, runExample } from './run-example.js';
 
 // The example's service definition (examples.Greeter/SayHello, JSON messages), server side.
-const json = {
-  serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as unknown,
-};
 const greeter = {
-  sayHello: {
-    path: '/examples.Greeter/SayHello',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: json.serialize,
-    requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize,
-    responseDeserialize: json.deserialize,
-  },
+  sayHello: jsonGrpcMethod('/examples.Greeter/SayHello'),
 } as unknown as grpc.ServiceDefinition;
 
 test('a grpc-js client on kubernetes:///greeter:grpc spreads its RPCs over every pod', async (t) => {

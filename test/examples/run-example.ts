@@ -1,5 +1,5 @@
-// Test helper for the runnable examples: writes a kubeconfig for the emulated cluster, runs an example's
-// compiled program (packages/examples/dist/<scenario>/...) as a child process and hands back its output.
+// Test helper for the runnable examples: starts the emulated cluster and Service they call, writes a kubeconfig
+// for it, runs an example's compiled program (packages/examples/dist/<scenario>/...) and hands back its output.
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeKubernetesApi } from '@clusterip/resolver/testing';
 import type { ExecutionContext } from 'ava';
+import { createFakeCluster, type FakeCluster } from '../helpers/fake-cluster.js';
+import {
+  createPods,
+  type HttpTestServer,
+  type HttpTestServerOptions,
+  waitForReady,
+} from '../helpers/http-test-server.js';
 
 /** build/test/examples/ → packages/examples/dist/<scenario>/<file> */
 export function examplePath(scenario: string, file = 'main.js'): string {
@@ -30,6 +37,40 @@ export async function exampleEnv(
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, api.kubeconfig({ namespace }));
   return { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: kubeconfig, ...extra };
+}
+
+/**
+ * The cluster most examples run against: namespace `shop` holding Service `service` (port 80 → the
+ * container port `http`, selector `app: <app>`) and `count` HTTP pods `<app>-<i>` on
+ * `127.0.<subnet>.<10+i>` answering with `handler`. Resolves once every pod is a ready endpoint.
+ *
+ * @example
+ * ```ts
+ * const { cluster } = await createExampleService(t, { service: 'cart', app: 'cart', count: 3, subnet: 93 })
+ * const env = await exampleEnv(t, cluster.api, 'shop')
+ * ```
+ */
+export async function createExampleService(
+  t: ExecutionContext,
+  options: {
+    service: string;
+    app: string;
+    count: number;
+    subnet: number;
+    handler?: HttpTestServerOptions['handler'];
+  },
+): Promise<{ cluster: FakeCluster; pods: HttpTestServer[] }> {
+  const { service, app, count, subnet, handler } = options;
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: service },
+    spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  });
+  const pods = await createPods(t, cluster, { app, count, subnet, ...(handler === undefined ? {} : { handler }) });
+  await waitForReady(cluster.resolver, `${service}:80`, count);
+  return { cluster, pods };
 }
 
 /** What a finished example printed. */

@@ -2,9 +2,7 @@
 // testing their service against FakeKubernetesApi), then the checkout program itself against an emulated cluster.
 
 import test from 'ava';
-import { createFakeCluster } from '../helpers/fake-cluster.js';
-import { createPods, waitForReady } from '../helpers/http-test-server.js';
-import { exampleEnv, examplePath, runExample } from './run-example.js';
+import { createExampleService, exampleEnv, examplePath, runExample } from './run-example.js';
 
 test("the example's node:test suite passes: all four tests against the fake API and loopback pods", async (t) => {
   const { stdout } = await runExample(
@@ -24,14 +22,8 @@ test("the example's node:test suite passes: all four tests against the fake API 
 });
 
 test('the checkout program prices a cart through KUBECONFIG, and reports a missing inventory by its code', async (t) => {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'inventory' },
-    spec: { selector: { app: 'inventory' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
-  await createPods(t, cluster, {
+  const { cluster } = await createExampleService(t, {
+    service: 'inventory',
     app: 'inventory',
     count: 2,
     subnet: 95,
@@ -42,7 +34,6 @@ test('the checkout program prices a cart through KUBECONFIG, and reports a missi
       res.end(JSON.stringify(price === undefined ? {} : { price, stock: 5 }));
     },
   });
-  await waitForReady(cluster.resolver, 'inventory:80', 2);
   const env = await exampleEnv(t, cluster.api, 'shop');
   const main = examplePath('testing-with-fake-api');
 

@@ -2,20 +2,12 @@
 // cluster whose pods redirect, echo the request id and answer 404, and checks what it printed.
 
 import test from 'ava';
-import { createFakeCluster } from '../helpers/fake-cluster.js';
-import { createPods, waitForReady } from '../helpers/http-test-server.js';
-import { exampleEnv, examplePath, runExample } from './run-example.js';
+import { createExampleService, exampleEnv, examplePath, runExample } from './run-example.js';
 
 test('undici.request with composed interceptors: redirect followed, request id on every request, 404 thrown, all pods used', async (t) => {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'backend-service' },
-    spec: { selector: { app: 'backend' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
   const ids: string[] = [];
-  await createPods(t, cluster, {
+  const { cluster } = await createExampleService(t, {
+    service: 'backend-service',
     app: 'backend',
     count: 3,
     subnet: 91,
@@ -31,7 +23,6 @@ test('undici.request with composed interceptors: redirect followed, request id o
       }
     },
   });
-  await waitForReady(cluster.resolver, 'backend-service:80', 3);
 
   const env = await exampleEnv(t, cluster.api, 'shop', { REQUESTS: '45' });
   const { stdout } = await runExample(t, examplePath('undici-interceptors'), [], env);

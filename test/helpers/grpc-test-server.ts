@@ -22,26 +22,32 @@ const json = {
   deserialize: (bytes: Buffer) => (bytes.length === 0 ? {} : JSON.parse(bytes.toString('utf8'))),
 };
 
+/**
+ * A grpc-js method definition at `path` whose messages are JSON (an empty message is `{}`): no
+ * protobuf codegen. Unary unless `streaming` is true (then bidi).
+ *
+ * @example
+ * ```ts
+ * const greeter = { sayHello: jsonGrpcMethod('/examples.Greeter/SayHello') }
+ * server.addService(greeter as unknown as grpc.ServiceDefinition, { sayHello })
+ * ```
+ */
+export function jsonGrpcMethod(path: string, streaming = false) {
+  return {
+    path,
+    requestStream: streaming,
+    responseStream: streaming,
+    requestSerialize: json.serialize,
+    requestDeserialize: json.deserialize,
+    responseSerialize: json.serialize,
+    responseDeserialize: json.deserialize,
+  } as const;
+}
+
 /** `test.Echo`: `Who` (unary: which pod answered) and `Chat` (bidi: one reply per message, naming the pod). */
 export const echoService = {
-  who: {
-    path: '/test.Echo/Who',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: json.serialize,
-    requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize,
-    responseDeserialize: json.deserialize,
-  },
-  chat: {
-    path: '/test.Echo/Chat',
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: json.serialize,
-    requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize,
-    responseDeserialize: json.deserialize,
-  },
+  who: jsonGrpcMethod('/test.Echo/Who'),
+  chat: jsonGrpcMethod('/test.Echo/Chat', true),
 } as const;
 
 /** One running server. */

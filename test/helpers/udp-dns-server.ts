@@ -32,7 +32,16 @@ export interface UdpDnsServer {
 
 const TYPES: Record<number, string> = { 1: 'A', 5: 'CNAME', 6: 'SOA', 28: 'AAAA', 33: 'SRV' };
 
-function parseQuestion(msg: Buffer): SeenQuery {
+/**
+ * The first question of a DNS query message: its name (lowercased, no trailing dot) and numeric QTYPE
+ * (0 when the message ends before it). Lenient: a malformed message gives what could be read.
+ *
+ * @example
+ * ```ts
+ * socket.on('message', (msg) => console.log(parseDnsQuestion(msg))) // { name: 'web.shop.svc', qtype: 1 }
+ * ```
+ */
+export function parseDnsQuestion(msg: Buffer): { name: string; qtype: number } {
   const labels: string[] = [];
   let i = 12;
   while (i < msg.length && msg[i] !== 0) {
@@ -40,8 +49,12 @@ function parseQuestion(msg: Buffer): SeenQuery {
     labels.push(msg.subarray(i + 1, i + 1 + len).toString('latin1'));
     i += len + 1;
   }
-  const qtype = msg.length >= i + 3 ? msg.readUInt16BE(i + 1) : 0;
-  return { name: labels.join('.').toLowerCase(), type: TYPES[qtype] ?? String(qtype) };
+  return { name: labels.join('.').toLowerCase(), qtype: msg.length >= i + 3 ? msg.readUInt16BE(i + 1) : 0 };
+}
+
+function parseQuestion(msg: Buffer): SeenQuery {
+  const { name, qtype } = parseDnsQuestion(msg);
+  return { name, type: TYPES[qtype] ?? String(qtype) };
 }
 
 /**

@@ -19,8 +19,9 @@ import { createHttpTestServer, createPods } from '../helpers/http-test-server.js
 import { bounded } from './helpers/bounded.js';
 import { nextMessage, recordMessages } from './helpers/channel-events.js';
 import { getPod } from './helpers/http-get.js';
-import { describeLoad, type LoadReport, type OpenLoop, startOpenLoop, warmUp } from './helpers/open-loop.js';
+import { assertNoFailedRequest, describeLoad, type OpenLoop, startOpenLoop, warmUp } from './helpers/open-loop.js';
 import { readyCount, type SnapshotLog, watchSnapshots } from './helpers/snapshot-log.js';
+import { createWebCluster } from './helpers/web-service.js';
 
 const RATE = 2000;
 const MAX_LOAD_MS = 20_000;
@@ -42,18 +43,10 @@ interface Setup {
 }
 
 /**
- * Service `web` with 3 pods, a KubernetesSource with short request timeouts and backoff (so that a
- * fault is noticed and retried within the scenario), a Mesh over it, and the load running.
+ * A KubernetesSource on the cluster's API with short request timeouts and backoff (so that a fault
+ * is noticed and retried within the scenario), and a Resolver and a Mesh over it; closed at teardown.
  */
-async function setup(t: ExecutionContext, subnet: number): Promise<Setup> {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web' },
-    spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
-  await createPods(t, cluster, { app: 'web', count: 3, subnet });
+function meshOverApi(t: ExecutionContext, cluster: FakeCluster): { resolver: Resolver; mesh: Mesh } {
   const source = new KubernetesSource({
     server: cluster.api.url,
     requestTimeoutMs: 1000,
@@ -64,6 +57,17 @@ async function setup(t: ExecutionContext, subnet: number): Promise<Setup> {
   t.teardown(() => resolver.close());
   const mesh = new Mesh({ resolver });
   t.teardown(() => mesh.close());
+  return { resolver, mesh };
+}
+
+/**
+ * Service `web` with 3 pods, a KubernetesSource with short request timeouts and backoff (so that a
+ * fault is noticed and retried within the scenario), a Mesh over it, and the load running.
+ */
+async function setup(t: ExecutionContext, subnet: number): Promise<Setup> {
+  const cluster = await createWebCluster(t);
+  await createPods(t, cluster, { app: 'web', count: 3, subnet });
+  const { resolver, mesh } = meshOverApi(t, cluster);
   const snapshots = watchSnapshots(t, resolver, 'web:80');
   await bounded(
     snapshots.until((s) => readyCount(s) === 3),
@@ -91,17 +95,6 @@ function routedTo(t: ExecutionContext, key: string): Promise<MeshRouteMessage> {
     CHANNEL_NAMES.meshRoute,
     (m) => m.route === 'web:80' && m.endpoints.includes(key),
   );
-}
-
-function assertNoFailure(t: ExecutionContext, report: LoadReport, minimum: number): void {
-  t.deepEqual(
-    report.failures.slice(0, 5).map((f) => String(f.error)),
-    [],
-    'no request failed',
-  );
-  t.is(report.failed, 0);
-  t.is(report.completed, report.started, 'every request has an outcome');
-  t.true(report.ok >= minimum, `${report.ok} requests succeeded (at least ${minimum})`);
 }
 
 /** No snapshot of the log lost the endpoints: an outage serves the last good set. */
@@ -158,7 +151,7 @@ test.serial(
     t.true(resumed >= 4, `${resumed} recoveries for 2 restarts × 2 watches`);
     t.true(relisted.messages.length >= 4, 'the history was lost with the watch cache: both watches relisted');
     assertNeverEmptied(t, snapshots.snapshots);
-    assertNoFailure(t, report, STEP * 5);
+    assertNoFailedRequest(t, report, STEP * 5);
     t.true((report.byLabel.get('web-5') ?? 0) > 0, 'the pod added during the second restart served');
   },
 );
@@ -200,7 +193,7 @@ test.serial('API server stalls under load: requests time out, staleness reported
     'failures are typed WatchFailedErrors',
   );
   assertNeverEmptied(t, snapshots.snapshots);
-  assertNoFailure(t, report, STEP * 5);
+  assertNoFailedRequest(t, report, STEP * 5);
 });
 
 test.serial(
@@ -236,7 +229,7 @@ test.serial(
     t.log(`${relists.messages.length} relists in ${ROUNDS} rounds`);
     t.true(relists.messages.length >= 2 * ROUNDS, 'every 410 was answered by a relist (2 watches a round)');
     assertNeverEmptied(t, snapshots.snapshots);
-    assertNoFailure(t, report, STEP * 2 + (STEP / 4) * ROUNDS);
+    assertNoFailedRequest(t, report, STEP * 2 + (STEP / 4) * ROUNDS);
   },
 );
 
@@ -278,7 +271,7 @@ test.serial(
       'staleness was reported while requests failed',
     );
     assertNeverEmptied(t, snapshots.snapshots);
-    assertNoFailure(t, report, STEP * 2 + (STEP / 4) * ROUNDS);
+    assertNoFailedRequest(t, report, STEP * 2 + (STEP / 4) * ROUNDS);
     t.true((report.byLabel.get('web-4') ?? 0) > 0, 'the pod added during the disconnects served');
   },
 );
@@ -289,16 +282,7 @@ test.serial(
     const cluster = await createFakeCluster(t);
     const pods = createGrpcPods(t, cluster, 'echo');
     for (let i = 1; i <= 3; i++) await pods.add(`echo-${i}`, `127.0.215.${10 + i}`);
-    const source = new KubernetesSource({
-      server: cluster.api.url,
-      requestTimeoutMs: 1000,
-      backoff: { initialMs: 50, maxMs: 200 },
-    });
-    t.teardown(() => source.close());
-    const resolver = new Resolver({ source, context: cluster.context });
-    t.teardown(() => resolver.close());
-    const mesh = new Mesh({ resolver });
-    t.teardown(() => mesh.close());
+    const { resolver, mesh } = meshOverApi(t, cluster);
     const plugin = register(mesh);
     t.teardown(() => plugin.close());
     const snapshots = watchSnapshots(t, resolver, 'echo:grpc');
@@ -336,7 +320,7 @@ test.serial(
     const report = await load.stop();
     t.log(describeLoad('grpc api restart', report));
     assertNeverEmptied(t, snapshots.snapshots);
-    assertNoFailure(t, report, STEP * 3);
+    assertNoFailedRequest(t, report, STEP * 3);
     t.true((report.byLabel.get('echo-4') ?? 0) > 0, 'the pod added during the restart served');
   },
 );

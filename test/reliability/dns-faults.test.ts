@@ -11,7 +11,7 @@ import { type KnotDns, startKnotDns } from '../helpers/knot-dns.js';
 import { startUdpDnsServer } from '../helpers/udp-dns-server.js';
 import { bounded } from './helpers/bounded.js';
 import { getPod } from './helpers/http-get.js';
-import { describeLoad, type LoadReport, type OpenLoop, startOpenLoop, warmUp } from './helpers/open-loop.js';
+import { assertNoFailedRequest, describeLoad, type OpenLoop, startOpenLoop, warmUp } from './helpers/open-loop.js';
 import { type SnapshotLog, watchSnapshots } from './helpers/snapshot-log.js';
 
 const RATE = 2000;
@@ -114,17 +114,6 @@ async function setup(
   return { dns, pods, snapshots, load, url };
 }
 
-function assertNoFailure(t: ExecutionContext, report: LoadReport, minimum: number): void {
-  t.deepEqual(
-    report.failures.slice(0, 5).map((f) => String(f.error)),
-    [],
-    'no request failed',
-  );
-  t.is(report.failed, 0);
-  t.is(report.completed, report.started, 'every request has an outcome');
-  t.true(report.ok >= minimum, `${report.ok} requests succeeded (at least ${minimum})`);
-}
-
 test.serial('DNS server stopped under load: the last good answer is served, then the new one', async (t) => {
   const { dns, pods, snapshots, load } = await setup(t, 231, async (knot) => knot.server);
   await bounded(load.afterCompleted(STEP), STEP_MS, 'warm-up requests');
@@ -153,7 +142,7 @@ test.serial('DNS server stopped under load: the last good answer is served, then
   const report = await load.stop();
   t.log(describeLoad('dns stopped', report));
   t.log('per pod', Object.fromEntries(report.byLabel));
-  assertNoFailure(t, report, STEP * 3);
+  assertNoFailedRequest(t, report, STEP * 3);
   t.true((report.byLabel.get('web-4') ?? 0) > 0, 'the pod of the new answer served');
 });
 
@@ -190,6 +179,6 @@ test.serial('DNS server answering SERVFAIL, then nothing, under load: last good 
   const report = await load.stop();
   t.log(describeLoad('dns servfail/drop', report));
   t.log(`${server.queries.length} DNS queries seen by the faulty server`);
-  assertNoFailure(t, report, STEP * 4);
+  assertNoFailedRequest(t, report, STEP * 4);
   t.true((report.byLabel.get('web-4') ?? 0) > 0, 'the pod of the new answer served');
 });

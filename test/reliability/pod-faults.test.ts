@@ -13,12 +13,12 @@ import {
   UpstreamError,
 } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
-import { createFakeCluster } from '../helpers/fake-cluster.js';
 import { createPods, type HttpTestServer, waitForReady } from '../helpers/http-test-server.js';
 import { bounded } from './helpers/bounded.js';
 import { countMessages, nextMessage } from './helpers/channel-events.js';
 import { getPod } from './helpers/http-get.js';
 import { describeLoad, type LoadReport, startOpenLoop, warmUp } from './helpers/open-loop.js';
+import { createWebCluster } from './helpers/web-service.js';
 
 const RATE = 2000;
 const MAX_LOAD_MS = 20_000;
@@ -61,13 +61,7 @@ interface Outcome {
 
 /** Run the load over 4 pods, put `web-1` into `fault` once the load is steady, let the mesh react. */
 async function run(t: ExecutionContext, scenario: Scenario): Promise<Outcome> {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web' },
-    spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
+  const cluster = await createWebCluster(t);
   const faults = new Map<string, Fault>();
   const hung = new Set<ServerResponse>();
   t.teardown(() => {

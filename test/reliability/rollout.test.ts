@@ -10,7 +10,15 @@ import { createHttpTestServer, type HttpTestServer, waitForReady } from '../help
 import { bounded } from './helpers/bounded.js';
 import { nextMessage } from './helpers/channel-events.js';
 import { getPod } from './helpers/http-get.js';
-import { describeLoad, type LoadReport, type OpenLoop, startOpenLoop, warmUp } from './helpers/open-loop.js';
+import {
+  assertNoFailedRequest,
+  describeLoad,
+  type LoadReport,
+  type OpenLoop,
+  startOpenLoop,
+  warmUp,
+} from './helpers/open-loop.js';
+import { createWebCluster } from './helpers/web-service.js';
 
 const RATE = 2000;
 const PODS = 4;
@@ -64,25 +72,12 @@ async function rollout(
 function assertNoFailure(t: ExecutionContext, name: string, report: LoadReport, newPods: readonly string[]): void {
   t.log(describeLoad(name, report));
   t.log('per pod', Object.fromEntries(report.byLabel));
-  t.deepEqual(
-    report.failures.slice(0, 5).map((f) => String(f.error)),
-    [],
-    'no request failed',
-  );
-  t.is(report.failed, 0);
-  t.is(report.completed, report.started, 'every request has an outcome');
-  t.true(report.ok >= STEP * (PODS + 1), `${report.ok} requests succeeded`);
+  assertNoFailedRequest(t, report, STEP * (PODS + 1));
   for (const pod of newPods) t.true((report.byLabel.get(pod) ?? 0) > 0, `${pod} served`);
 }
 
 test.serial(`HTTP: rolling update of all ${PODS} pods under ${RATE} req/s: zero failed requests`, async (t) => {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web' },
-    spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-  });
+  const cluster = await createWebCluster(t);
   const servers = new Map<string, HttpTestServer>();
   const addPod = async (name: string, ip: string, ready: boolean): Promise<HttpTestServer> => {
     const server = await createHttpTestServer(t, { host: ip, name });

@@ -3,6 +3,7 @@
 
 import { createSocket } from 'node:dgram';
 import type { ExecutionContext } from 'ava';
+import { parseDnsQuestion } from '../../helpers/udp-dns-server.js';
 
 /** One resource record of a fuzzed answer. `name: '@'` is the question name (written as a compression pointer). */
 export type FuzzRecord =
@@ -133,14 +134,8 @@ export interface FuzzQuery {
 }
 
 function parseQuestion(msg: Buffer): FuzzQuery {
-  const labels: string[] = [];
-  let i = 12;
-  while (i < msg.length && msg[i] !== 0) {
-    const len = msg[i] as number;
-    labels.push(msg.subarray(i + 1, i + 1 + len).toString('latin1'));
-    i += len + 1;
-  }
-  return { name: labels.join('.').toLowerCase(), type: msg.length >= i + 3 ? msg.readUInt16BE(i + 1) : 0 };
+  const { name, qtype } = parseDnsQuestion(msg);
+  return { name, type: qtype };
 }
 
 /** A running fuzz DNS server. */

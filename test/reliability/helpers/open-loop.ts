@@ -257,3 +257,23 @@ export async function warmUp(send: (i: number) => Promise<string>, count: number
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
+
+/**
+ * The verdict of a zero-failure scenario: no request failed (the first causes shown), every started
+ * request has an outcome, and at least `minimum` succeeded.
+ *
+ * @example
+ * ```ts
+ * assertNoFailedRequest(t, await load.stop(), 1000)
+ * ```
+ */
+export function assertNoFailedRequest(t: ExecutionContext, report: LoadReport, minimum: number): void {
+  t.deepEqual(
+    report.failures.slice(0, 5).map((f) => String(f.error)),
+    [],
+    'no request failed',
+  );
+  t.is(report.failed, 0);
+  t.is(report.completed, report.started, 'every request has an outcome');
+  t.true(report.ok >= minimum, `${report.ok} requests succeeded (at least ${minimum})`);
+}

@@ -7,49 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { webManifest } from '../cluster/cluster-fixtures.js';
 import { spawnCli } from './cli-fixture.js';
 
 const run = promisify(execFile);
 
-const MANIFEST = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: demo
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: demo
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: clusterip/echo-http
-        ports:
-        - {name: http, containerPort: 8080}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: demo
-spec:
-  selector: {app: web}
-  ports:
-  - {name: http, port: 80, targetPort: http}
-`;
-
 test('cluster up: prints export KUBECONFIG, kubectl lists the pods, the CLI sees the endpoints, SIGINT stops it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'clusterip-up-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'app.yaml'), MANIFEST);
+  await writeFile(join(dir, 'app.yaml'), webManifest('demo', 2));
   const env = { PATH: process.env.PATH, HOME: dir };
   const kubeconfig = join(dir, 'out', 'kubeconfig');
   const up = spawnCli(t, ['cluster', 'up', '-f', join(dir, 'app.yaml'), '--kubeconfig-out', kubeconfig], env);

@@ -2,6 +2,7 @@
 // Deployments and their Pods; produces Pods (create/delete, RollingUpdate or Recreate) and Deployment status.
 
 import type { FakeKubernetesApi, KubeObject } from '@clusterip/resolver/testing';
+import { ObjectQueue } from './object-queue.js';
 
 /** What the controller needs from its cluster. */
 export interface DeploymentControllerHost {
@@ -90,8 +91,7 @@ function timeNow(): string {
  */
 export class DeploymentController {
   readonly #host: DeploymentControllerHost;
-  readonly #dirty = new Set<string>();
-  #flush: NodeJS.Immediate | undefined;
+  readonly #queue = new ObjectQueue((namespace, name) => this.#reconcile(namespace, name));
   #closed = false;
 
   constructor(host: DeploymentControllerHost) {
@@ -101,16 +101,7 @@ export class DeploymentController {
   /** A Deployment changed. */
   enqueue(namespace: string, name: string): void {
     if (this.#closed) return;
-    this.#dirty.add(`${namespace}/${name}`);
-    this.#flush ??= setImmediate(() => {
-      this.#flush = undefined;
-      const keys = [...this.#dirty];
-      this.#dirty.clear();
-      for (const key of keys) {
-        const slash = key.indexOf('/');
-        this.#reconcile(key.slice(0, slash), key.slice(slash + 1));
-      }
-    });
+    this.#queue.add(namespace, name);
   }
 
   /** A Pod of `namespace` changed: every Deployment of the namespace may care. */
@@ -123,7 +114,7 @@ export class DeploymentController {
 
   close(): void {
     this.#closed = true;
-    if (this.#flush !== undefined) clearImmediate(this.#flush);
+    this.#queue.close();
   }
 
   /** The Deployment's state, or undefined when it does not exist. */

@@ -9,7 +9,7 @@ import {
   ServingStatus,
 } from '../transport/grpc/grpc-health-check.js';
 import type { RunningContainer } from './image.js';
-import type { ContainerIdentity } from './image-echo-http.js';
+import { type ContainerIdentity, MAX_DELAY_MS, sleepTracked } from './image-echo-http.js';
 import { withServerSpan } from './otel-server-span.js';
 
 type GrpcModule = typeof Grpc;
@@ -101,8 +101,6 @@ export interface EchoGrpcOptions {
   readonly identity: ContainerIdentity;
 }
 
-const MAX_DELAY_MS = 10_000;
-
 /** Start one grpc-js server listening on every port of `host`. */
 export async function startEchoGrpc(options: EchoGrpcOptions): Promise<RunningContainer> {
   const grpc = await loadGrpc(options.image);
@@ -138,16 +136,7 @@ export async function startEchoGrpc(options: EchoGrpcOptions): Promise<RunningCo
             finish({ 'rpc.grpc.status_code': grpc.status.INVALID_ARGUMENT }, 'invalid argument');
             return;
           }
-          if (delay > 0) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(() => {
-                timers.delete(timer);
-                resolve();
-              }, delay);
-              timer.unref();
-              timers.add(timer);
-            });
-          }
+          if (delay > 0) await sleepTracked(timers, delay);
           if (killed) return;
           if (fail !== 0) {
             callback({ code: fail, details: `echo: failing with status ${fail} as asked` });

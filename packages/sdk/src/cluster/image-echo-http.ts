@@ -28,8 +28,29 @@ export interface EchoHttpOptions {
   readonly downstream?: DownstreamCall;
 }
 
-/** Longest `?delayMs=` honoured. */
+/** Longest `?delayMs=` (HTTP) or `delayMs` (gRPC) an echo image honours. */
 export const MAX_DELAY_MS = 10_000;
+
+/**
+ * Resolves after `ms`; the unref'd timer sits in `timers` until it fires, so the container's kill
+ * can clear it (the awaiting handler then never resumes).
+ *
+ * @example
+ * ```ts
+ * const timers = new Set<NodeJS.Timeout>();
+ * await sleepTracked(timers, 50);
+ * ```
+ */
+export function sleepTracked(timers: Set<NodeJS.Timeout>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      resolve();
+    }, ms);
+    timer.unref();
+    timers.add(timer);
+  });
+}
 
 function send(res: ServerResponse, status: number, body: unknown, closing: boolean): void {
   if (res.headersSent || res.destroyed) return;
@@ -58,16 +79,6 @@ export async function startEchoHttp(options: EchoHttpOptions): Promise<RunningCo
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const downstreamUrl = options.env.DOWNSTREAM_URL;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timer.unref();
-      timers.add(timer);
-    });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, port: number) => {
     const url = new URL(req.url ?? '/', 'http://echo.invalid');
@@ -104,7 +115,7 @@ export async function startEchoHttp(options: EchoHttpOptions): Promise<RunningCo
           finish({ 'http.response.status_code': 400 });
           return;
         }
-        if (delay > 0) await sleep(delay);
+        if (delay > 0) await sleepTracked(timers, delay);
         if (killed) return;
         const body: Record<string, unknown> = { ...base };
         let answer = status;

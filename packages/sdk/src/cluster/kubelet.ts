@@ -15,6 +15,7 @@ import {
 } from './image.js';
 import type { LocalClusterConfig } from './local-cluster-options.js';
 import type { LocalPod } from './local-pod.js';
+import { ObjectQueue } from './object-queue.js';
 
 /** What the kubelet needs from its cluster. */
 export interface KubeletHost {
@@ -114,13 +115,12 @@ function containersOf(pod: KubeObject): ContainerSpec[] {
 export class Kubelet {
   readonly #host: KubeletHost;
   readonly #pods = new Map<string, PodRuntime>();
-  readonly #dirty = new Set<string>();
+  readonly #queue = new ObjectQueue((namespace, name, key) => this.#sync(namespace, name, key));
   readonly #warnedImages = new Set<string>();
   /** Pods left Pending for want of an address: admitted again when one is released. */
   readonly #unplaced = new Set<string>();
   /** Containers killed but whose listeners may not be released yet. */
   readonly #dying = new Set<Promise<void>>();
-  #flush: NodeJS.Immediate | undefined;
   #closed = false;
   #nextNode = 0;
 
@@ -131,13 +131,7 @@ export class Kubelet {
   /** A Pod object changed (or went away): look at it soon. */
   enqueue(namespace: string, name: string): void {
     if (this.#closed) return;
-    this.#dirty.add(`${namespace}/${name}`);
-    this.#flush ??= setImmediate(() => {
-      this.#flush = undefined;
-      const keys = [...this.#dirty];
-      this.#dirty.clear();
-      for (const key of keys) this.#sync(key);
-    });
+    this.#queue.add(namespace, name);
   }
 
   /** Snapshot of the running pods. */
@@ -185,7 +179,7 @@ export class Kubelet {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#flush !== undefined) clearImmediate(this.#flush);
+    this.#queue.close();
     const stops: Promise<void>[] = [];
     for (const rt of this.#pods.values()) {
       clearTimeout(rt.timer);
@@ -214,11 +208,8 @@ export class Kubelet {
     });
   }
 
-  #sync(key: string): void {
+  #sync(namespace: string, name: string, key: string): void {
     if (this.#closed) return;
-    const slash = key.indexOf('/');
-    const namespace = key.slice(0, slash);
-    const name = key.slice(slash + 1);
     const api = this.#host.api;
     const pod = api.get('Pod', namespace, name);
     const rt = this.#pods.get(key);
