@@ -846,3 +846,25 @@ test.serial('no handles are left behind: the balancer starts no timers', async (
   await b.close();
   t.is(timers(), before);
 });
+
+test('onEject is told the key of each endpoint outlier detection ejects, once per ejection; a throwing one is ignored', (t) => {
+  const clock = manualClock();
+  const ejected: string[] = [];
+  const b = make(t, {
+    now: clock.now,
+    random: seededRandom(23),
+    outlierDetection: { consecutiveFailures: 2 },
+    onEject: (endpoint) => {
+      ejected.push(endpoint);
+      throw new Error('listener failure');
+    },
+  });
+  b.update([A, B, C]);
+  failN(t, b, A.address, 2);
+  t.deepEqual(ejected, [`${A.address}:${A.port}`]);
+  t.is(health(b, A.address), 'ejected');
+  t.throws(() => createBalancer({ onEject: 'no' as unknown as () => void }), {
+    code: 'CLUSTERIP_ERR_INVALID_ARG',
+    message: /onEject must be a function/,
+  });
+});

@@ -135,6 +135,13 @@ export interface BalancerOptions {
   readonly slowStart?: { readonly windowMs: number; readonly minWeightPercent?: number } | false;
   /** Label of the Service port for errors and telemetry, e.g. `web.shop:http`. Default `service`. */
   readonly service?: string;
+  /**
+   * Called synchronously inside `done()` when outlier detection ejects an endpoint, with its key
+   * (`address:port`). A transport uses it to move requests still queued for that endpoint, unsent,
+   * to another one (a hung pod would otherwise hold them until their timeouts). A throwing listener
+   * is ignored.
+   */
+  readonly onEject?: (endpoint: string) => void;
   /** Monotonic clock in ms. Default `performance.now`. */
   readonly now?: () => number;
   /** Uniform random in [0, 1). Default `Math.random`. */
@@ -241,6 +248,7 @@ interface Config {
   readonly pointsPerEndpoint: number;
   readonly slowStart: { readonly windowMs: number; readonly minWeight: number } | undefined;
   readonly service: string;
+  readonly onEject: ((endpoint: string) => void) | undefined;
   readonly now: Clock;
   readonly random: Random;
 }
@@ -274,6 +282,7 @@ function configure(options: BalancerOptions): Config {
     'ringHash',
     'slowStart',
     'service',
+    'onEject',
     'now',
     'random',
   ]);
@@ -326,6 +335,7 @@ function configure(options: BalancerOptions): Config {
     pointsPerEndpoint: integerIn('ringHash.pointsPerEndpoint', rh.pointsPerEndpoint, 1, 10_000, 100),
     slowStart,
     service: stringOr('service', o.service, 'service'),
+    onEject: functionOr<((endpoint: string) => void) | undefined>('onEject', o.onEject, undefined),
     now: functionOr<Clock>('now', o.now, monotonicClock),
     random: functionOr<Random>('random', o.random, defaultRandom),
   });
@@ -725,6 +735,14 @@ class BalancerImpl implements Balancer {
     if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
     this.#rebuild();
     this.#publishState(s, 'ejected', s.ejectedUntil - now);
+    const onEject = this.#config.onEject;
+    if (onEject !== undefined) {
+      try {
+        onEject(s.key);
+      } catch {
+        // a listener's failure must not fail the call that reported the outcome
+      }
+    }
   }
 
   #expire(now: number): void {

@@ -260,7 +260,12 @@ export class ServiceRoute implements HttpRoute {
     this.#config = host.serviceConfig(identity);
     if (identity !== undefined) this.#label = `${identity.name}.${identity.namespace}:${this.#port}`;
     const c = this.#config;
-    this.#balancer = createBalancer(balancerOptions(c, this.#label, host.config.now, host.config.random));
+    this.#balancer = createBalancer({
+      ...balancerOptions(c, this.#label, host.config.now, host.config.random),
+      // An ejected endpoint's queued, unsent requests go elsewhere now rather than after their timeouts
+      // (in a microtask: not from inside the balancer's done()).
+      onEject: (endpoint) => queueMicrotask(() => this.#pools?.requeue(endpoint)),
+    });
     const budget = c.retry?.budget;
     this.#budget = budget === undefined ? undefined : new RetryBudget(budget, host.config.now);
     const p = host.config.pool;

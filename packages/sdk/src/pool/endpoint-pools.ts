@@ -18,9 +18,17 @@ export interface EndpointPoolOptions {
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
 
+/** A request dispatched to a pool that has no socket for it yet: nothing is sent, it can still go elsewhere. */
+export interface Unsent {
+  /** Send it to another endpoint if its policy allows (retry budget, attempts); else leave it queued. */
+  requeue(): void;
+}
+
 /**
  * One endpoint's pool with the strings a request needs, computed once per pool rather than once per
- * request: `endpoint` (`address:port`, for attempts and errors) and `origin` (`http://address:port`).
+ * request: `endpoint` (`address:port`, for attempts and errors) and `origin` (`http://address:port`),
+ * and the requests waiting in it unsent (`unsent`: added before dispatch, removed when the request gets a
+ * socket or fails).
  */
 export interface PoolEntry {
   readonly pool: Dispatcher;
@@ -28,6 +36,8 @@ export interface PoolEntry {
   readonly endpoint: string;
   /** `protocol//address:port`. */
   readonly origin: string;
+  /** Requests queued in this pool without a socket yet. */
+  readonly unsent: Set<Unsent>;
 }
 
 /**
@@ -91,22 +101,35 @@ export class EndpointPools {
     };
     const origin = `${protocol}//${ep}`;
     const pool = o.factory === undefined ? new Pool(origin, options) : o.factory(origin, options);
-    const entry: PoolEntry = Object.freeze({ pool, endpoint: ep, origin });
+    const entry: PoolEntry = Object.freeze({ pool, endpoint: ep, origin, unsent: new Set<Unsent>() });
     this.#pools.set(key, entry);
     if (protocol === 'http:') this.#http.set(endpoint, entry);
     return entry;
   }
 
-  /** Keep only pools whose endpoint (`address:port`) is in `keep`; drain the others. */
+  /**
+   * Keep only pools whose endpoint (`address:port`) is in `keep`; drain the others. Requests still queued
+   * unsent in a drained pool are offered another endpoint first (kube-proxy sends no new connection to an
+   * endpoint that left; these have not reached it yet).
+   */
   retain(keep: ReadonlySet<string>): void {
     let drained = false;
     for (const [key, entry] of this.#pools) {
       if (keep.has(entry.endpoint)) continue;
       this.#pools.delete(key);
+      requeueAll(entry);
       this.#drain(entry.pool);
       drained = true;
     }
     if (drained) this.#http = new WeakMap();
+  }
+
+  /**
+   * Offer every request queued unsent for `endpoint` (`address:port`) another endpoint: called when
+   * outlier detection ejects it. The pools stay (the endpoint may come back after its ejection).
+   */
+  requeue(endpoint: string): void {
+    for (const entry of this.#pools.values()) if (entry.endpoint === endpoint) requeueAll(entry);
   }
 
   /** Drain every pool gracefully (in-flight requests finish). Idempotent. */
@@ -135,4 +158,11 @@ export class EndpointPools {
       .finally(() => this.#draining.delete(pool));
     this.#draining.set(pool, done);
   }
+}
+
+function requeueAll(entry: PoolEntry): void {
+  if (entry.unsent.size === 0) return;
+  const waiting = [...entry.unsent];
+  entry.unsent.clear();
+  for (const request of waiting) request.requeue();
 }

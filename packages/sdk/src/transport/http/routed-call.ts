@@ -7,6 +7,7 @@ import { type Dispatcher, util } from 'undici';
 import { type CallOutcome, failedBeforeWrite } from '../../eligibility/classify.js';
 import { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from '../../errors/upstream-error.js';
 import type { PickResult } from '../../picker/picker.js';
+import type { Unsent } from '../../pool/endpoint-pools.js';
 import { channels, type HttpAttemptMessage, type HttpRequestMessage } from '../../telemetry/channels.js';
 import type { HttpRoute, ParsedOrigin } from './http-route.js';
 import { isReplayableBody, isStreamBody, TrackedBody } from './request-body.js';
@@ -172,7 +173,7 @@ class RetryAttempt implements LegacyDispatchHandler {
  * nothing), raw response headers go to legacy callers as received and are parsed once for new-API
  * callers, and the attempt options are built once.
  */
-export class RoutedCall implements LegacyDispatchHandler {
+export class RoutedCall implements LegacyDispatchHandler, Unsent {
   readonly #host: CallHost;
   readonly #route: HttpRoute;
   readonly #origin: ParsedOrigin;
@@ -204,6 +205,8 @@ export class RoutedCall implements LegacyDispatchHandler {
   #discard = false;
   #retryDelayMs = 0;
   #abortAttempt: Abort | undefined;
+  /** The pool's set of unsent requests this call's live attempt waits in, until it gets a socket. */
+  #unsentIn: Set<Unsent> | undefined;
   #resumeAttempt: (() => void) | undefined;
   #callerAbort: Abort | undefined;
   #started = false;
@@ -371,6 +374,9 @@ export class RoutedCall implements LegacyDispatchHandler {
     // undici copies what it needs from the options into its Request: one object serves every attempt.
     const opts = this.#opts;
     opts.body = this.#body;
+    // Registered before dispatch: undici may give it a socket (attemptConnect) inside dispatch().
+    this.#unsentIn = entry.unsent;
+    entry.unsent.add(this);
     try {
       if (this.#tel === undefined) {
         entry.pool.dispatch(opts as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
@@ -378,6 +384,28 @@ export class RoutedCall implements LegacyDispatchHandler {
     } catch (error) {
       this.attemptError(handler, error as Error);
     }
+  }
+
+  #leaveUnsent(): void {
+    const set = this.#unsentIn;
+    if (set === undefined) return;
+    this.#unsentIn = undefined;
+    set.delete(this);
+  }
+
+  /**
+   * @internal The live attempt's endpoint was ejected or left while the attempt waited in its pool
+   * without a socket: nothing was sent, so it goes to another endpoint now, whatever the method, as a
+   * retry (attempts and retry budget apply; when they do not allow it, it stays queued where it is).
+   * The queued undici request is aborted when it reaches a socket ("superseded attempt").
+   */
+  requeue(): void {
+    this.#unsentIn = undefined; // the pool has already dropped it from its set
+    if (this.#live === undefined || this.#finished || this.#aborted || this.#abortAttempt !== undefined) return;
+    if (this.#stopReason(true, undefined) !== undefined) return;
+    this.#report({ type: 'cancelled' });
+    this.#recordFailure('ejected before the request was sent');
+    this.#retryLater(0);
   }
 
   /** Pick an endpoint not tried yet when the balancer offers one (it may not: one endpoint, affinity). */
@@ -441,6 +469,7 @@ export class RoutedCall implements LegacyDispatchHandler {
       return;
     }
     this.#abortAttempt = abort;
+    this.#leaveUnsent();
     if (this.#aborted) {
       abort(this.#reason ?? new Error('aborted'));
       return;
@@ -542,6 +571,7 @@ export class RoutedCall implements LegacyDispatchHandler {
     if (this.#tel !== undefined) this.#telError = error;
     this.#live = undefined;
     this.#abortAttempt = undefined;
+    this.#leaveUnsent();
     const code = errorCode(error);
     if (this.#aborted || (code !== undefined && CALLER_ERRORS.has(code))) {
       this.#report({ type: 'cancelled' });
