@@ -32,11 +32,18 @@ export interface ResourceTracker {
 
 /**
  * Process-wide clocks that are not owned by any object under test, unref'd, and stop by themselves:
- * - undici's shared "fast timer" (`lib/util/timers.js`): one tick per second for every undici
- *   client of the process, it stops one tick after its last timer was cleared;
- * - node:http's cached `Date` header (`_http_outgoing` `utcDate`), reset once a second.
+ * - undici's shared "fast timer" (`lib/util/timers.js`, and the copy bundled in Node behind the global
+ *   `fetch`): one tick per second for every undici client of the process, it stops one tick after its
+ *   last timer was cleared;
+ * - node:http's cached `Date` header (`_http_outgoing` `utcDate`) and node:http2's (`internal/http`),
+ *   reset once a second.
  */
-const SHARED_CLOCKS = [/undici\/lib\/util\/timers\.js/, /node:_http_outgoing/];
+const SHARED_CLOCKS = [
+  /undici\/lib\/util\/timers\.js/,
+  /node:internal\/deps\/undici\/undici/,
+  /node:_http_outgoing/,
+  /\(node:internal\/http:\d+/,
+];
 
 /**
  * Record every async resource of `types` created from now on, and forget it when it is destroyed.
