@@ -1,54 +1,58 @@
-// Benchmark: overhead of telemetry on the HTTP path through the Mesh to 3 backend "pods": telemetry
-// disabled (`telemetry: false`), the OpenTelemetry API without an SDK (the default for most apps), the SDK
-// with a no-op span exporter and an idle metric reader, and that SDK plus instrumentation-undici.
-// Every mode runs in a fresh client process (OTel state is global); rounds interleave the modes and the
-// report gives each mode's median throughput and CPU per request as ratios against `disabled`.
-// Run: `node --conditions=clusterip-internal build/test/bench/sdk-otel.bench.js [--quick] [--rounds=N] [--only=<mode part>]`
+// Benchmark (issue #7): overhead of telemetry on the HTTP path through the Mesh to 3 pod processes:
+// telemetry disabled (`telemetry: false`, twice: the A/A control), the OpenTelemetry API without an SDK
+// (the default for most apps), the SDK with a no-op span exporter and an idle metric reader, and that
+// SDK plus instrumentation-undici. Produces each mode's throughput and client CPU per request as ratios
+// to `disabled`, with the A/A ratio as the noise floor.
+// Method (the one of compare-http.bench.ts): pods start once; every (mode, round) runs in a fresh client
+// process (OTel state is global) that warms up, then measures a closed loop; rounds interleave the modes
+// with the order rotated; with taskset the client has CPU 0 and the pods CPU 1.
+// Run: `node --conditions=clusterip-internal build/test/bench/sdk-otel.bench.js [--quick] [--rounds=N]
+// [--only=<mode part>] [--no-pin] [--nice=<n>]`
 
-import { type ChildProcess, fork } from 'node:child_process';
-import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StaticSource } from '@clusterip/resolver/testing';
-import { Mesh, type MeshOptions } from '@clusterip/sdk';
-import { request } from 'undici';
+import { Mesh } from '@clusterip/sdk';
+import { type BenchChild, cpuPlan, loadAverage, type Placement, sendToParent, startChild } from './bench-child.js';
+import { closedLoop, type LoadSample, type LoadTarget, median } from './http-load.js';
 
-const QUICK = process.argv.includes('--quick');
-
-const DURATION_MS = QUICK ? 1000 : 3000;
-const WARMUP_MS = 300;
+const argv = process.argv.slice(2);
+const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const QUICK = argv.includes('--quick');
+// Many short rounds rather than a few long ones: each mode is compared with `disabled` in the same round,
+// so slow changes in the machine's load cancel out, and the spread of the per-round ratios is visible.
+const ROUNDS = Number(option('rounds') ?? (QUICK ? 2 : 8));
+const DURATION_MS = QUICK ? 800 : 2000;
+const WARMUP_MS = QUICK ? 400 : 1000;
 const CONCURRENCY = 32;
+const NICE = Number(option('nice') ?? 0);
+/** The in-process check of "API, no SDK": block pairs and block length. */
+const PAIRED_BLOCKS = QUICK ? 6 : 20;
+const BLOCK_MS = 250;
 const PODS = ['127.0.82.11', '127.0.82.12', '127.0.82.13'];
-const ALL_MODES = ['disabled', 'api, no SDK', 'SDK, no-op exporter', 'SDK + instrumentation-undici'] as const;
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ALL_MODES = [
+  'disabled',
+  'disabled (A/A control)',
+  'API, no SDK',
+  'SDK, no-op exporter',
+  'SDK + instrumentation-undici',
+] as const;
 type Mode = (typeof ALL_MODES)[number];
-const ROUNDS_ARG = process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length);
-// `--only=api`: `disabled` (the baseline) and the modes whose name contains the text.
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const MODES = ALL_MODES.filter((m) => m === 'disabled' || ONLY === undefined || m.includes(ONLY));
+// `--only=API`: `disabled` (the baseline) and the modes whose name contains the text.
+const ONLY = option('only')?.toLowerCase();
+const MODES = ALL_MODES.filter((m) => m === 'disabled' || ONLY === undefined || m.toLowerCase().includes(ONLY));
 
-interface Sample {
-  readonly rps: number;
-  readonly cpuUs: number;
-  readonly errors: number;
-}
-
-if (process.argv[2] === '--backend') {
-  const host = process.argv[3]!;
-  const server = createServer({ keepAliveTimeout: 60_000 }, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 });
-    res.end('ok');
-  });
-  server.listen(0, host, () => process.send?.({ port: (server.address() as { port: number }).port }));
-  process.on('disconnect', () => process.exit(0));
-} else if (process.argv[2] === '--client') {
-  const mode = process.argv[3] as Mode;
-  const ports = JSON.parse(process.argv[4]!) as number[];
-  process.send?.(await client(mode, ports));
-  process.exit(0);
-} else {
-  await main();
-}
+if (argv[0] === '--client') {
+  const sample = await client(argv[1] as Mode, JSON.parse(argv[2]!) as number[]);
+  sendToParent(sample, () => process.exit(0));
+} else if (argv[0] === '--paired') {
+  const result = await pairedClient(JSON.parse(argv[1]!) as number[]);
+  sendToParent(result, () => process.exit(0));
+} else await main();
 
 async function setUpOtel(mode: Mode): Promise<void> {
-  if (mode === 'disabled' || mode === 'api, no SDK') return;
+  if (!mode.startsWith('SDK')) return;
   const { context, metrics, propagation, trace } = await import('@opentelemetry/api');
   const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
   const { W3CTraceContextPropagator, ExportResultCode } = await import('@opentelemetry/core');
@@ -77,8 +81,7 @@ async function setUpOtel(mode: Mode): Promise<void> {
   }
 }
 
-async function client(mode: Mode, ports: number[]): Promise<Sample> {
-  await setUpOtel(mode);
+function meshFor(mode: Mode, ports: readonly number[]): { target: LoadTarget; close(): Promise<void> } {
   const source = new StaticSource([
     {
       namespace: 'bench',
@@ -87,85 +90,142 @@ async function client(mode: Mode, ports: number[]): Promise<Sample> {
       endpoints: PODS.map((address, i) => ({ address, ports: { http: ports[i]! } })),
     },
   ]);
-  const options: MeshOptions = {
+  const mesh = new Mesh({
     source,
     context: { namespace: 'bench', resolvConf: '', env: {} },
     pool: { connections: CONCURRENCY, pipelining: 1, keepAliveTimeoutMs: 4000 },
     policy: 'round-robin',
-    ...(mode === 'disabled' ? { telemetry: false } : {}),
-  };
-  const mesh = new Mesh(options);
-  const url = 'http://backend.bench/';
-  let errors = 0;
-  let done = 0;
-  const loop = async (until: number, count: boolean) => {
-    while (performance.now() < until) {
-      try {
-        const res = await request(url, { dispatcher: mesh.dispatcher });
-        await res.body.dump();
-        if (count) done++;
-      } catch {
-        if (count) errors++;
-      }
-    }
-  };
-  const warm = performance.now() + WARMUP_MS;
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => loop(warm, false)));
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => loop(t0 + DURATION_MS, true)));
-  const elapsed = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  await mesh.close();
-  return { rps: (done / elapsed) * 1000, cpuUs: (cpu.user + cpu.system) / Math.max(1, done), errors };
-}
-
-function forkWith(args: string[]): ChildProcess {
-  return fork(process.argv[1]!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.execArgv });
-}
-
-function once<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+    ...(mode.startsWith('disabled') ? { telemetry: false } : {}),
   });
+  return {
+    target: { url: 'http://backend.bench/', dispatcher: mesh.dispatcher },
+    close: async () => {
+      await mesh.close();
+      await source.close();
+    },
+  };
 }
 
-function median(xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+/**
+ * The second figure for "API, no SDK": a `telemetry: false` mesh and a default one in the same process,
+ * measured in alternating short blocks. Valid for these two modes only, because neither registers any
+ * global OpenTelemetry state, and both run the very same undici and mesh code (shared JIT state is what
+ * makes the comparison exact here). Returns the CPU per request of each block.
+ */
+async function pairedClient(ports: readonly number[]): Promise<{ off: number[]; api: number[] }> {
+  const off = meshFor('disabled', ports);
+  const api = meshFor('API, no SDK', ports);
+  await closedLoop(off.target, CONCURRENCY, WARMUP_MS / 2);
+  await closedLoop(api.target, CONCURRENCY, WARMUP_MS / 2);
+  const result = { off: [] as number[], api: [] as number[] };
+  for (let i = 0; i < PAIRED_BLOCKS; i++) {
+    const order = i % 2 === 0 ? (['off', 'api'] as const) : (['api', 'off'] as const);
+    for (const k of order) {
+      result[k].push((await closedLoop((k === 'off' ? off : api).target, CONCURRENCY, BLOCK_MS)).clientCpuUs);
+    }
+  }
+  await off.close();
+  await api.close();
+  return result;
+}
+
+async function client(mode: Mode, ports: number[]): Promise<LoadSample> {
+  await setUpOtel(mode);
+  const mesh = meshFor(mode, ports);
+  await closedLoop(mesh.target, CONCURRENCY, WARMUP_MS);
+  globalThis.gc?.();
+  const sample = await closedLoop(mesh.target, CONCURRENCY, DURATION_MS);
+  await mesh.close();
+  // Latencies are not reported here: the parent needs rates and CPU only.
+  return { ...sample, latenciesUs: [] };
 }
 
 async function main(): Promise<void> {
-  const backends = PODS.map((host) => forkWith(['--backend', host]));
+  const pin = cpuPlan(argv.includes('--no-pin'));
+  const serverPlace: Placement = { cpus: pin.servers, nice: NICE };
+  const clientPlace: Placement = { cpus: pin.client, nice: NICE };
+  const node = (...args: string[]) => [process.execPath, '--conditions=clusterip-internal', '--expose-gc', ...args];
+  const children: BenchChild[] = [];
+  const loadStart = loadAverage();
   try {
-    const ports = await Promise.all(backends.map((b) => once<{ port: number }>(b).then((m) => m.port)));
-    const rounds = ROUNDS_ARG === undefined ? (QUICK ? 2 : 5) : Number(ROUNDS_ARG);
-    const samples = new Map<Mode, Sample[]>(MODES.map((m) => [m, []]));
-    for (let round = 0; round < rounds; round++) {
+    for (const host of PODS) children.push(startChild(node(join(HERE, 'bench-pod.js'), host), serverPlace));
+    const ports = await Promise.all(children.map((c) => c.next<{ port: number }>(10_000).then((m) => m.port)));
+    const samples = new Map<Mode, LoadSample[]>(MODES.map((m) => [m, []]));
+    for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order every round so no mode always runs first (or right after the same neighbour).
-      const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
-      for (const mode of order) {
-        const sample = await once<Sample>(forkWith(['--client', mode, JSON.stringify(ports)]));
-        samples.get(mode)!.push(sample);
+      for (let i = 0; i < MODES.length; i++) {
+        const mode = MODES[(i + round) % MODES.length]!;
+        const child = startChild(node(process.argv[1]!, '--client', mode, JSON.stringify(ports)), clientPlace);
+        try {
+          samples.get(mode)!.push(await child.next<LoadSample>(15_000 + 3 * (WARMUP_MS + DURATION_MS)));
+        } finally {
+          await child.kill();
+        }
       }
     }
-    const base = samples.get('disabled')!;
-    const baseRps = median(base.map((s) => s.rps));
-    const baseCpu = median(base.map((s) => s.cpuUs));
-    console.log(
-      `telemetry overhead on the HTTP path (Mesh → 3 pods, ${CONCURRENCY} concurrent, ${rounds} rounds × ${DURATION_MS} ms, median)`,
-    );
-    console.log('mode                            req/s   ratio   CPU µs/req  ratio  errors');
-    for (const mode of MODES) {
-      const s = samples.get(mode)!;
-      const rps = median(s.map((x) => x.rps));
-      const cpu = median(s.map((x) => x.cpuUs));
-      const errors = s.reduce((a, x) => a + x.errors, 0);
-      console.log(
-        `${mode.padEnd(30)} ${rps.toFixed(0).padStart(7)}  ${(rps / baseRps).toFixed(3)}  ${cpu.toFixed(1).padStart(10)}  ${(cpu / baseCpu).toFixed(3)}  ${errors}`,
-      );
+    report(samples, pin.why, loadStart);
+    if (MODES.includes('API, no SDK')) {
+      const child = startChild(node(process.argv[1]!, '--paired', JSON.stringify(ports)), clientPlace);
+      try {
+        const r = await child.next<{ off: number[]; api: number[] }>(30_000 + 4 * PAIRED_BLOCKS * BLOCK_MS);
+        const ratios = r.api.map((x, i) => x / r.off[i]!).sort((a, b) => a - b);
+        const q = (p: number) =>
+          (ratios[Math.min(ratios.length - 1, Math.floor(p * ratios.length))] ?? Number.NaN).toFixed(3);
+        console.log('');
+        console.log(
+          `In one process (a \`telemetry: false\` mesh and a default one, ${PAIRED_BLOCKS} alternating ${BLOCK_MS} ms blocks each): ` +
+            `client CPU µs/req ${median(r.off).toFixed(1)} (disabled) and ${median(r.api).toFixed(1)} (API, no SDK); ` +
+            `API ÷ disabled per block pair: median ${median(ratios).toFixed(3)} [quartiles ${q(0.25)}–${q(0.75)}]`,
+        );
+      } finally {
+        await child.kill();
+      }
     }
   } finally {
-    for (const b of backends) b.kill();
+    await Promise.all(children.map((c) => c.kill()));
+  }
+}
+
+function report(samples: Map<Mode, LoadSample[]>, pinning: string, loadStart: string): void {
+  const base = samples.get('disabled')!;
+  const rps = (s: readonly LoadSample[]) => median(s.map((x) => x.rps));
+  const cpu = (s: readonly LoadSample[]) => median(s.map((x) => x.clientCpuUs));
+  /** Median [quartiles] over rounds of this mode's figure ÷ `disabled`'s figure in the same round. */
+  const paired = (s: readonly LoadSample[], f: (x: LoadSample) => number) => {
+    const ratios = s
+      .slice(0, base.length)
+      .map((x, i) => f(x) / f(base[i]!))
+      .sort((a, b) => a - b);
+    const q = (p: number) =>
+      (ratios[Math.min(ratios.length - 1, Math.floor(p * ratios.length))] ?? Number.NaN).toFixed(3);
+    return `${median(ratios).toFixed(3)} [${q(0.25)}–${q(0.75)}]`;
+  };
+  console.log(
+    `telemetry overhead on the HTTP path: Mesh → 3 pods, closed loop with ${CONCURRENCY} requests outstanding; ` +
+      `node ${process.version}, ${new Date().toISOString()}; one fresh client process per mode and round ` +
+      `(${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured), ${ROUNDS} interleaved rounds, order rotated; ${pinning}` +
+      `${NICE === 0 ? '' : `; nice ${NICE}`}; load average ${loadStart} at the start, ${loadAverage()} at the end`,
+  );
+  console.log('');
+  console.log(
+    '| mode | req/s (median) | ÷ disabled | per-round ÷ disabled, median [quartiles] | client CPU µs/req (median) | ÷ disabled | per-round ÷ disabled, median [quartiles] | errors |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const mode of MODES) {
+    const s = samples.get(mode)!;
+    console.log(
+      `| ${mode} | ${rps(s).toFixed(0)} | ${(rps(s) / rps(base)).toFixed(3)} | ${paired(s, (x) => x.rps)} | ` +
+        `${cpu(s).toFixed(1)} | ${(cpu(s) / cpu(base)).toFixed(3)} | ${paired(s, (x) => x.clientCpuUs)} | ` +
+        `${s.reduce((n, x) => n + x.errors, 0)} |`,
+    );
+  }
+  const aa = samples.get('disabled (A/A control)');
+  if (aa !== undefined) {
+    const spread = aa.map((x, i) => x.clientCpuUs / base[i]!.clientCpuUs);
+    console.log('');
+    console.log(
+      `A/A control (the same mode twice): per-round CPU ratios ${spread.map((r) => r.toFixed(3)).join(', ')}: ` +
+        'a difference inside this spread is noise, not overhead',
+    );
   }
 }

@@ -1,0 +1,95 @@
+// Tests of the HTTP benchmarks' load helpers (test/bench/http-load.ts, bench-child.ts, bench-pod.ts):
+// quantiles, request counts and per-pod tallies of the open loops, and the pod process protocol. No timing
+// is asserted: the loops are checked by what they count, against real loopback servers.
+
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { Pool, request } from 'undici';
+import { createHttpTestServer } from '../helpers/http-test-server.js';
+import { startChild } from './bench-child.js';
+import { closedLoop, interleavedOpenLoop, median, openLoop, quantile } from './http-load.js';
+
+const pod = (host: string) => ({
+  host,
+  handler: (_req: unknown, res: ServerResponse) => {
+    res.writeHead(200, { 'content-length': 2, 'x-pod': host });
+    res.end('ok');
+  },
+});
+
+test('quantile takes the nearest rank and median averages the middle pair', (t) => {
+  t.is(quantile([1, 2, 3, 4], 0.5), 3);
+  t.is(quantile([1, 2, 3, 4], 0.99), 4);
+  t.is(quantile([7], 0.999), 7);
+  t.true(Number.isNaN(quantile([], 0.5)));
+  t.is(median([3, 1, 2]), 2);
+  t.is(median([4, 1, 2, 3]), 2.5);
+  t.true(Number.isNaN(median([])));
+});
+
+test('openLoop issues rate × duration requests and tallies them by x-pod', async (t) => {
+  const server = await createHttpTestServer(t, pod('127.0.85.11'));
+  const pool = new Pool(server.url, { connections: 4 });
+  t.teardown(() => pool.close());
+  const s = await openLoop({ url: `${server.url}/`, dispatcher: pool }, 200, 100);
+  // 20 are due; on a starved machine the issuing may stop at its time bound, and those count as late.
+  const done = s.latenciesUs.length;
+  t.is(s.errors, 0);
+  t.true(done >= 1 && done <= 20);
+  t.true(s.late >= 20 - done);
+  t.deepEqual(s.pods, { '127.0.85.11': done });
+  t.is(server.requests, done);
+  t.is(s.rate, 200);
+  t.true(s.latenciesUs.every((us) => Number.isInteger(us) && us >= 0));
+});
+
+test('interleavedOpenLoop alternates requests between its targets', async (t) => {
+  const a = await createHttpTestServer(t, pod('127.0.85.12'));
+  const b = await createHttpTestServer(t, pod('127.0.85.13'));
+  const pa = new Pool(a.url, { connections: 4 });
+  const pb = new Pool(b.url, { connections: 4 });
+  t.teardown(() => Promise.all([pa.close(), pb.close()]));
+  const [sa, sb] = await interleavedOpenLoop(
+    [
+      { url: `${a.url}/`, dispatcher: pa },
+      { url: `${b.url}/`, dispatcher: pb },
+    ],
+    400,
+    100,
+  );
+  // Request i goes to target i % 2: the first target gets the odd one out, if any.
+  const na = sa!.latenciesUs.length;
+  const nb = sb!.latenciesUs.length;
+  t.true(na + nb >= 1 && na + nb <= 40);
+  t.true(na - nb === 0 || na - nb === 1);
+  t.deepEqual(sa!.pods, { '127.0.85.12': na });
+  t.deepEqual(sb!.pods, { '127.0.85.13': nb });
+  t.is(a.requests, na);
+  t.is(b.requests, nb);
+  t.is(sa!.rate, 200);
+});
+
+test('closedLoop with a new connection per request opens a connection for each', async (t) => {
+  const server = await createHttpTestServer(t, pod('127.0.85.14'));
+  const pool = new Pool(server.url, { connections: 2 });
+  t.teardown(() => pool.close());
+  const s = await closedLoop({ url: `${server.url}/`, dispatcher: pool, newConnectionPerRequest: true }, 2, 50);
+  t.is(s.errors, 0);
+  t.true(s.latenciesUs.length > 0);
+  t.is(server.connections, server.requests);
+});
+
+test('a bench pod reports its port, serves with x-pod and exits when killed', async (t) => {
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'bench-pod.js');
+  const child = startChild([process.execPath, script, '127.0.85.15']);
+  t.teardown(() => child.kill());
+  const { port } = await child.next<{ port: number }>(10_000);
+  const res = await request(`http://127.0.85.15:${port}/`);
+  t.is(res.statusCode, 200);
+  t.is(res.headers['x-pod'], '127.0.85.15');
+  t.is(await res.body.text(), 'ok');
+  t.is(await child.kill(), await child.kill());
+  await t.throwsAsync(child.next(1000), { message: /exited/ });
+});
