@@ -1,0 +1,40 @@
+import test from 'ava';
+import { distribution, fmtBytes, fmtMs, median, quantile, ratio } from './bench-util.js';
+
+test('median: odd and even counts, unsorted input left as it was, NaN when empty', (t) => {
+  const input = [5, 1, 3];
+  t.is(median(input), 3);
+  t.deepEqual(input, [5, 1, 3]);
+  t.is(median([4, 1, 3, 2]), 2.5);
+  t.true(Number.isNaN(median([])));
+});
+
+test('quantile: nearest rank', (t) => {
+  const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1
+  t.is(quantile(xs, 0.5), 50);
+  t.is(quantile(xs, 0.99), 99);
+  t.is(quantile(xs, 1), 100);
+  t.is(quantile(xs, 0), 1);
+  t.is(quantile([7], 0.99), 7);
+  t.true(Number.isNaN(quantile([], 0.5)));
+});
+
+test('distribution: p50, p99, max and count', (t) => {
+  t.deepEqual(distribution([3, 1, 2]), { p50: 2, p99: 3, max: 3, n: 3 });
+  const empty = distribution([]);
+  t.is(empty.n, 0);
+  t.true(Number.isNaN(empty.max));
+});
+
+test('formatting: ratios, milliseconds and bytes', (t) => {
+  t.is(ratio(3, 2), '1.50×');
+  t.is(ratio(1, 0), '–');
+  t.is(ratio(Number.NaN, 1), '–');
+  t.is(fmtMs(0.25), '250 µs');
+  t.is(fmtMs(2.5), '2.50 ms');
+  t.is(fmtMs(125), '125 ms');
+  t.is(fmtMs(12_500), '12.5 s');
+  t.is(fmtBytes(100), '100 B');
+  t.is(fmtBytes(10 * 1024), '10.0 KiB');
+  t.is(fmtBytes(8 * 1024 * 1024), '8.0 MiB');
+});
