@@ -10,6 +10,7 @@ import {
   type Resolver,
   type SessionAffinity,
 } from '@clusterip/resolver';
+import type { Dispatcher, Pool } from 'undici';
 import {
   type BalancerOptions,
   type ClientIPAffinityOptions,
@@ -76,6 +77,13 @@ export interface MeshPoolOptions {
   readonly keepAliveTimeoutMs?: number;
   /** HTTP/1.1 pipelining depth (undici `pipelining`). Default 1. */
   readonly pipelining?: number;
+  /**
+   * Builds the dispatcher of one endpoint (undici's `factory`, as in `Agent` and `BalancedPool`), given
+   * the endpoint's origin (`http://10.0.0.7:8080`) and the pool options derived from this Mesh's settings.
+   * Default `new Pool(origin, options)`. Use it to wrap each endpoint's pool, e.g.
+   * `(origin, options) => new Pool(origin, options).compose(myInterceptor)`, or to choose `Client`.
+   */
+  readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
 
 /** What may be overridden for one Service (key `name.namespace` in {@link MeshOptions.services}). */
@@ -195,6 +203,7 @@ export interface MeshConfig {
     readonly connections: number | null;
     readonly keepAliveTimeoutMs: number;
     readonly pipelining: number;
+    readonly factory: ((origin: string, options: Pool.Options) => Dispatcher) | undefined;
   };
   readonly connect: Readonly<Record<string, unknown>> | undefined;
   readonly resolveMs: number;
@@ -279,7 +288,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
   }
 
   const p = o.pool === undefined ? {} : asRecord('pool', o.pool);
-  rejectUnknownKeys('pool', p, ['connections', 'keepAliveTimeoutMs', 'pipelining']);
+  rejectUnknownKeys('pool', p, ['connections', 'keepAliveTimeoutMs', 'pipelining', 'factory']);
   const connections = p.connections === null ? null : integerIn('pool.connections', p.connections, 1, 100_000, 64);
 
   let connect: Readonly<Record<string, unknown>> | undefined;
@@ -308,6 +317,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
       connections,
       keepAliveTimeoutMs: integerIn('pool.keepAliveTimeoutMs', p.keepAliveTimeoutMs, 1, HOUR_MS, 4000),
       pipelining: integerIn('pool.pipelining', p.pipelining, 1, 128, 1),
+      factory: functionOr<MeshConfig['pool']['factory']>('pool.factory', p.factory, undefined),
     }),
     connect,
     resolveMs: integerIn('timeouts.resolveMs', t.resolveMs, 1, HOUR_MS, 10_000),

@@ -277,6 +277,7 @@ export class ServiceRoute implements HttpRoute {
       headersTimeoutMs: c.timeouts.headersMs,
       bodyTimeoutMs: c.timeouts.bodyMs,
       connect: host.config.connect,
+      ...(p.factory === undefined ? {} : { factory: p.factory }),
     });
   }
 }
