@@ -35,8 +35,8 @@ for (const file of files) {
 
 /**
  * The HTTP comparison's contenders from Debian: HAProxy (the sidecar proxy) and iptables/nftables (the
- * ClusterIP DNAT path). Installed when missing and we are root with apt-get; otherwise the benchmark
- * skips those rows and prints why.
+ * ClusterIP DNAT path), and valgrind (http-instructions counts the client's work with it). Installed
+ * when missing and we are root with apt-get; otherwise the benchmarks skip those rows and print why.
  */
 function ensureProxyTools() {
   process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
@@ -45,6 +45,7 @@ function ensureProxyTools() {
     ['haproxy', 'haproxy'],
     ['iptables-restore', 'iptables'],
     ['nft', 'nftables'],
+    ['valgrind', 'valgrind'],
   ].filter(([command]) => !has(command));
   if (missing.length === 0) return;
   const packages = missing.map(([, pkg]) => pkg);

@@ -1,8 +1,10 @@
 // Benchmark helper: statistics, machine load and child-process plumbing shared by the gRPC comparison,
-// propagation and scale benchmarks. Consumes samples and child scripts; produces summaries and IPC replies.
+// propagation, scale and HTTP benchmarks. Consumes samples and child scripts; produces summaries and IPC replies.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { StaticSource } from '@clusterip/resolver/testing';
+import { Mesh, type MeshOptions } from '@clusterip/sdk';
 
 /** Median of `values` (mean of the two middle values for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {
@@ -187,4 +189,27 @@ export function serveRpc(handlers: Readonly<Record<string, (arg: unknown) => unk
       );
   });
   process.on('disconnect', () => process.exit(0));
+}
+
+/** A Mesh routing `http://backend.bench/` (Service port 80, named `http`) to `endpoints`; close() closes it and its source. */
+export function benchMesh(
+  endpoints: readonly { readonly address: string; readonly port: number }[],
+  options: Omit<MeshOptions, 'source' | 'context'> = {},
+): { readonly mesh: Mesh; close(): Promise<void> } {
+  const source = new StaticSource([
+    {
+      namespace: 'bench',
+      name: 'backend',
+      ports: [{ name: 'http', port: 80 }],
+      endpoints: endpoints.map((e) => ({ address: e.address, ports: { http: e.port } })),
+    },
+  ]);
+  const mesh = new Mesh({ source, context: { namespace: 'bench', resolvConf: '', env: {} }, ...options });
+  return {
+    mesh,
+    close: async () => {
+      await mesh.close();
+      await source.close();
+    },
+  };
 }

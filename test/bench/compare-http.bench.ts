@@ -24,8 +24,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StaticSource } from '@clusterip/resolver/testing';
-import { Mesh } from '@clusterip/sdk';
 import { BalancedPool, type Dispatcher, Pool } from 'undici';
 import {
   type BenchChild,
@@ -37,6 +35,7 @@ import {
   sendToParent,
   startChild,
 } from './bench-child.js';
+import { benchMesh } from './bench-util.js';
 import { summariseProfile } from './cpu-profile.js';
 import {
   closedLoop,
@@ -138,31 +137,11 @@ function buildTarget(job: ClientJob, path: PathId): Target {
     case 'dnat-new':
       return plain(new Pool(job.clusterUrl!, poolOptions), `${job.clusterUrl}/`, true);
     case 'mesh': {
-      const source = new StaticSource([
-        {
-          namespace: 'bench',
-          name: 'backend',
-          ports: [{ name: 'http', port: 80 }],
-          endpoints: job.podUrls.map((u) => {
-            const url = new URL(u);
-            return { address: url.hostname, ports: { http: Number(url.port) } };
-          }),
-        },
-      ]);
-      const mesh = new Mesh({
-        source,
-        context: { namespace: 'bench', resolvConf: '', env: {} },
-        pool: { connections: CONNECTIONS, pipelining: 1, keepAliveTimeoutMs: 4000 },
-        policy: POLICY,
-      });
-      return {
-        url: 'http://backend/',
-        dispatcher: mesh.dispatcher,
-        close: async () => {
-          await mesh.close();
-          await source.close();
-        },
-      };
+      const { mesh, close } = benchMesh(
+        job.podUrls.map((u) => ({ address: new URL(u).hostname, port: Number(new URL(u).port) })),
+        { pool: { connections: CONNECTIONS, pipelining: 1, keepAliveTimeoutMs: 4000 }, policy: POLICY },
+      );
+      return { url: 'http://backend/', dispatcher: mesh.dispatcher, close };
     }
   }
 }

@@ -15,9 +15,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { StaticSource } from '@clusterip/resolver/testing';
-import { Mesh, type MeshOptions } from '@clusterip/sdk';
+import type { MeshOptions } from '@clusterip/sdk';
 import { BalancedPool, type Dispatcher, request } from 'undici';
+import { benchMesh } from './bench-util.js';
 import { summariseProfile } from './cpu-profile.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -134,36 +134,26 @@ function balanced(): PathUnderTest {
 
 function mesh(name: string, options: Partial<MeshOptions> = {}): PathUnderTest {
   const pools: AnsweringPool[] = [];
-  const source = new StaticSource([
+  const { mesh: m, close } = benchMesh(
+    ORIGINS.map((o) => ({ address: new URL(o).hostname, port: 8080 })),
     {
-      namespace: 'bench',
-      name: 'backend',
-      ports: [{ name: 'http', port: 80 }],
-      endpoints: ORIGINS.map((o) => ({ address: new URL(o).hostname, ports: { http: 8080 } })),
-    },
-  ]);
-  const m = new Mesh({
-    source,
-    context: { namespace: 'bench', resolvConf: '', env: {} },
-    ...options,
-    pool: {
-      factory: (origin) => {
-        const p = new AnsweringPool(origin);
-        pools.push(p);
-        return p;
+      ...options,
+      pool: {
+        factory: (origin: string) => {
+          const p = new AnsweringPool(origin);
+          pools.push(p);
+          return p;
+        },
       },
     },
-  });
+  );
   return {
     name,
     url: 'http://backend/',
     origin: 'http://backend',
     dispatcher: m.dispatcher,
     pools,
-    close: async () => {
-      await m.close();
-      await source.close();
-    },
+    close,
   };
 }
 

@@ -11,9 +11,8 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StaticSource } from '@clusterip/resolver/testing';
-import { Mesh } from '@clusterip/sdk';
 import { type BenchChild, cpuPlan, loadAverage, type Placement, sendToParent, startChild } from './bench-child.js';
+import { benchMesh } from './bench-util.js';
 import { closedLoop, type LoadSample, type LoadTarget, median } from './http-load.js';
 
 const argv = process.argv.slice(2);
@@ -82,27 +81,17 @@ async function setUpOtel(mode: Mode): Promise<void> {
 }
 
 function meshFor(mode: Mode, ports: readonly number[]): { target: LoadTarget; close(): Promise<void> } {
-  const source = new StaticSource([
+  const { mesh, close } = benchMesh(
+    PODS.map((address, i) => ({ address, port: ports[i]! })),
     {
-      namespace: 'bench',
-      name: 'backend',
-      ports: [{ name: 'http', port: 80 }],
-      endpoints: PODS.map((address, i) => ({ address, ports: { http: ports[i]! } })),
+      pool: { connections: CONCURRENCY, pipelining: 1, keepAliveTimeoutMs: 4000 },
+      policy: 'round-robin',
+      ...(mode.startsWith('disabled') ? { telemetry: false } : {}),
     },
-  ]);
-  const mesh = new Mesh({
-    source,
-    context: { namespace: 'bench', resolvConf: '', env: {} },
-    pool: { connections: CONCURRENCY, pipelining: 1, keepAliveTimeoutMs: 4000 },
-    policy: 'round-robin',
-    ...(mode.startsWith('disabled') ? { telemetry: false } : {}),
-  });
+  );
   return {
     target: { url: 'http://backend.bench/', dispatcher: mesh.dispatcher },
-    close: async () => {
-      await mesh.close();
-      await source.close();
-    },
+    close,
   };
 }
 
