@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Resolver } from '@clusterip/resolver';
+import { StaticSource } from '@clusterip/resolver/testing';
 import type { ExecutionContext } from 'ava';
 
 /** A running test server. */
@@ -183,4 +184,16 @@ export function waitForReady(resolver: Resolver, target: string, count: number):
       }
     });
   });
+}
+
+/** A StaticSource of Services in namespace `shop`, keyed by name, each (port 80, named `http`) backed by its pods. */
+export function shopSource(services: Readonly<Record<string, readonly HttpTestServer[]>>): StaticSource {
+  return new StaticSource(
+    Object.entries(services).map(([name, pods]) => ({
+      namespace: 'shop',
+      name,
+      ports: [{ name: 'http', port: 80 }],
+      endpoints: pods.map((p) => ({ address: p.host, ports: { http: p.port } })),
+    })),
+  );
 }

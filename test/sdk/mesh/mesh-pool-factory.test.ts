@@ -4,20 +4,9 @@ import { StaticSource } from '@clusterip/resolver/testing';
 import { Mesh } from '@clusterip/sdk';
 import test from 'ava';
 import { type Dispatcher, Pool, request } from 'undici';
-import { createHttpTestServer, type HttpTestServer } from '../../helpers/http-test-server.js';
+import { createHttpTestServer, shopSource } from '../../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
-
-function sourceFor(pods: readonly HttpTestServer[]): StaticSource {
-  return new StaticSource([
-    {
-      namespace: 'shop',
-      name: 'web',
-      ports: [{ name: 'http', port: 80 }],
-      endpoints: pods.map((p) => ({ address: p.host, ports: { http: p.port } })),
-    },
-  ]);
-}
 
 test('pool.factory builds each endpoint’s dispatcher from its origin and the mesh’s pool options', async (t) => {
   const seen: string[] = [];
@@ -33,7 +22,7 @@ test('pool.factory builds each endpoint’s dispatcher from its origin and the m
   ];
   const origins: string[] = [];
   const options: Pool.Options[] = [];
-  const source = sourceFor(pods);
+  const source = shopSource({ web: pods });
   const mesh = new Mesh({
     source,
     context,
@@ -100,7 +89,7 @@ test('a finished request does not keep its caller’s handler alive, even if its
   const pods = [await createHttpTestServer(t, { host: '127.0.73.21' })];
   // undici may keep a finished request referenced from connection state for a while: here, for good.
   const kept: unknown[] = [];
-  const source = sourceFor(pods);
+  const source = shopSource({ web: pods });
   const mesh = new Mesh({
     source,
     context,

@@ -3,20 +3,9 @@ import { Mesh } from '@clusterip/sdk';
 import { retryAfterMs } from '@clusterip/sdk/internal/transport/http/routed-call.js';
 import test from 'ava';
 import { request } from 'undici';
-import { createHttpTestServer, type HttpTestServer } from '../../helpers/http-test-server.js';
+import { createHttpTestServer, shopSource } from '../../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
-
-function sourceFor(pod: HttpTestServer): StaticSource {
-  return new StaticSource([
-    {
-      namespace: 'shop',
-      name: 'web',
-      ports: [{ name: 'http', port: 80 }],
-      endpoints: [{ address: pod.host, ports: { http: pod.port } }],
-    },
-  ]);
-}
 
 /** A pod answering 503 with `retryAfter` to its request number `busyAt` (1-based), 200 to the others. */
 async function busyOnce(t: Parameters<typeof createHttpTestServer>[0], host: string, retryAfter: string, busyAt = 1) {
@@ -47,7 +36,7 @@ test('a 503 with Retry-After: 0 is retried at once instead of after the backoff'
   const pod = await busyOnce(t, '127.0.76.11', '0', 2);
   let backoffDraws = 0;
   const mesh = new Mesh({
-    source: sourceFor(pod),
+    source: shopSource({ web: [pod] }),
     context,
     policy: 'round-robin',
     // The backoff would draw a random number; Retry-After replaces it.
@@ -68,7 +57,7 @@ test('a 503 with Retry-After: 0 is retried at once instead of after the backoff'
 
 test('a Retry-After above retryAfterMaxMs returns the 503 to the caller, without retrying', async (t) => {
   const pod = await busyOnce(t, '127.0.76.12', '5');
-  const mesh = new Mesh({ source: sourceFor(pod), context, retry: { retryAfterMaxMs: 1000 } });
+  const mesh = new Mesh({ source: shopSource({ web: [pod] }), context, retry: { retryAfterMaxMs: 1000 } });
   t.teardown(() => mesh.close());
   const res = await request('http://web/', { dispatcher: mesh.dispatcher });
   t.is(res.statusCode, 503);
@@ -79,7 +68,7 @@ test('a Retry-After above retryAfterMaxMs returns the 503 to the caller, without
 
 test('a Retry-After that would end after the headers timeout returns the 503 (no wait beyond the deadline)', async (t) => {
   const pod = await busyOnce(t, '127.0.76.13', '2');
-  const mesh = new Mesh({ source: sourceFor(pod), context, retry: { retryAfterMaxMs: 10_000 } });
+  const mesh = new Mesh({ source: shopSource({ web: [pod] }), context, retry: { retryAfterMaxMs: 10_000 } });
   t.teardown(() => mesh.close());
   const res = await request('http://web/', { dispatcher: mesh.dispatcher, headersTimeout: 1500 });
   t.is(res.statusCode, 503);
@@ -87,7 +76,7 @@ test('a Retry-After that would end after the headers timeout returns the 503 (no
   t.is(pod.requests, 1);
   const again = await busyOnce(t, '127.0.76.14', '2');
   const meshAgain = new Mesh({
-    source: sourceFor(again),
+    source: shopSource({ web: [again] }),
     context,
     retry: { retryAfterMaxMs: 10_000 },
     timeouts: { headersMs: 1500 },

@@ -6,20 +6,9 @@ import { FakeKubernetesApi, StaticSource } from '@clusterip/resolver/testing';
 import { MESH_CHANNEL_NAMES, Mesh, type MeshRouteMessage } from '@clusterip/sdk';
 import test from 'ava';
 import { type Dispatcher, request } from 'undici';
-import { createHttpTestServer, type HttpTestServer } from '../../helpers/http-test-server.js';
+import { createHttpTestServer, shopSource } from '../../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
-
-function sourceFor(services: Record<string, readonly HttpTestServer[]>): StaticSource {
-  return new StaticSource(
-    Object.entries(services).map(([name, pods]) => ({
-      namespace: 'shop',
-      name,
-      ports: [{ name: 'http', port: 80 }],
-      endpoints: pods.map((p) => ({ address: p.host, ports: { http: p.port } })),
-    })),
-  );
-}
 
 /** Resolves with the first `clusterip:mesh:route` message matching `filter`. */
 function nextRouteMessage(filter: (m: MeshRouteMessage) => boolean): Promise<MeshRouteMessage> {
@@ -46,7 +35,7 @@ test('idle routes close after routeIdleTimeoutMs; a route with a request in flig
     },
   });
   const fast = await createHttpTestServer(t, { host: '127.0.77.12' });
-  const source = sourceFor({ slow: [slow], fast: [fast] });
+  const source = shopSource({ slow: [slow], fast: [fast] });
   t.teardown(() => source.close());
   const mesh = new Mesh({ source, context, routeIdleTimeoutMs: 20 });
   t.teardown(() => mesh.close());
@@ -92,7 +81,7 @@ test('new-API handlers (a compose()d interceptor) get parsed and raw headers, tr
       res.end();
     },
   });
-  const source = sourceFor({ web: [pod] });
+  const source = shopSource({ web: [pod] });
   t.teardown(() => source.close());
   const mesh = new Mesh({ source, context });
   t.teardown(() => mesh.close());

@@ -1,21 +1,9 @@
-import { StaticSource } from '@clusterip/resolver/testing';
 import { Mesh } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
-import { createHttpTestServer, type HttpTestServer } from '../../helpers/http-test-server.js';
+import { createHttpTestServer, shopSource } from '../../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
-
-function sourceFor(pods: readonly HttpTestServer[]): StaticSource {
-  return new StaticSource([
-    {
-      namespace: 'shop',
-      name: 'web',
-      ports: [{ name: 'http', port: 80 }],
-      endpoints: pods.map((p) => ({ address: p.host, ports: { http: p.port } })),
-    },
-  ]);
-}
 
 function resources(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -43,7 +31,7 @@ test.serial('after close() no socket or timer of the mesh remains', async (t) =>
     await createHttpTestServer(t, { host: '127.0.71.11' }),
     await createHttpTestServer(t, { host: '127.0.71.12' }),
   ];
-  const source = sourceFor(pods);
+  const source = shopSource({ web: pods });
   const mesh = new Mesh({ source, context });
   for (let i = 0; i < 10; i++) {
     const res = await request('http://web/', { dispatcher: mesh.dispatcher });
@@ -67,7 +55,7 @@ test('close() lets in-flight requests finish, then every later request fails wit
       void gate.then(() => res.end('late'));
     },
   });
-  const mesh = new Mesh({ source: sourceFor([pod]), context });
+  const mesh = new Mesh({ source: shopSource({ web: [pod] }), context });
   const inflight = request('http://web/', { dispatcher: mesh.dispatcher });
   while (pod.requests === 0) await new Promise((r) => setImmediate(r));
   const closing = mesh.close();
@@ -85,14 +73,14 @@ test('close() lets in-flight requests finish, then every later request fails wit
 
 test('destroy() aborts in-flight requests; dispatcher.close() closes the mesh', async (t) => {
   const pod = await createHttpTestServer(t, { host: '127.0.73.11', handler: () => {} });
-  const mesh = new Mesh({ source: sourceFor([pod]), context });
+  const mesh = new Mesh({ source: shopSource({ web: [pod] }), context });
   const inflight = request('http://web/', { dispatcher: mesh.dispatcher }).catch((e: unknown) => e);
   while (pod.requests === 0) await new Promise((r) => setImmediate(r));
   await mesh.destroy(new Error('shutting down'));
   t.true(mesh.destroyed);
   const err = await inflight;
   t.truthy(err instanceof Error);
-  const other = new Mesh({ source: sourceFor([pod]), context });
+  const other = new Mesh({ source: shopSource({ web: [pod] }), context });
   await other.dispatcher.close();
   t.true(other.closed);
 });
@@ -106,7 +94,7 @@ test('retries wait with backoff and a retry still waiting when the mesh closes f
     },
   });
   const mesh = new Mesh({
-    source: sourceFor([pod]),
+    source: shopSource({ web: [pod] }),
     context,
     retry: { attempts: 3, backoff: { baseMs: 60_000, maxMs: 60_000 } },
     random: () => 0.5,
@@ -133,7 +121,7 @@ test('a retryable status is retried on idempotent requests on another pod; POST 
     await createHttpTestServer(t, { host: '127.0.75.12', name: 'ok' }),
   ];
   const mesh = new Mesh({
-    source: sourceFor(pods),
+    source: shopSource({ web: pods }),
     context,
     retry: { backoff: { baseMs: 0, maxMs: 0 } },
     outlierDetection: false,
