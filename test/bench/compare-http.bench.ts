@@ -19,7 +19,6 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +35,7 @@ import {
   startChild,
 } from './bench-child.js';
 import { benchMesh } from './bench-util.js';
-import { summariseProfile } from './cpu-profile.js';
+import { startProfiler, summariseProfile } from './cpu-profile.js';
 import {
   closedLoop,
   interleavedOpenLoop,
@@ -155,7 +154,7 @@ async function client(job: ClientJob): Promise<void> {
   const top = Math.max(...job.levels);
   if (job.levels.includes(0)) await closedLoop(target, CONCURRENCY, job.warmupMs);
   else await openLoop(target, top, job.warmupMs);
-  const session = job.profileFile === undefined ? undefined : await startProfiler();
+  const session = job.profileFile === undefined ? undefined : await startProfiler(100); // after the warm-up
   const samples: LoadSample[] = [];
   for (const rate of job.levels) {
     if (rate === 0) await closedLoop(target, CONCURRENCY, job.settleMs);
@@ -189,16 +188,6 @@ async function pairedClient(job: ClientJob, paths: readonly PathId[]): Promise<v
   const samples = await interleavedOpenLoop(targets, rate, job.durationMs);
   for (const t of targets) await t.close();
   sendToParent(samples, () => process.exit(0));
-}
-
-/** V8's CPU profiler (what `node --cpu-prof` runs), started after the warm-up, sampling every 100 µs. */
-async function startProfiler(): Promise<Session> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  return session;
 }
 
 // ── parent: topology, pods and proxy once, then one client process per (path, round) ───────────────

@@ -1,6 +1,8 @@
 // Benchmark helper: reads a V8 CPU profile (`node --cpu-prof` output) and sums self time per function.
 // Consumes the parsed .cpuprofile JSON and a request count; produces the top functions in µs per request,
-// with this repository's own code (packages/*/dist) listed apart.
+// with this repository's own code (packages/*/dist) listed apart; and starts V8's CPU profiler in-process.
+
+import { Session } from 'node:inspector/promises';
 
 /** The parts of V8's `.cpuprofile` format used here. */
 export interface CpuProfile {
@@ -107,4 +109,17 @@ function shortUrl(url: string, line: number): string {
     if (ours >= 0) path = path.slice(ours + '/packages/'.length);
   }
   return `${path}:${line + 1}`;
+}
+
+/**
+ * V8's CPU profiler (what `node --cpu-prof` runs), started in this process, sampling every `intervalUs`.
+ * Stop it with `session.post('Profiler.stop')`, then `session.disconnect()`.
+ */
+export async function startProfiler(intervalUs = 100): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await session.post('Profiler.start');
+  return session;
 }

@@ -12,13 +12,12 @@
 // network benchmark (compare-http) come on top, the same for every path.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { MeshOptions } from '@clusterip/sdk';
 import { BalancedPool, type Dispatcher, request } from 'undici';
-import { benchMesh } from './bench-util.js';
-import { summariseProfile } from './cpu-profile.js';
+import { benchMesh, median, quantile } from './bench-util.js';
+import { startProfiler, summariseProfile } from './cpu-profile.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 12 : 40;
@@ -184,16 +183,6 @@ async function timeRequest(p: PathUnderTest, count: number): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / count;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-function quartiles(xs: readonly number[]): [number, number] {
-  const s = [...xs].sort((a, b) => a - b);
-  return [s[Math.floor((s.length - 1) / 4)]!, s[Math.ceil(((s.length - 1) * 3) / 4)]!];
-}
-
 let gcCount = 0;
 const gcObserver = new PerformanceObserver((list) => {
   gcCount += list.getEntries().length;
@@ -268,18 +257,14 @@ async function measure(paths: readonly PathUnderTest[]): Promise<void> {
 /** Median of the per-round ratios `xs[i] / ys[i]`, with quartiles. */
 function ratio(xs: readonly number[], ys: readonly number[]): string {
   const r = xs.map((x, i) => x / ys[i]!);
-  const [q1, q3] = quartiles(r);
+  const [q1, q3] = [quantile(r, 0.25), quantile(r, 0.75)];
   return `${median(r).toFixed(2)}× [${q1.toFixed(2)}–${q3.toFixed(2)}]`;
 }
 
 /** `--profile`: self time per function of the Mesh's and BalancedPool's dispatch loops. */
 async function profile(paths: readonly PathUnderTest[]): Promise<void> {
   for (const p of [paths[2]!, paths[1]!]) {
-    const session = new Session();
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: 50 });
-    await session.post('Profiler.start');
+    const session = await startProfiler(50);
     const viaRequest = process.argv.includes('--request');
     const count = (viaRequest ? REQUESTS : DISPATCHES) * ROUNDS;
     if (viaRequest) await timeRequest(p, count);
