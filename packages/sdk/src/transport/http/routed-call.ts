@@ -29,27 +29,6 @@ export interface LegacyDispatchHandler {
   onUpgrade?(statusCode: number, rawHeaders: RawHeaders, socket: unknown): void;
 }
 
-/** The dispatch options of one attempt (a fixed shape, built once per request: see the constructor). */
-interface AttemptOptions {
-  origin: string;
-  path: string;
-  method: string;
-  body: unknown;
-  headers: unknown;
-  query: unknown;
-  idempotent: boolean | undefined;
-  blocking: boolean | undefined;
-  upgrade: unknown;
-  headersTimeout: number | null | undefined;
-  bodyTimeout: number | null | undefined;
-  reset: boolean | undefined;
-  expectContinue: boolean | undefined;
-  servername: string | undefined;
-  throwOnError: unknown;
-  maxRedirections: unknown;
-  typeOfService: unknown;
-}
-
 /**
  * Per-request options of routed requests, given as `clusterip` next to undici's own dispatch options
  * (`request(url, { dispatcher, clusterip: { affinityKey: user.id } })`). `fetch` cannot carry them: use
@@ -170,15 +149,35 @@ class RetryAttempt implements LegacyDispatchHandler {
  *
  * Per-request cost is kept to this object (plus a controller for new-API callers): it is the pool-side
  * handler of its first attempt (undici's legacy API, which pools speak natively, so undici wraps
- * nothing), raw response headers go to legacy callers as received and are parsed once for new-API
- * callers, and the attempt options are built once.
+ * nothing) and the dispatch options of every attempt (its public fields below: undici's `Request`
+ * copies what it needs from them), raw response headers go to legacy callers as received and are parsed
+ * once for new-API callers.
  */
 export class RoutedCall implements LegacyDispatchHandler, Unsent {
+  // ── dispatch options of every attempt, in one fixed shape (see readCallerOptions) ────────────────
+  // Read by undici's Request (its pools ignore `origin`: each pool has its own); `body` is set per
+  // attempt; `clusterip` is not passed on. One object per request: no separate options object.
+  /** @internal */ origin: string;
+  /** @internal As the caller gave it: undici rejects a missing path. */ path = undefined as unknown as string;
+  /** @internal */ method = 'GET';
+  /** @internal */ body: unknown = undefined;
+  /** @internal */ headers: unknown = undefined;
+  /** @internal */ query: unknown = undefined;
+  /** @internal */ idempotent: boolean | undefined = undefined;
+  /** @internal */ blocking: boolean | undefined = undefined;
+  /** @internal */ upgrade: unknown = undefined;
+  /** @internal */ headersTimeout: number | null | undefined = undefined;
+  /** @internal */ bodyTimeout: number | null | undefined = undefined;
+  /** @internal */ reset: boolean | undefined = undefined;
+  /** @internal */ expectContinue: boolean | undefined = undefined;
+  /** @internal */ servername: string | undefined = undefined;
+  /** @internal */ throwOnError: unknown = undefined;
+  /** @internal */ maxRedirections: unknown = undefined;
+  /** @internal */ typeOfService: unknown = undefined;
+
   readonly #host: CallHost;
   readonly #route: HttpRoute;
   readonly #origin: ParsedOrigin;
-  /** Dispatch options of every attempt: built once; `body` is set per attempt. */
-  readonly #opts: AttemptOptions;
   /** The caller, when it speaks the legacy API (undici `request`, Node 20's `fetch`). */
   #legacy: LegacyDispatchHandler | undefined;
   /** The caller, when it speaks the new API. */
@@ -188,7 +187,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   readonly #affinityKey: string | undefined;
   readonly #noRetry: boolean;
   readonly #replayBody: (() => unknown) | undefined;
-  readonly #servername: string | undefined;
   readonly #headersTimeoutMs: number;
   #body: unknown;
   /** Failed attempts, created on the first failure. */
@@ -233,30 +231,12 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     opts: Dispatcher.DispatchOptions & { clusterip?: MeshRequestOptions },
     handler: Handler | LegacyDispatchHandler,
   ) {
+    this.origin = origin.protocol;
     this.#host = host;
     this.#route = route;
     this.#origin = origin;
-    // Every option is read from the caller's object once, into the attempt options (see readCallerOptions).
-    const o: AttemptOptions = {
-      origin: origin.protocol,
-      path: undefined as unknown as string, // as the caller gave it: undici rejects a missing path
-      method: 'GET',
-      body: undefined,
-      headers: undefined,
-      query: undefined,
-      idempotent: undefined,
-      blocking: undefined,
-      upgrade: undefined,
-      headersTimeout: undefined,
-      bodyTimeout: undefined,
-      reset: undefined,
-      expectContinue: undefined,
-      servername: undefined,
-      throwOnError: undefined,
-      maxRedirections: undefined,
-      typeOfService: undefined,
-    };
-    const clusterip = readCallerOptions(opts, o);
+    // Every option is read from the caller's object once, into this call's option fields.
+    const clusterip = readCallerOptions(opts, this);
     if (typeof (handler as Handler).onRequestStart === 'function') {
       this.#handler = handler as Handler;
       this.#controller = new CallController(this);
@@ -265,24 +245,20 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     }
     // Only the host header is touched: no headers → the origin's shared `{ host }`; a record that
     // already names a host is used as it is; anything else is copied once with `host` added.
-    const headers = o.headers == null ? origin.hostHeaders : withHostHeader(o.headers, origin.host);
-    o.headers = headers;
-    const method = o.method === undefined ? 'GET' : o.method;
-    o.method = method;
-    this.#idempotent = o.idempotent ?? IDEMPOTENT.has(method.toUpperCase());
-    this.#noRetry = clusterip?.retry === false || o.upgrade != null || method === 'CONNECT';
+    const headers = this.headers == null ? origin.hostHeaders : withHostHeader(this.headers, origin.host);
+    this.headers = headers;
+    const method = this.method === undefined ? 'GET' : this.method;
+    this.method = method;
+    this.#idempotent = this.idempotent ?? IDEMPOTENT.has(method.toUpperCase());
+    this.#noRetry = clusterip?.retry === false || this.upgrade != null || method === 'CONNECT';
     this.#replayBody = clusterip?.replayBody;
-    const body = o.body;
-    o.body = undefined; // set per attempt
+    const body = this.body;
+    this.body = undefined; // set per attempt
     this.#body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body) : body;
     // The TLS server name is the URL host (not an IP literal). Given for http too: undici would otherwise
     // derive it from the host header on every request (an isIP() test); plain-http pools ignore it.
-    this.#servername = origin.servername;
-    if (origin.servername !== undefined) o.servername = origin.servername;
-    this.#headersTimeoutMs = o.headersTimeout ?? route.config.timeouts.headersMs;
-    // The options undici's Request reads (its pools ignore `origin`: each pool has its own), in one
-    // fixed shape instead of the caller's object; `clusterip` is not passed on.
-    this.#opts = o;
+    if (origin.servername !== undefined) this.servername = origin.servername;
+    this.#headersTimeoutMs = this.headersTimeout ?? route.config.timeouts.headersMs;
     let key = clusterip?.affinityKey;
     if (key === undefined && route.config.affinityKey !== undefined) {
       try {
@@ -360,7 +336,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       else this.#giveUp('attempts', `no other endpoint: ${error.message}`, error);
       return;
     }
-    const entry = this.#route.pool(result.endpoint, this.#origin.protocol, this.#servername);
+    const entry = this.#route.pool(result.endpoint, this.#origin.protocol, this.#origin.servername);
     const handler: LegacyDispatchHandler = this.#attempts === undefined ? this : new RetryAttempt(this);
     this.#live = handler;
     this.#pick = result;
@@ -371,12 +347,11 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#discard = false;
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
-    // undici copies what it needs from the options into its Request: one object serves every attempt.
-    const opts = this.#opts;
-    opts.body = this.#body;
+    // undici copies what it needs from the options (this call) into its Request: they serve every attempt.
+    this.body = this.#body;
     try {
       if (this.#tel === undefined) {
-        entry.pool.dispatch(opts as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
+        entry.pool.dispatch(this as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
       } else this.#dispatchObserved(entry.pool, handler, result.endpoint);
     } catch (error) {
       this.attemptError(handler, error as Error);
@@ -568,8 +543,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#resumeAttempt = undefined;
     this.#callerAbort = undefined;
     this.#body = undefined;
-    this.#opts.body = undefined;
-    this.#opts.headers = undefined;
+    this.body = undefined;
+    this.headers = undefined;
   }
 
   /** @internal */
@@ -722,7 +697,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
 
   #publishRequest(): void {
     const origin = this.#origin;
-    const headers = this.#opts.headers as HeaderRecord;
+    const headers = this.headers as HeaderRecord;
     let traceparent = false;
     for (const name in headers) if (name.length === 11 && name.toLowerCase() === 'traceparent') traceparent = true;
     const tel: HttpRequestMessage = {
@@ -732,8 +707,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       hostname: origin.hostname,
       port: origin.port,
       scheme: origin.protocol.slice(0, -1),
-      method: this.#opts.method.toUpperCase(),
-      path: this.#opts.path,
+      method: this.method.toUpperCase(),
+      path: this.path,
       policy: this.#route.config.policy,
       traceparent,
     };
@@ -743,7 +718,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
 
   /** Dispatch an attempt announced on `clusterip:http:attempt`: subscribers may add headers and wrap it. */
   #dispatchObserved(pool: Dispatcher, handler: LegacyDispatchHandler, endpoint: Pick['endpoint']): void {
-    const opts = this.#opts as unknown as Dispatcher.DispatchOptions;
+    const opts = this as unknown as Dispatcher.DispatchOptions;
     const tel: HttpAttemptMessage = {
       request: this.#tel!,
       attempt: (this.#attempts?.length ?? 0) + 1,
@@ -752,9 +727,9 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
         // Copy on first write: the caller's record and the origin's shared `{ host }` stay untouched.
         if (!this.#telHeaders) {
           this.#telHeaders = true;
-          this.#opts.headers = { ...(this.#opts.headers as HeaderRecord) };
+          this.headers = { ...(this.headers as HeaderRecord) };
         }
-        (this.#opts.headers as HeaderRecord)[name] = value;
+        (this.headers as HeaderRecord)[name] = value;
       },
       wrap: undefined,
     };
@@ -794,8 +769,11 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   }
 }
 
+/** Where the caller's options are copied to: the option fields of a routed call. */
+type AttemptOptions = { -readonly [K in (typeof OPTION_KEYS)[number]]: RoutedCall[K] };
+
 /**
- * Copy the caller's dispatch options that undici reads into `out` (the attempt options, a fixed shape)
+ * Copy the caller's dispatch options that undici reads into `out` (a routed call's option fields)
  * and return the caller's `clusterip` options. A plain object is read in one `for…in` pass over its
  * enumerable keys rather than by name: undici's `request()` hands every dispatcher
  * `{ ...opts, origin, path, method }`, and on Node 20 (V8 11.3) such a spread object gets a map of its
