@@ -1,5 +1,5 @@
 import test from 'ava';
-import { distribution, fmtBytes, fmtMs, median, quantile, ratio } from './bench-util.js';
+import { distribution, fmtBytes, fmtMs, median, medianInterval, quantile, ratio } from './bench-util.js';
 
 test('median: odd and even counts, unsorted input left as it was, NaN when empty', (t) => {
   const input = [5, 1, 3];
@@ -37,4 +37,21 @@ test('formatting: ratios, milliseconds and bytes', (t) => {
   t.is(fmtBytes(100), '100 B');
   t.is(fmtBytes(10 * 1024), '10.0 KiB');
   t.is(fmtBytes(8 * 1024 * 1024), '8.0 MiB');
+});
+
+test('medianInterval: order statistics with the binomial coverage', (t) => {
+  const xs = Array.from({ length: 20 }, (_, i) => 20 - i); // 20 … 1
+  const ci = medianInterval(xs);
+  // n = 20: P(X ≤ 5) = 0.0207 ≤ 0.025 < P(X ≤ 6) = 0.0577, so [x(6), x(15)], coverage 1 − 2 × 0.0207.
+  t.deepEqual([ci.low, ci.high], [6, 15]);
+  t.is(ci.coverage.toFixed(4), '0.9586');
+  t.deepEqual(xs[0], 20); // input left as it was
+  // Too few values for 95 %: the whole range, with its own coverage.
+  const small = medianInterval([3, 1, 2]);
+  t.deepEqual([small.low, small.high, small.coverage], [1, 3, 0.75]);
+  // Large n: no underflow, and the interval narrows around the median.
+  const big = medianInterval(Array.from({ length: 2001 }, (_, i) => i));
+  t.true(big.low > 950 && big.low < 1000 && big.high > 1000 && big.high < 1050);
+  t.true(big.coverage >= 0.95 && big.coverage < 0.96);
+  t.true(Number.isNaN(medianInterval([]).low));
 });

@@ -12,7 +12,8 @@
 // the DNAT rows are skipped with the reason. With taskset the client has CPU 0 and pods + proxy CPU 1.
 // Run: `node --conditions=clusterip-internal build/test/bench/compare-http.bench.js [--quick] [--rounds=N]
 // [--only=<name part>[,…]] [--dnat=iptables|nftables|off] [--loopback] [--no-pin] [--nice=<n>]
-// [--proxy-cpu=client] [--paired-rate=<req/s per path>] [--paired-only] [--policy=<mesh policy>] [--verbose] [--profile]`.
+// [--proxy-cpu=client] [--paired-rate=<req/s per path>] [--paired-only] [--policy=<mesh policy>]
+// [--mesh-options=<json>] [--max-only] [--verbose] [--profile]`.
 // The last section is a paired latency run: the keep-alive paths in one client, requests alternating.
 // `--profile`: CPU-profile one Mesh and one BalancedPool client at max load and list the top self-time
 // functions instead of the rounds.
@@ -34,7 +35,7 @@ import {
   sendToParent,
   startChild,
 } from './bench-child.js';
-import { benchMesh } from './bench-util.js';
+import { benchMesh, medianInterval } from './bench-util.js';
 import { startProfiler, summariseProfile } from './cpu-profile.js';
 import {
   closedLoop,
@@ -56,10 +57,14 @@ const DURATION_MS = QUICK ? 800 : 2000;
 const WARMUP_MS = QUICK ? 300 : 1000;
 /** Before each level: that level's load for this long, discarded (timers, GC and JIT settle to it). */
 const SETTLE_MS = QUICK ? 150 : 500;
-const RATES = [200, 2000] as const;
+/** `--max-only`: the closed loop alone (no fixed rates, no new-connection paths): cheap rounds, so many of them. */
+const MAX_ONLY = flag('max-only');
+const RATES: readonly number[] = MAX_ONLY ? [] : [200, 2000];
 const CONCURRENCY = 32;
 const CONNECTIONS = 32;
 const POLICY = (option('policy') ?? 'round-robin') as 'round-robin';
+/** `--mesh-options='{"retry":false}'`: more Mesh options (JSON), to measure what a feature costs. */
+const MESH_OPTIONS = JSON.parse(option('mesh-options') ?? '{}') as Record<string, unknown>;
 /** `--nice=-10`: run pods, proxy and clients at that niceness (root), ahead of other jobs on a shared machine. */
 const NICE = Number(option('nice') ?? 0);
 /** Paired latency run (see `paired()`): req/s per path; `--paired-rate=0` skips it. */
@@ -97,6 +102,8 @@ interface ClientJob {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly settleMs: number;
+  /** Extra Mesh options (`--mesh-options`). */
+  readonly meshOptions: Record<string, unknown>;
   /** Paired run: these paths in one client, interleaved, at `levels[0]` req/s each (`path` is ignored). */
   readonly paired?: readonly PathId[];
   /** Write a CPU profile of the measured runs (warm-up excluded) to this file. */
@@ -138,7 +145,11 @@ function buildTarget(job: ClientJob, path: PathId): Target {
     case 'mesh': {
       const { mesh, close } = benchMesh(
         job.podUrls.map((u) => ({ address: new URL(u).hostname, port: Number(new URL(u).port) })),
-        { pool: { connections: CONNECTIONS, pipelining: 1, keepAliveTimeoutMs: 4000 }, policy: POLICY },
+        {
+          pool: { connections: CONNECTIONS, pipelining: 1, keepAliveTimeoutMs: 4000 },
+          policy: POLICY,
+          ...job.meshOptions,
+        },
       );
       return { url: 'http://backend/', dispatcher: mesh.dispatcher, close };
     }
@@ -258,6 +269,7 @@ async function main(): Promise<void> {
       const parts = only.toLowerCase().split(',');
       paths = paths.filter((p) => parts.some((part) => p.includes(part) || NAMES[p].toLowerCase().includes(part)));
     }
+    paths = measured(paths);
     const job = (path: PathId, levels: readonly number[]): ClientJob => ({
       path,
       levels,
@@ -270,6 +282,7 @@ async function main(): Promise<void> {
       warmupMs: WARMUP_MS,
       durationMs: DURATION_MS,
       settleMs: SETTLE_MS,
+      meshOptions: MESH_OPTIONS,
     });
     if (flag('profile')) await profile(setup, job);
     else await measure(setup, paths, job, loadStart);
@@ -397,6 +410,11 @@ function levelsOf(path: PathId): number[] {
   return path.endsWith('-new') ? [...RATES] : [...RATES, 0];
 }
 
+/** Paths measured: every one with a load level (`--max-only` leaves the new-connection paths out). */
+function measured(paths: readonly PathId[]): PathId[] {
+  return paths.filter((p) => levelsOf(p).length > 0);
+}
+
 async function measure(
   setup: Setup,
   paths: readonly PathId[],
@@ -405,7 +423,7 @@ async function measure(
 ): Promise<void> {
   console.log(
     `node ${process.version}, ${new Date().toISOString()}; one fresh client process per path and round ` +
-      `(${WARMUP_MS} ms warm-up, then at each level ${SETTLE_MS} ms discarded and ${DURATION_MS} ms measured: ${RATES.join(' req/s, ')} req/s, max), ` +
+      `(${WARMUP_MS} ms warm-up, then at each level ${SETTLE_MS} ms discarded and ${DURATION_MS} ms measured: ${[...RATES.map((r) => `${r} req/s`), 'max'].join(', ')}), ` +
       `${ROUNDS} interleaved rounds, order rotated; ${CONNECTIONS} keep-alive connections per origin, pipelining 1; ` +
       `max = closed loop with ${CONCURRENCY} requests outstanding; load average at the start ${loadStart}`,
   );
@@ -494,11 +512,21 @@ async function measure(
   console.log('');
   console.log('Against the targets (issues #5 and #9):');
   const max = (p: PathId) => summaries.get(`${p}@0`);
-  const perRound = (a: PathId, b: PathId) => {
+  /** Per-round ratios of path `a` to path `b` at the max level (rounds run both in turn, close in time). */
+  const perRound = (a: PathId, b: PathId, of: (s: LoadSample) => number) => {
     const xs = results.get(a) ?? [];
     const ys = results.get(b) ?? [];
     const i = levelsOf(a).indexOf(0);
-    return median(xs.slice(0, ys.length).map((x, k) => x[i]!.rps / ys[k]![i]!.rps));
+    return xs.slice(0, ys.length).map((x, k) => of(x[i]!) / of(ys[k]![i]!));
+  };
+  const spread = (ratios: readonly number[]) => {
+    const sorted = [...ratios].sort((x, y) => x - y);
+    const ci = medianInterval(ratios);
+    return (
+      `median of ${ratios.length} per-round ratios ${median(ratios).toFixed(3)}, quartiles ` +
+      `${quantile(sorted, 0.25).toFixed(3)}–${quantile(sorted, 0.75).toFixed(3)}, ` +
+      `${(ci.coverage * 100).toFixed(0)} % interval of that median ${ci.low.toFixed(3)}–${ci.high.toFixed(3)}`
+    );
   };
   const mesh = max('mesh');
   for (const [other, target] of [
@@ -510,8 +538,12 @@ async function measure(
     const o = max(other);
     if (mesh === undefined || o === undefined) continue;
     console.log(
-      `- max throughput, Mesh ÷ ${NAMES[other]}: ${(mesh.rps / o.rps).toFixed(2)} (median of per-round ratios ` +
-        `${perRound('mesh', other).toFixed(2)})${target === undefined ? '' : `; target ≥ ${target}`}`,
+      `- max throughput, Mesh ÷ ${NAMES[other]}: ${(mesh.rps / o.rps).toFixed(2)} (${spread(perRound('mesh', other, (x) => x.rps))})` +
+        `${target === undefined ? '' : `; target ≥ ${target}`}`,
+    );
+    console.log(
+      `  client CPU per request, Mesh ÷ ${NAMES[other]}: ${(mesh.clientCpu / o.clientCpu).toFixed(2)} ` +
+        `(${spread(perRound('mesh', other, (x) => x.clientCpuUs))})`,
     );
   }
   for (const other of ['balanced', 'haproxy', 'direct', 'dnat'] as const) {
@@ -540,7 +572,7 @@ async function measure(
       `- ${NAMES[path]}: ${total} connections DNAT-ed over the run (nat counters), per pod ${conns.map((c) => `${((c / Math.max(1, total)) * 100).toFixed(0)}`).join('/')} %`,
     );
   }
-  if (PAIRED_RATE > 0 && pairedPaths.length >= 2) await paired(setup, pairedPaths, job);
+  if (PAIRED_RATE > 0 && !MAX_ONLY && pairedPaths.length >= 2) await paired(setup, pairedPaths, job);
   console.log('');
   console.log(`load average at the end: ${loadAverage()}`);
 }
