@@ -121,8 +121,9 @@ async function pairedClient(ports: readonly number[]): Promise<{ off: number[]; 
 async function client(mode: Mode, ports: number[]): Promise<LoadSample> {
   await setUpOtel(mode);
   const mesh = meshFor(mode, ports);
+  // No forced GC before the window: it shrinks V8's young generation and skews paths by their allocation
+  // (see compare-http's client()).
   await closedLoop(mesh.target, CONCURRENCY, WARMUP_MS);
-  globalThis.gc?.();
   const sample = await closedLoop(mesh.target, CONCURRENCY, DURATION_MS);
   await mesh.close();
   // Latencies are not reported here: the parent needs rates and CPU only.
