@@ -146,9 +146,15 @@ function buildTarget(job: ClientJob, path: PathId): Target {
       const { mesh, close } = benchMesh(
         job.podUrls.map((u) => ({ address: new URL(u).hostname, port: Number(new URL(u).port) })),
         {
-          pool: { connections: CONNECTIONS, pipelining: 1, keepAliveTimeoutMs: 4000 },
           policy: POLICY,
           ...job.meshOptions,
+          // `pool` keys of --mesh-options are merged into the benchmark's pool shape, not replacing it.
+          pool: {
+            connections: CONNECTIONS,
+            pipelining: 1,
+            keepAliveTimeoutMs: 4000,
+            ...(job.meshOptions.pool as Record<string, unknown> | undefined),
+          },
         },
       );
       return { url: 'http://backend/', dispatcher: mesh.dispatcher, close };
@@ -625,9 +631,11 @@ async function paired(
     const o = s.get(other);
     if (o === undefined) continue;
     const d = perRoundDiff('mesh', other);
+    const ci = medianInterval(d);
     console.log(
       `- paired, Mesh − ${NAMES[other]}: p50 ${signed(mesh.p50 - o.p50)} ms, p99 ${signed(mesh.p99 - o.p99)} ms ` +
-        `(per round ${d.map(signed).join(', ')}; median ${signed(median(d))}), p999 ${signed(mesh.p999 - o.p999)} ms; ` +
+        `(per round ${d.map(signed).join(', ')}; median ${signed(median(d))}, ` +
+        `${(ci.coverage * 100).toFixed(0)} % interval ${signed(ci.low)}…${signed(ci.high)}), p999 ${signed(mesh.p999 - o.p999)} ms; ` +
         'target: p99 added < 0.2 ms',
     );
   }

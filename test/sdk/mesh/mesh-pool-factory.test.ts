@@ -22,6 +22,8 @@ test('pool.factory builds each endpoint’s dispatcher from its origin and the m
   ];
   const origins: string[] = [];
   const options: Pool.Options[] = [];
+  const optsOrigins: string[] = [];
+  const spreadKeys: string[] = [];
   const source = shopSource({ web: pods });
   const mesh = new Mesh({
     source,
@@ -34,6 +36,8 @@ test('pool.factory builds each endpoint’s dispatcher from its origin and the m
         // A per-endpoint interceptor: what the factory is for.
         return new Pool(origin, o).compose((dispatch) => (opts, handler) => {
           seen.push(origin);
+          optsOrigins.push(String(opts.origin));
+          spreadKeys.push(...Object.keys({ ...opts }));
           return dispatch({ ...opts, headers: { ...(opts.headers as object), 'x-via': origin } }, handler);
         });
       },
@@ -56,6 +60,18 @@ test('pool.factory builds each endpoint’s dispatcher from its origin and the m
   );
   t.is(seen.length, 20);
   t.is(options[0]?.keepAliveTimeout, 1234);
+  // Interceptors on a pool see the endpoint's origin (undici's dns and cache interceptors parse and key
+  // by it), and a spread of the options carries dispatch options only.
+  t.deepEqual(
+    [...new Set(optsOrigins)].sort(),
+    pods.map((p) => new URL(p.url).origin).sort(),
+    'opts.origin is the endpoint’s',
+  );
+  t.deepEqual(
+    [...new Set(spreadKeys)].filter((k) => k.startsWith('raw') || k === 'clusterip'),
+    [],
+    'no response state or mesh options in the spread',
+  );
 });
 
 test('a pool.factory that is not a function is InvalidArgumentError naming pool.factory', (t) => {

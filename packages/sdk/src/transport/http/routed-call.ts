@@ -155,9 +155,9 @@ class RetryAttempt implements LegacyDispatchHandler {
  */
 export class RoutedCall implements LegacyDispatchHandler, Unsent {
   // ── dispatch options of every attempt, in one fixed shape (see readCallerOptions) ────────────────
-  // Read by undici's Request (its pools ignore `origin`: each pool has its own); `body` is set per
-  // attempt; `clusterip` is not passed on. One object per request: no separate options object.
-  /** @internal */ origin: string;
+  // Read by undici's Request; `origin` (the endpoint's) and `body` are set per attempt; `clusterip` is
+  // not passed on. One object per request: no separate options object.
+  /** @internal */ origin = '';
   /** @internal As the caller gave it: undici rejects a missing path. */ path = undefined as unknown as string;
   /** @internal */ method = 'GET';
   /** @internal */ body: unknown = undefined;
@@ -219,10 +219,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #telAttempt: HttpAttemptMessage | undefined;
   #telError: Error | undefined;
   #telHeaders = false;
-  /** @internal For the new-API controller. */
-  rawHeaders: RawHeaders = null;
-  /** @internal For the new-API controller. */
-  rawTrailers: RawHeaders = null;
+  // The last raw headers and trailers, for the new-API controller. Private (read through getters): this
+  // object is also the dispatch options, which interceptors may spread, and these must not travel along.
+  #rawHeaders: RawHeaders = null;
+  #rawTrailers: RawHeaders = null;
 
   constructor(
     host: CallHost,
@@ -231,7 +231,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     opts: Dispatcher.DispatchOptions & { clusterip?: MeshRequestOptions },
     handler: Handler | LegacyDispatchHandler,
   ) {
-    this.origin = origin.protocol;
     this.#host = host;
     this.#route = route;
     this.#origin = origin;
@@ -296,6 +295,16 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     return this.#reason;
   }
 
+  /** @internal For the new-API controller. */
+  get rawHeaders(): RawHeaders {
+    return this.#rawHeaders;
+  }
+
+  /** @internal For the new-API controller. */
+  get rawTrailers(): RawHeaders {
+    return this.#rawTrailers;
+  }
+
   /** @internal The caller aborts: the running attempt, or the wait for the next one. */
   abort(reason?: Error): void {
     if (this.#aborted) return;
@@ -348,6 +357,9 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
     // undici copies what it needs from the options (this call) into its Request: they serve every attempt.
+    // `origin` is the endpoint's: pools use their own, but interceptors composed onto a pool (the Mesh
+    // option `pool.factory`) read it (undici's dns and cache interceptors parse and key by it).
+    this.origin = entry.origin;
     this.body = this.#body;
     try {
       if (this.#tel === undefined) {
@@ -490,7 +502,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#resumeAttempt = resume;
     const legacy = this.#legacy;
     if (legacy !== undefined) return legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false;
-    this.rawHeaders = rawHeaders;
+    this.#rawHeaders = rawHeaders;
     this.#handler!.onResponseStart?.(this.#controller!, statusCode, parse(rawHeaders), statusText);
     return !this.#paused;
   }
@@ -522,7 +534,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onComplete?.(rawTrailers);
     else {
-      this.rawTrailers = rawTrailers;
+      this.#rawTrailers = rawTrailers;
       this.#handler!.onResponseEnd?.(this.#controller!, parse(rawTrailers));
     }
     this.#release();
@@ -556,7 +568,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onUpgrade?.(statusCode, rawHeaders, socket);
     else {
-      this.rawHeaders = rawHeaders;
+      this.#rawHeaders = rawHeaders;
       this.#handler!.onRequestUpgrade?.(this.#controller!, statusCode, parse(rawHeaders) as never, socket as never);
     }
     this.#release();
@@ -800,7 +812,7 @@ function readCallerOptions(
   return clusterip;
 }
 
-/** The caller's options copied into the attempt options (`origin` is the route's, never the caller's). */
+/** The caller's options copied into a routed call's option fields (`origin` is the endpoint's, never the caller's). */
 const OPTION_KEYS = [
   'path',
   'method',
