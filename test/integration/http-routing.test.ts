@@ -141,13 +141,21 @@ test('request bodies: streams are not replayed after being sent; unread streams 
   const cluster = await createFakeCluster(t, { namespace: 'shop' });
   cluster.apply(svc('upload', { ports: [{ name: 'http', port: 80, targetPort: 'http' }] }));
   // Reads the body, then resets the connection: bytes reached the pod.
+  const received: string[] = [];
   const pods = await createPods(t, cluster, {
     app: 'upload',
     count: 2,
     subnet: 65,
     handler: (req) => {
-      req.resume();
-      req.on('end', () => req.socket.destroy());
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        received.push(body);
+        req.socket.destroy();
+      });
     },
   });
   await waitForReady(cluster.resolver, 'upload:80', 2);
@@ -171,7 +179,24 @@ test('request bodies: streams are not replayed after being sent; unread streams 
   );
   t.is((buffered as { reason?: string }).reason, 'attempts', 'a string body is replayed up to the attempt limit');
   t.is((buffered as { attempts?: unknown[] }).attempts?.length, 3);
-  t.is(pods[0]!.requests + pods[1]!.requests, 5);
+  // clusterip.replayBody: a consumed stream is replaced by a fresh one for each retry.
+  let fresh = 0;
+  const replayed = await request('http://upload/', {
+    dispatcher: mesh.dispatcher,
+    method: 'PUT',
+    body: Readable.from(['a', 'b']),
+    clusterip: {
+      replayBody: () => {
+        fresh++;
+        return Readable.from(['a', 'b']);
+      },
+    },
+  } as Parameters<typeof request>[1]).catch((e: unknown) => e);
+  t.is((replayed as { reason?: string }).reason, 'attempts', 'a stream with replayBody is replayed up to the limit');
+  t.is((replayed as { attempts?: unknown[] }).attempts?.length, 3);
+  t.is(fresh, 2, 'one fresh body per retry');
+  t.deepEqual(received.slice(-3), ['ab', 'ab', 'ab'], 'every attempt sent the whole body');
+  t.is(pods[0]!.requests + pods[1]!.requests, 8);
 });
 
 test('a stream body is carried to another pod when the first connect is refused', async (t) => {
