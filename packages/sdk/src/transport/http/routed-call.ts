@@ -155,8 +155,8 @@ class RetryAttempt implements LegacyDispatchHandler {
  */
 export class RoutedCall implements LegacyDispatchHandler, Unsent {
   // ── dispatch options of every attempt, in one fixed shape (see readCallerOptions) ────────────────
-  // Read by undici's Request; `origin` (the endpoint's) and `body` are set per attempt; `clusterip` is
-  // not passed on. One object per request: no separate options object.
+  // Read by undici's Request; `origin` (the endpoint's) is set per attempt, `body` is replaced by a fresh
+  // one for a retry that needs it; `clusterip` is not passed on. One object per request.
   /** @internal */ origin = '';
   /** @internal As the caller gave it: undici rejects a missing path. */ path = undefined as unknown as string;
   /** @internal */ method = 'GET';
@@ -188,7 +188,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   readonly #noRetry: boolean;
   readonly #replayBody: (() => unknown) | undefined;
   readonly #headersTimeoutMs: number;
-  #body: unknown;
   /** Failed attempts, created on the first failure. */
   #attempts: UpstreamAttempt[] | undefined;
   /** The pool-side handler of the running attempt (this, or a RetryAttempt); undefined between attempts. */
@@ -251,9 +250,9 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#idempotent = this.idempotent ?? IDEMPOTENT.has(method.toUpperCase());
     this.#noRetry = clusterip?.retry === false || this.upgrade != null || method === 'CONNECT';
     this.#replayBody = clusterip?.replayBody;
+    // The body every attempt sends: a stream is tracked (has it started?) and replaced by a fresh one for a retry.
     const body = this.body;
-    this.body = undefined; // set per attempt
-    this.#body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body) : body;
+    this.body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body) : body;
     // The TLS server name is the URL host (not an IP literal). Given for http too: undici would otherwise
     // derive it from the host header on every request (an isIP() test); plain-http pools ignore it.
     if (origin.servername !== undefined) this.servername = origin.servername;
@@ -360,7 +359,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     // `origin` is the endpoint's: pools use their own, but interceptors composed onto a pool (the Mesh
     // option `pool.factory`) read it (undici's dns and cache interceptors parse and key by it).
     this.origin = entry.origin;
-    this.body = this.#body;
     try {
       if (this.#tel === undefined) {
         entry.pool.dispatch(this as unknown as Dispatcher.DispatchOptions, handler as Dispatcher.DispatchHandler);
@@ -554,7 +552,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
     this.#callerAbort = undefined;
-    this.#body = undefined;
     this.body = undefined;
     this.headers = undefined;
   }
@@ -643,7 +640,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
 
   /** True when the next attempt can carry the body (and switches to a fresh body when one is needed). */
   #bodyReplayable(beforeWrite: boolean): boolean {
-    const body = this.#body;
+    const body = this.body;
     if (!(body instanceof TrackedBody)) return isReplayableBody(body);
     if (beforeWrite && !body.started) return true;
     if (this.#replayBody === undefined) return false;
@@ -663,10 +660,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
     this.#waiting = true;
-    const body = this.#body;
+    const body = this.body;
     if (body instanceof TrackedBody && body.started && this.#replayBody !== undefined) {
       const fresh = this.#replayBody();
-      this.#body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh);
+      this.body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh);
     }
     if (this.#host.closed) {
       this.#giveUp('closed', '', undefined);
@@ -697,7 +694,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #fail(error: Error | ClusterIPError): void {
     if (this.#finished) return;
     this.#end(error, 0);
-    const body = this.#body;
+    const body = this.body;
     if (body instanceof TrackedBody) body.discard(error);
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onError?.(error);
