@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { Pool, request } from 'undici';
+import { BalancedPool, Pool, request } from 'undici';
 import { createHttpTestServer } from '../helpers/http-test-server.js';
 import { startChild } from './bench-child.js';
 import { closedLoop, interleavedOpenLoop, median, openLoop, quantile } from './http-load.js';
@@ -69,6 +69,41 @@ test('interleavedOpenLoop alternates requests between its targets', async (t) =>
   t.is(a.requests, na);
   t.is(b.requests, nb);
   t.is(sa!.rate, 200);
+});
+
+test('interleavedOpenLoop with clientTime counts the client side of each request, not the wait for the pod', async (t) => {
+  const WAIT_MS = 30;
+  const server = await createHttpTestServer(t, {
+    host: '127.0.85.16',
+    handler: (_req: unknown, res: ServerResponse) => {
+      // The pod answers after WAIT_MS: time that is not the client's.
+      setTimeout(() => {
+        res.writeHead(200, { 'content-length': 2, 'x-pod': 'slow' });
+        res.end('ok');
+      }, WAIT_MS);
+    },
+  });
+  // Two connections each: requests also wait in the pools for one (client time, counted).
+  const pool = new Pool(server.url, { connections: 2 });
+  const balanced = new BalancedPool([server.url], { connections: 2 });
+  t.teardown(() => Promise.all([pool.close(), balanced.close()]));
+  const targets = [
+    { url: `${server.url}/`, dispatcher: pool },
+    { url: `${server.url}/`, dispatcher: balanced },
+  ];
+  const samples = await interleavedOpenLoop(targets, 200, 100, undefined, { clientTime: true });
+  for (const s of samples) {
+    t.is(s.errors, 0);
+    const client = s.clientUs ?? [];
+    t.is(client.length, s.latenciesUs.length);
+    t.true(client.length >= 1);
+    // Every request waited WAIT_MS for its response: its client time is at most its latency less that wait
+    // (both lists are in completion order).
+    t.true(client.every((us, i) => Number.isInteger(us) && us >= 0 && us <= s.latenciesUs[i]! - WAIT_MS * 1000));
+  }
+  // Without the option nothing is recorded.
+  const [plain] = await interleavedOpenLoop([targets[0]!], 200, 20);
+  t.is(plain!.clientUs, undefined);
 });
 
 test('closedLoop with a new connection per request opens a connection for each', async (t) => {

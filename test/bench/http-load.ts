@@ -2,6 +2,7 @@
 // produces, per run, the completed requests per second, every latency (µs), the client's and the
 // servers' CPU time per request, and how many responses each pod (`x-pod` header) served.
 
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type Dispatcher, request } from 'undici';
 import { processCpuUs } from './bench-child.js';
 
@@ -38,31 +39,115 @@ export interface LoadSample {
   readonly proxyCpuUs: number;
   /** Completed requests per pod, by the response's `x-pod` header. */
   readonly pods: Readonly<Record<string, number>>;
+  /**
+   * With `clientTime`: the time of every completed request spent in the client, in whole µs (unsorted):
+   * from its issue until undici wrote its headers to a socket, plus from undici's parsing of the response
+   * headers until the caller resumed. What a dispatcher adds to a request, without the network and the pod.
+   */
+  readonly clientUs?: readonly number[];
 }
 
 /** Bound on requests per measured run, whatever the duration (every loop is bounded in count and time). */
 export const MAX_REQUESTS = 1_000_000;
 
+/** Timestamps of one request in flight, set from undici's diagnostics channels (see {@link ClientClock}). */
+interface Marks {
+  sentAt: number;
+  headersAt: number;
+}
+
+/** The request header that ties undici's request objects to the load's requests (clientTime only). */
+const ID_HEADER = 'x-load-id';
+
+/**
+ * Marks requests with undici's diagnostics channels: `undici:request:create` (when undici makes its
+ * request object: inside the dispatch call, or later for a request that waited in a pool for a
+ * connection), `undici:client:sendHeaders` (headers written to a socket), `undici:request:headers`
+ * (response headers parsed, before any handler sees them). A request is recognised by its `x-load-id`.
+ */
+class ClientClock {
+  #ids = 0;
+  readonly #waiting = new Map<string, Marks>();
+  readonly #marks = new WeakMap<object, Marks>();
+  readonly #onCreate = (m: unknown) => {
+    const request = (m as { request: { headers?: unknown } }).request;
+    const headers = request.headers;
+    if (!Array.isArray(headers)) return;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (headers[i] !== ID_HEADER) continue;
+      const marks = this.#waiting.get(String(headers[i + 1]));
+      if (marks !== undefined) this.#marks.set(request, marks);
+      return;
+    }
+  };
+  readonly #onSend = (m: unknown) => {
+    const marks = this.#marks.get((m as { request: object }).request);
+    if (marks !== undefined) marks.sentAt = performance.now();
+  };
+  readonly #onHeaders = (m: unknown) => {
+    const marks = this.#marks.get((m as { request: object }).request);
+    if (marks !== undefined) marks.headersAt = performance.now();
+  };
+
+  constructor() {
+    subscribe('undici:request:create', this.#onCreate);
+    subscribe('undici:client:sendHeaders', this.#onSend);
+    subscribe('undici:request:headers', this.#onHeaders);
+  }
+
+  /** A new request: its id (to send as `x-load-id`) and its marks, filled in as undici reports it. */
+  begin(): { readonly id: string; readonly marks: Marks } {
+    const id = String(++this.#ids);
+    const marks: Marks = { sentAt: Number.NaN, headersAt: Number.NaN };
+    this.#waiting.set(id, marks);
+    return { id, marks };
+  }
+
+  /** The request with this id is over. */
+  end(id: string): void {
+    this.#waiting.delete(id);
+  }
+
+  close(): void {
+    unsubscribe('undici:request:create', this.#onCreate);
+    unsubscribe('undici:client:sendHeaders', this.#onSend);
+    unsubscribe('undici:request:headers', this.#onHeaders);
+  }
+}
+
 class Recorder {
   readonly latencies: number[] = [];
+  readonly client: number[] = [];
   readonly pods: Record<string, number> = {};
   errors = 0;
-  constructor(private readonly target: LoadTarget) {}
+  constructor(
+    private readonly target: LoadTarget,
+    private readonly clock?: ClientClock,
+  ) {}
 
   async one(): Promise<void> {
     const start = performance.now();
+    const tag = this.clock?.begin();
+    const marks = tag?.marks;
     try {
       const res = await request(this.target.url, {
         dispatcher: this.target.dispatcher,
         ...(this.target.newConnectionPerRequest === true ? { reset: true } : {}),
+        ...(tag === undefined ? {} : { headers: { [ID_HEADER]: tag.id } }),
       });
+      const resumedAt = performance.now();
       const pod = res.headers['x-pod'];
       await res.body.dump();
       this.latencies.push(Math.round((performance.now() - start) * 1000));
+      if (marks !== undefined) {
+        this.client.push(Math.round((marks.sentAt - start + (resumedAt - marks.headersAt)) * 1000));
+      }
       const key = typeof pod === 'string' ? pod : '?';
       this.pods[key] = (this.pods[key] ?? 0) + 1;
     } catch {
       this.errors++;
+    } finally {
+      if (tag !== undefined) this.clock!.end(tag.id);
     }
   }
 }
@@ -127,10 +212,11 @@ export async function openLoop(
  * {@link openLoop} over several targets at once: request i goes to `targets[i % n]`, so every target gets
  * `rate / n` req/s and all of them see the same moments of the machine's noise (a paired comparison of
  * latencies). One sample per target; the CPU figures are the run's totals per request, shared by all.
+ * `clientTime: true` also records each request's time in the client (`clientUs`).
  *
  * @example
  * ```ts
- * const [a, b] = await interleavedOpenLoop([direct, mesh], 800, 2000)
+ * const [a, b] = await interleavedOpenLoop([direct, mesh], 800, 2000, undefined, { clientTime: true })
  * ```
  */
 export async function interleavedOpenLoop(
@@ -138,8 +224,10 @@ export async function interleavedOpenLoop(
   rate: number,
   durationMs: number,
   servers?: ServerProcesses,
+  options: { readonly clientTime?: boolean } = {},
 ): Promise<LoadSample[]> {
-  const recs = targets.map((t) => new Recorder(t));
+  const clock = options.clientTime === true ? new ClientClock() : undefined;
+  const recs = targets.map((t) => new Recorder(t, clock));
   let issued = 0;
   let late = 0;
   const total = Math.min(MAX_REQUESTS, Math.floor((rate * durationMs) / 1000));
@@ -161,6 +249,7 @@ export async function interleavedOpenLoop(
   }
   late += total - issued; // never issued before the time bound
   await Promise.all(pending);
+  clock?.close();
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const serverUs = since(server0, servers);
@@ -203,6 +292,7 @@ function summarise(
     podCpuUs: serverUs[0] / n,
     proxyCpuUs: serverUs[1] / n,
     pods: rec.pods,
+    ...(rec.client.length > 0 ? { clientUs: rec.client } : {}),
   };
 }
 
