@@ -649,40 +649,50 @@ async function paired(
 }
 
 /**
- * The paired run's client-side time (`clientUs`: issue → request headers on the socket, plus response
- * headers parsed → caller resumed): what each dispatcher adds, without the network and the pods' noise.
+ * The paired run's split of each request's latency (see `LoadSample.clientUs`): client-side time (issue
+ * → request headers on the socket, plus response headers parsed → caller resumed; event-loop waits
+ * included) and the rest (socket write → response parsed: the network and the pod).
  */
 function clientTime(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, paths: readonly PathId[]): void {
-  const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
-  const q = (p: PathId, quant: number, i?: number) => {
+  type Part = 'clientUs' | 'remoteUs';
+  const values = (p: PathId, part: Part, i?: number) => {
     const r = rounds.get(p)!;
-    const us = i === undefined ? r.flatMap((x) => x.clientUs ?? []) : (r[i]!.clientUs ?? []);
-    return quantile(sorted(us), quant) / 1000;
+    const us = i === undefined ? r.flatMap((x) => x[part] ?? []) : (r[i]![part] ?? []);
+    return [...us].sort((a, b) => a - b);
   };
+  const q = (p: PathId, part: Part, quant: number, i?: number) => quantile(values(p, part, i), quant) / 1000;
+  const perRound = (p: PathId, part: Part) => rounds.get(p)!.map((_, i) => q(p, part, 0.99, i));
   console.log('');
   console.log(
-    'Client-side time of the same requests: issue → headers written, plus response headers parsed → caller resumed',
+    'The same requests split: client side (issue → headers written, response headers parsed → caller resumed) ' +
+      'and remote (headers written → response headers parsed)',
   );
   console.log('');
-  console.log('| path | p50 ms | p99 ms | p999 ms | per-round p99, median ms |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log('| path | client p50 ms | client p99 ms | client p999 ms | remote p50 ms | remote p99 ms | left out |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const p of paths) {
-    const perRound = rounds.get(p)!.map((_, i) => q(p, 0.99, i));
+    const skipped = rounds.get(p)!.reduce((n, x) => n + (x.clientSkipped ?? 0), 0);
     console.log(
-      `| ${NAMES[p]} | ${ms(q(p, 0.5))} | ${ms(q(p, 0.99))} | ${ms(q(p, 0.999))} | ${ms(median(perRound))} |`,
+      `| ${NAMES[p]} | ${ms(q(p, 'clientUs', 0.5))} | ${ms(q(p, 'clientUs', 0.99))} | ${ms(q(p, 'clientUs', 0.999))} | ` +
+        `${ms(q(p, 'remoteUs', 0.5))} | ${ms(q(p, 'remoteUs', 0.99))} | ${skipped} |`,
     );
   }
   if (!rounds.has('mesh')) return;
   console.log('');
   for (const other of ['direct', 'balanced'] as const) {
     if (!rounds.has(other)) continue;
-    const d = rounds.get('mesh')!.map((_, i) => q('mesh', 0.99, i) - q(other, 0.99, i));
-    const ci = medianInterval(d);
-    console.log(
-      `- client side, Mesh − ${NAMES[other]}: p50 ${signed(q('mesh', 0.5) - q(other, 0.5))} ms, ` +
-        `p99 ${signed(q('mesh', 0.99) - q(other, 0.99))} ms (per-round median ${signed(median(d))}, ` +
-        `${(ci.coverage * 100).toFixed(0)} % interval ${signed(ci.low)}…${signed(ci.high)})`,
-    );
+    for (const part of ['clientUs', 'remoteUs'] as const) {
+      const mine = perRound('mesh', part);
+      const theirs = perRound(other, part);
+      const d = mine.map((x, i) => x - theirs[i]!);
+      const ci = medianInterval(d);
+      console.log(
+        `- ${part === 'clientUs' ? 'client side' : 'remote'}, Mesh − ${NAMES[other]}: ` +
+          `p50 ${signed(q('mesh', part, 0.5) - q(other, part, 0.5))} ms pooled, ` +
+          `p99 ${signed(q('mesh', part, 0.99) - q(other, part, 0.99))} ms pooled, per-round median ${signed(median(d))} ` +
+          `(${(ci.coverage * 100).toFixed(0)} % interval ${signed(ci.low)}…${signed(ci.high)})`,
+      );
+    }
   }
 }
 

@@ -2,11 +2,12 @@
 // quantiles, request counts and per-pod tallies of the open loops, and the pod process protocol. No timing
 // is asserted: the loops are checked by what they count, against real loopback servers.
 
-import type { ServerResponse } from 'node:http';
+import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { BalancedPool, Pool, request } from 'undici';
+import { BalancedPool, type Dispatcher, interceptors, Pool, request } from 'undici';
 import { createHttpTestServer } from '../helpers/http-test-server.js';
 import { startChild } from './bench-child.js';
 import { closedLoop, interleavedOpenLoop, median, openLoop, quantile } from './http-load.js';
@@ -71,38 +72,73 @@ test('interleavedOpenLoop alternates requests between its targets', async (t) =>
   t.is(sa!.rate, 200);
 });
 
-test('interleavedOpenLoop with clientTime counts the client side of each request, not the wait for the pod', async (t) => {
-  const WAIT_MS = 30;
+test('interleavedOpenLoop with clientTime splits each latency into client and remote time, and skips retried requests', async (t) => {
+  // Bounds that follow from the order of events, each side timed with performance.now() in this process:
+  // a request held in the client before undici gets it counts as client time; the pod's hold lies
+  // between the socket write and the response's parse, so it counts as remote time.
+  const holds: number[] = [];
+  const seen = new Set<string>();
   const server = await createHttpTestServer(t, {
     host: '127.0.85.16',
-    handler: (_req: unknown, res: ServerResponse) => {
-      // The pod answers after WAIT_MS: time that is not the client's.
+    handler: (req: IncomingMessage, res: ServerResponse) => {
+      const id = String(req.headers['x-load-id']);
+      if (req.url === '/flaky' && !seen.has(id)) {
+        seen.add(id); // the first attempt of each request fails: the retry interceptor sends it again
+        res.writeHead(503, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      const at = performance.now();
       setTimeout(() => {
+        holds.push(performance.now() - at);
         res.writeHead(200, { 'content-length': 2, 'x-pod': 'slow' });
         res.end('ok');
-      }, WAIT_MS);
+      }, 20);
     },
   });
-  // Two connections each: requests also wait in the pools for one (client time, counted).
-  const pool = new Pool(server.url, { connections: 2 });
+  const before: number[] = [];
+  const holdInClient: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+    const at = performance.now();
+    setTimeout(() => {
+      before.push(performance.now() - at);
+      dispatch(opts, handler);
+    }, 5);
+    return true;
+  };
+  // Two connections each: requests also wait in the pools for one.
+  const held = new Pool(server.url, { connections: 2 });
   const balanced = new BalancedPool([server.url], { connections: 2 });
-  t.teardown(() => Promise.all([pool.close(), balanced.close()]));
+  const retried = new Pool(server.url, { connections: 2 });
+  t.teardown(() => Promise.all([held.close(), balanced.close(), retried.close()]));
   const targets = [
-    { url: `${server.url}/`, dispatcher: pool },
+    { url: `${server.url}/`, dispatcher: held.compose(holdInClient) },
     { url: `${server.url}/`, dispatcher: balanced },
+    {
+      url: `${server.url}/flaky`,
+      dispatcher: retried.compose(interceptors.retry({ maxRetries: 1, minTimeout: 1, statusCodes: [503] })),
+    },
   ];
-  const samples = await interleavedOpenLoop(targets, 200, 100, undefined, { clientTime: true });
-  for (const s of samples) {
+  const [h, b, r] = await interleavedOpenLoop(targets, 300, 100, undefined, { clientTime: true });
+  t.is(diagnostics.channel('undici:request:create').hasSubscribers, false);
+  const minHoldUs = Math.min(...holds) * 1000;
+  for (const s of [h!, b!]) {
     t.is(s.errors, 0);
-    const client = s.clientUs ?? [];
-    t.is(client.length, s.latenciesUs.length);
-    t.true(client.length >= 1);
-    // Every request waited WAIT_MS for its response: its client time is at most its latency less that wait
-    // (both lists are in completion order).
-    t.true(client.every((us, i) => Number.isInteger(us) && us >= 0 && us <= s.latenciesUs[i]! - WAIT_MS * 1000));
+    t.is(s.clientSkipped, 0);
+    t.true(s.latenciesUs.length >= 1);
+    t.is(s.clientUs!.length, s.latenciesUs.length);
+    t.is(s.remoteUs!.length, s.latenciesUs.length);
+    t.true(s.clientUs!.every((us) => Number.isInteger(us) && us >= 0));
+    // ±2 µs: the figures are rounded to whole µs one by one.
+    t.true(s.remoteUs!.every((us) => us >= minHoldUs - 2));
   }
+  t.true(h!.clientUs!.every((us) => us >= Math.min(...before) * 1000 - 2));
+  // Every request of the third target was sent twice: none of them is measured.
+  t.is(r!.errors, 0);
+  t.true(r!.latenciesUs.length >= 1);
+  t.is(r!.clientSkipped, r!.latenciesUs.length);
+  t.deepEqual(r!.clientUs, []);
   // Without the option nothing is recorded.
-  const [plain] = await interleavedOpenLoop([targets[0]!], 200, 20);
+  const [plain] = await interleavedOpenLoop([targets[1]!], 200, 20);
   t.is(plain!.clientUs, undefined);
 });
 

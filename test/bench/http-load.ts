@@ -40,11 +40,16 @@ export interface LoadSample {
   /** Completed requests per pod, by the response's `x-pod` header. */
   readonly pods: Readonly<Record<string, number>>;
   /**
-   * With `clientTime`: the time of every completed request spent in the client, in whole µs (unsorted):
-   * from its issue until undici wrote its headers to a socket, plus from undici's parsing of the response
-   * headers until the caller resumed. What a dispatcher adds to a request, without the network and the pod.
+   * With `clientTime`: of every completed request sent once, in whole µs (unsorted), its client-side
+   * time: from its issue until undici wrote its headers to a socket, plus from undici's parse of the
+   * response headers until the caller resumed (wall-clock: event-loop waits in between are included, as is
+   * a connect when the request opened a connection).
    */
   readonly clientUs?: readonly number[];
+  /** With `clientTime`: the rest of the same requests' latency (socket write → response parsed), µs. */
+  readonly remoteUs?: readonly number[];
+  /** With `clientTime`: completed requests left out of `clientUs`: sent more than once (a retry), or unmarked. */
+  readonly clientSkipped?: number;
 }
 
 /** Bound on requests per measured run, whatever the duration (every loop is bounded in count and time). */
@@ -52,12 +57,16 @@ export const MAX_REQUESTS = 1_000_000;
 
 /** Timestamps of one request in flight, set from undici's diagnostics channels (see {@link ClientClock}). */
 interface Marks {
+  /** undici request objects made for it: more than one is a retry. */
+  created: number;
   sentAt: number;
   headersAt: number;
 }
 
 /** The request header that ties undici's request objects to the load's requests (clientTime only). */
 const ID_HEADER = 'x-load-id';
+/** Ids are unique in the process, so that two clocks running at once never take each other's requests. */
+let lastId = 0;
 
 /**
  * Marks requests with undici's diagnostics channels: `undici:request:create` (when undici makes its
@@ -66,7 +75,6 @@ const ID_HEADER = 'x-load-id';
  * (response headers parsed, before any handler sees them). A request is recognised by its `x-load-id`.
  */
 class ClientClock {
-  #ids = 0;
   readonly #waiting = new Map<string, Marks>();
   readonly #marks = new WeakMap<object, Marks>();
   readonly #onCreate = (m: unknown) => {
@@ -76,7 +84,9 @@ class ClientClock {
     for (let i = 0; i + 1 < headers.length; i += 2) {
       if (headers[i] !== ID_HEADER) continue;
       const marks = this.#waiting.get(String(headers[i + 1]));
-      if (marks !== undefined) this.#marks.set(request, marks);
+      if (marks === undefined) return;
+      marks.created++;
+      this.#marks.set(request, marks);
       return;
     }
   };
@@ -97,8 +107,8 @@ class ClientClock {
 
   /** A new request: its id (to send as `x-load-id`) and its marks, filled in as undici reports it. */
   begin(): { readonly id: string; readonly marks: Marks } {
-    const id = String(++this.#ids);
-    const marks: Marks = { sentAt: Number.NaN, headersAt: Number.NaN };
+    const id = String(++lastId);
+    const marks: Marks = { created: 0, sentAt: Number.NaN, headersAt: Number.NaN };
     this.#waiting.set(id, marks);
     return { id, marks };
   }
@@ -118,6 +128,8 @@ class ClientClock {
 class Recorder {
   readonly latencies: number[] = [];
   readonly client: number[] = [];
+  readonly remote: number[] = [];
+  clientSkipped = 0;
   readonly pods: Record<string, number> = {};
   errors = 0;
   constructor(
@@ -138,9 +150,14 @@ class Recorder {
       const resumedAt = performance.now();
       const pod = res.headers['x-pod'];
       await res.body.dump();
-      this.latencies.push(Math.round((performance.now() - start) * 1000));
+      const latencyUs = Math.round((performance.now() - start) * 1000);
+      this.latencies.push(latencyUs);
       if (marks !== undefined) {
-        this.client.push(Math.round((marks.sentAt - start + (resumedAt - marks.headersAt)) * 1000));
+        const us = Math.round((marks.sentAt - start + (resumedAt - marks.headersAt)) * 1000);
+        if (marks.created === 1 && Number.isFinite(us)) {
+          this.client.push(us);
+          this.remote.push(latencyUs - us);
+        } else this.clientSkipped++;
       }
       const key = typeof pod === 'string' ? pod : '?';
       this.pods[key] = (this.pods[key] ?? 0) + 1;
@@ -248,8 +265,11 @@ export async function interleavedOpenLoop(
     await new Promise((r) => setTimeout(r, Math.max(1, Math.floor(nextAt - (performance.now() - t0)))));
   }
   late += total - issued; // never issued before the time bound
-  await Promise.all(pending);
-  clock?.close();
+  try {
+    await Promise.all(pending);
+  } finally {
+    clock?.close();
+  }
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const serverUs = since(server0, servers);
@@ -292,7 +312,9 @@ function summarise(
     podCpuUs: serverUs[0] / n,
     proxyCpuUs: serverUs[1] / n,
     pods: rec.pods,
-    ...(rec.client.length > 0 ? { clientUs: rec.client } : {}),
+    ...(rec.client.length + rec.clientSkipped > 0
+      ? { clientUs: rec.client, remoteUs: rec.remote, clientSkipped: rec.clientSkipped }
+      : {}),
   };
 }
 
