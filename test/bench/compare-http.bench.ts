@@ -655,13 +655,20 @@ async function paired(
  */
 function clientTime(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, paths: readonly PathId[]): void {
   type Part = 'clientUs' | 'remoteUs';
-  const values = (p: PathId, part: Part, i?: number) => {
-    const r = rounds.get(p)!;
-    const us = i === undefined ? r.flatMap((x) => x[part] ?? []) : (r[i]![part] ?? []);
-    return [...us].sort((a, b) => a - b);
+  const pooled = new Map<string, number[]>(); // path and part → all rounds' values, sorted once
+  const q = (p: PathId, part: Part, quant: number) => {
+    const key = `${p} ${part}`;
+    let sorted = pooled.get(key);
+    if (sorted === undefined) {
+      sorted = rounds
+        .get(p)!
+        .flatMap((x) => x[part] ?? [])
+        .sort((a, b) => a - b);
+      pooled.set(key, sorted);
+    }
+    return quantile(sorted, quant) / 1000;
   };
-  const q = (p: PathId, part: Part, quant: number, i?: number) => quantile(values(p, part, i), quant) / 1000;
-  const perRound = (p: PathId, part: Part) => rounds.get(p)!.map((_, i) => q(p, part, 0.99, i));
+  const perRound = (p: PathId, part: Part) => rounds.get(p)!.map((x) => p99Of(x, part));
   console.log('');
   console.log(
     'The same requests split: client side (issue → headers written, response headers parsed → caller resumed) ' +
@@ -696,10 +703,11 @@ function clientTime(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, paths: r
   }
 }
 
-function p99Of(sample: LoadSample): number {
+/** p99 in ms of one sample's latencies, or of its client-side or remote times. */
+function p99Of(sample: LoadSample, part: 'latenciesUs' | 'clientUs' | 'remoteUs' = 'latenciesUs'): number {
   return (
     quantile(
-      [...sample.latenciesUs].sort((a, b) => a - b),
+      [...(sample[part] ?? [])].sort((a, b) => a - b),
       0.99,
     ) / 1000
   );

@@ -90,14 +90,13 @@ class ClientClock {
       return;
     }
   };
-  readonly #onSend = (m: unknown) => {
+  readonly #onSend = (m: unknown) => this.#stamp(m, 'sentAt');
+  readonly #onHeaders = (m: unknown) => this.#stamp(m, 'headersAt');
+
+  #stamp(m: unknown, mark: 'sentAt' | 'headersAt'): void {
     const marks = this.#marks.get((m as { request: object }).request);
-    if (marks !== undefined) marks.sentAt = performance.now();
-  };
-  readonly #onHeaders = (m: unknown) => {
-    const marks = this.#marks.get((m as { request: object }).request);
-    if (marks !== undefined) marks.headersAt = performance.now();
-  };
+    if (marks !== undefined) marks[mark] = performance.now();
+  }
 
   constructor() {
     subscribe('undici:request:create', this.#onCreate);
@@ -229,7 +228,7 @@ export async function openLoop(
  * {@link openLoop} over several targets at once: request i goes to `targets[i % n]`, so every target gets
  * `rate / n` req/s and all of them see the same moments of the machine's noise (a paired comparison of
  * latencies). One sample per target; the CPU figures are the run's totals per request, shared by all.
- * `clientTime: true` also records each request's time in the client (`clientUs`).
+ * `clientTime: true` also splits each request's latency into client-side and remote time (`clientUs`, `remoteUs`).
  *
  * @example
  * ```ts

@@ -643,8 +643,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const body = this.body;
     if (!(body instanceof TrackedBody)) return isReplayableBody(body);
     if (beforeWrite && !body.started) return true;
-    if (this.#replayBody === undefined) return false;
-    return true;
+    return this.#replayBody !== undefined;
   }
 
   /** Full-jitter backoff before attempt number `failed + 1` (`failed` attempts failed so far). */
