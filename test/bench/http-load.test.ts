@@ -10,7 +10,15 @@ import test from 'ava';
 import { BalancedPool, type Dispatcher, interceptors, Pool, request } from 'undici';
 import { createHttpTestServer } from '../helpers/http-test-server.js';
 import { startChild } from './bench-child.js';
-import { closedLoop, interleavedOpenLoop, median, openLoop, quantile } from './http-load.js';
+import {
+  ClientClock,
+  closedLoop,
+  interleavedOpenLoop,
+  type LoadSample,
+  median,
+  openLoop,
+  quantile,
+} from './http-load.js';
 
 const pod = (host: string) => ({
   host,
@@ -72,7 +80,7 @@ test('interleavedOpenLoop alternates requests between its targets', async (t) =>
   t.is(sa!.rate, 200);
 });
 
-test('interleavedOpenLoop with clientTime splits each latency into client and remote time, and skips retried requests', async (t) => {
+test('interleavedOpenLoop with a clock splits each latency into client and remote time, and skips retried requests', async (t) => {
   // Bounds that follow from the order of events, each side timed with performance.now() in this process:
   // a request held in the client before undici gets it counts as client time; the pod's hold lies
   // between the socket write and the response's parse, so it counts as remote time.
@@ -118,8 +126,17 @@ test('interleavedOpenLoop with clientTime splits each latency into client and re
       dispatcher: retried.compose(interceptors.retry({ maxRetries: 1, minTimeout: 1, statusCodes: [503] })),
     },
   ];
-  const [h, b, r] = await interleavedOpenLoop(targets, 300, 100, undefined, { clientTime: true });
+  const clock = new ClientClock();
+  let samples: LoadSample[];
+  try {
+    samples = await interleavedOpenLoop(targets, 300, 100, undefined, { clock });
+    t.true(diagnostics.channel('undici:request:create').hasSubscribers);
+  } finally {
+    clock.close();
+    clock.close();
+  }
   t.is(diagnostics.channel('undici:request:create').hasSubscribers, false);
+  const [h, b, r] = samples;
   const minHoldUs = Math.min(...holds) * 1000;
   for (const s of [h!, b!]) {
     t.is(s.errors, 0);
@@ -137,7 +154,7 @@ test('interleavedOpenLoop with clientTime splits each latency into client and re
   t.true(r!.latenciesUs.length >= 1);
   t.is(r!.clientSkipped, r!.latenciesUs.length);
   t.deepEqual(r!.clientUs, []);
-  // Without the option nothing is recorded.
+  // Without a clock nothing is recorded.
   const [plain] = await interleavedOpenLoop([targets[1]!], 200, 20);
   t.is(plain!.clientUs, undefined);
 });
@@ -150,6 +167,35 @@ test('closedLoop with a new connection per request opens a connection for each',
   t.is(s.errors, 0);
   t.true(s.latenciesUs.length > 0);
   t.is(server.connections, server.requests);
+});
+
+test('closedLoop stops at maxRequests, and every request of every loop carries its own x-load-id', async (t) => {
+  const ids: string[] = [];
+  const server = await createHttpTestServer(t, {
+    host: '127.0.85.17',
+    handler: (req: IncomingMessage, res: ServerResponse) => {
+      ids.push(String(req.headers['x-load-id']));
+      res.writeHead(200, { 'content-length': 2, 'x-pod': 'p' });
+      res.end('ok');
+    },
+  });
+  const pool = new Pool(server.url, { connections: 4 });
+  t.teardown(() => pool.close());
+  const target = { url: `${server.url}/`, dispatcher: pool };
+  // A duration far beyond what 30 requests take: the count ends the loop.
+  const s = await closedLoop(target, 4, 60_000, undefined, { maxRequests: 30 });
+  t.is(s.latenciesUs.length, 30);
+  t.is(server.requests, 30);
+  const clock = new ClientClock();
+  try {
+    const w = await closedLoop(target, 2, 60_000, undefined, { clock, maxRequests: 10 });
+    t.is(w.clientUs!.length, 10);
+  } finally {
+    clock.close();
+  }
+  t.is(ids.length, 40);
+  t.true(ids.every((id) => /^\d+$/.test(id)));
+  t.is(new Set(ids).size, 40);
 });
 
 test('a bench pod reports its port, serves with x-pod and exits when killed', async (t) => {

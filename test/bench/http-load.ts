@@ -40,16 +40,25 @@ export interface LoadSample {
   /** Completed requests per pod, by the response's `x-pod` header. */
   readonly pods: Readonly<Record<string, number>>;
   /**
-   * With `clientTime`: of every completed request sent once, in whole µs (unsorted), its client-side
+   * With a {@link LoopOptions.clock}: of every completed request sent once, in whole µs (unsorted), its client-side
    * time: from its issue until undici wrote its headers to a socket, plus from undici's parse of the
    * response headers until the caller resumed (wall-clock: event-loop waits in between are included, as is
    * a connect when the request opened a connection).
    */
   readonly clientUs?: readonly number[];
-  /** With `clientTime`: the rest of the same requests' latency (socket write → response parsed), µs. */
+  /** With a clock: the rest of the same requests' latency (socket write → response parsed), µs. */
   readonly remoteUs?: readonly number[];
-  /** With `clientTime`: completed requests left out of `clientUs`: sent more than once (a retry), or unmarked. */
+  /** With a clock: completed requests left out of `clientUs`: sent more than once (a retry), or unmarked. */
   readonly clientSkipped?: number;
+}
+
+/** Options of the load loops. */
+export interface LoopOptions {
+  /**
+   * Split each request's latency into client-side and remote time with this clock (`clientUs`,
+   * `remoteUs` of the sample). The caller owns it: one clock for all of a client's loops, see {@link ClientClock}.
+   */
+  readonly clock?: ClientClock;
 }
 
 /** Bound on requests per measured run, whatever the duration (every loop is bounded in count and time). */
@@ -63,7 +72,11 @@ interface Marks {
   headersAt: number;
 }
 
-/** The request header that ties undici's request objects to the load's requests (clientTime only). */
+/**
+ * The request header that ties undici's request objects to the load's requests. Every request carries
+ * it, measured or not: warm-up and measured requests have one shape, so the JIT's work on it is done
+ * before the measurement.
+ */
 const ID_HEADER = 'x-load-id';
 /** Ids are unique in the process, so that two clocks running at once never take each other's requests. */
 let lastId = 0;
@@ -73,8 +86,23 @@ let lastId = 0;
  * request object: inside the dispatch call, or later for a request that waited in a pool for a
  * connection), `undici:client:sendHeaders` (headers written to a socket), `undici:request:headers`
  * (response headers parsed, before any handler sees them). A request is recognised by its `x-load-id`.
+ * Give one clock to every loop of a client, warm-up included, and close it at the end: subscribing
+ * switches undici's channels to their active form, which sends the JIT's code for them back to be
+ * compiled again, and that must not happen at the start of the measurement.
+ *
+ * @example
+ * ```ts
+ * const clock = new ClientClock()
+ * try {
+ *   await closedLoop(target, 32, 3000, undefined, { clock })
+ *   const [s] = await interleavedOpenLoop([target], 200, 10_000, undefined, { clock })
+ *   console.log(s.clientUs)
+ * } finally {
+ *   clock.close()
+ * }
+ * ```
  */
-class ClientClock {
+export class ClientClock {
   readonly #waiting = new Map<string, Marks>();
   readonly #marks = new WeakMap<object, Marks>();
   readonly #onCreate = (m: unknown) => {
@@ -92,6 +120,7 @@ class ClientClock {
   };
   readonly #onSend = (m: unknown) => this.#stamp(m, 'sentAt');
   readonly #onHeaders = (m: unknown) => this.#stamp(m, 'headersAt');
+  #closed = false;
 
   #stamp(m: unknown, mark: 'sentAt' | 'headersAt'): void {
     const marks = this.#marks.get((m as { request: object }).request);
@@ -117,7 +146,10 @@ class ClientClock {
     this.#waiting.delete(id);
   }
 
+  /** Unsubscribe from undici's channels. Idempotent. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     unsubscribe('undici:request:create', this.#onCreate);
     unsubscribe('undici:client:sendHeaders', this.#onSend);
     unsubscribe('undici:request:headers', this.#onHeaders);
@@ -140,11 +172,12 @@ class Recorder {
     const start = performance.now();
     const tag = this.clock?.begin();
     const marks = tag?.marks;
+    const id = tag === undefined ? String(++lastId) : tag.id;
     try {
       const res = await request(this.target.url, {
         dispatcher: this.target.dispatcher,
         ...(this.target.newConnectionPerRequest === true ? { reset: true } : {}),
-        ...(tag === undefined ? {} : { headers: { [ID_HEADER]: tag.id } }),
+        headers: { [ID_HEADER]: id },
       });
       const resumedAt = performance.now();
       const pod = res.headers['x-pod'];
@@ -163,7 +196,7 @@ class Recorder {
     } catch {
       this.errors++;
     } finally {
-      if (tag !== undefined) this.clock!.end(tag.id);
+      if (tag !== undefined) this.clock!.end(id);
     }
   }
 }
@@ -178,7 +211,7 @@ function serverCpu(servers: ServerProcesses | undefined): [number, number] {
 
 /**
  * Closed loop: `concurrency` workers, each issuing its next request when the previous one ends, for
- * `durationMs` (and at most {@link MAX_REQUESTS}).
+ * `durationMs` and at most `maxRequests` requests ({@link MAX_REQUESTS} without it).
  *
  * @example
  * ```ts
@@ -191,11 +224,17 @@ export async function closedLoop(
   concurrency: number,
   durationMs: number,
   servers?: ServerProcesses,
+  options: LoopOptions & { readonly maxRequests?: number } = {},
 ): Promise<LoadSample> {
-  const rec = new Recorder(target);
+  const rec = new Recorder(target, options.clock);
   const end = performance.now() + durationMs;
+  const max = Math.min(MAX_REQUESTS, options.maxRequests ?? MAX_REQUESTS);
+  let issued = 0;
   const worker = async () => {
-    while (performance.now() < end && rec.latencies.length + rec.errors < MAX_REQUESTS) await rec.one();
+    while (performance.now() < end && issued < max) {
+      issued++;
+      await rec.one();
+    }
   };
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -228,11 +267,11 @@ export async function openLoop(
  * {@link openLoop} over several targets at once: request i goes to `targets[i % n]`, so every target gets
  * `rate / n` req/s and all of them see the same moments of the machine's noise (a paired comparison of
  * latencies). One sample per target; the CPU figures are the run's totals per request, shared by all.
- * `clientTime: true` also splits each request's latency into client-side and remote time (`clientUs`, `remoteUs`).
+ * A `clock` also splits each request's latency into client-side and remote time (`clientUs`, `remoteUs`).
  *
  * @example
  * ```ts
- * const [a, b] = await interleavedOpenLoop([direct, mesh], 800, 2000, undefined, { clientTime: true })
+ * const [a, b] = await interleavedOpenLoop([direct, mesh], 800, 2000, undefined, { clock })
  * ```
  */
 export async function interleavedOpenLoop(
@@ -240,10 +279,9 @@ export async function interleavedOpenLoop(
   rate: number,
   durationMs: number,
   servers?: ServerProcesses,
-  options: { readonly clientTime?: boolean } = {},
+  options: LoopOptions = {},
 ): Promise<LoadSample[]> {
-  const clock = options.clientTime === true ? new ClientClock() : undefined;
-  const recs = targets.map((t) => new Recorder(t, clock));
+  const recs = targets.map((t) => new Recorder(t, options.clock));
   let issued = 0;
   let late = 0;
   const total = Math.min(MAX_REQUESTS, Math.floor((rate * durationMs) / 1000));
@@ -264,11 +302,7 @@ export async function interleavedOpenLoop(
     await new Promise((r) => setTimeout(r, Math.max(1, Math.floor(nextAt - (performance.now() - t0)))));
   }
   late += total - issued; // never issued before the time bound
-  try {
-    await Promise.all(pending);
-  } finally {
-    clock?.close();
-  }
+  await Promise.all(pending);
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const serverUs = since(server0, servers);
