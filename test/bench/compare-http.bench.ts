@@ -76,9 +76,15 @@ const PAIRED_RATE = Number(option('paired-rate') ?? 200);
  * which moved by ±0.3 ms between rounds of the same path.
  */
 const PAIRED_MS = Number(option('paired-seconds') ?? (QUICK ? 0.8 : 10)) * 1000;
-/** Warm-up of each path in a paired round: this many closed-loop requests, or this long at most. */
+/** Warm-up of each path in a paired round: this many closed-loop requests (fewer fails the round), in this long at most. */
 const PAIRED_WARMUP_REQUESTS = QUICK ? 2000 : 20_000;
-const PAIRED_WARMUP_MAX_MS = QUICK ? 1000 : 10_000;
+const PAIRED_WARMUP_MAX_MS = QUICK ? 5000 : 10_000;
+/**
+ * Then the interleaved load, discarded: longer than the 4 s keep-alive timeout (plus undici's 1 s timer
+ * resolution), so that the connections the closed-loop warm-up opened beyond what 200 req/s needs close
+ * before the window, not in it.
+ */
+const PAIRED_SETTLE_MS = QUICK ? 500 : 6000;
 /** `--proxy-cpu=client`: the proxy shares the client's CPU, as a sidecar shares its pod's CPU limit. */
 const PROXY_ON_CLIENT_CPU = option('proxy-cpu') === 'client';
 const DNAT = (option('dnat') ?? 'iptables') as DnatMode | 'off';
@@ -213,15 +219,26 @@ async function client(job: ClientJob): Promise<void> {
 async function pairedClient(job: ClientJob, paths: readonly PathId[]): Promise<void> {
   const targets = paths.map((p) => buildTarget(job, p));
   const rate = job.levels[0]! * targets.length;
-  // The warm-up sends the measured requests' shape with the clock already listening, and enough of them
-  // for V8 to have compiled every path's per-request code: measured from a shorter warm-up (500 ms
-  // without the clock), functions of the Mesh were still being optimised seconds into the window.
+  // The warm-up sends the measured requests' shape (same header) with the clock already listening, and
+  // enough of them for V8 to have compiled every path's per-request code: after a shorter warm-up (500 ms,
+  // no header, no clock) functions of the Mesh were still being optimised seconds into the window.
   const clock = new ClientClock();
   let samples: LoadSample[];
   try {
     for (const t of targets) {
-      await closedLoop(t, CONCURRENCY, PAIRED_WARMUP_MAX_MS, undefined, { clock, maxRequests: PAIRED_WARMUP_REQUESTS });
+      const warm = await closedLoop(t, CONCURRENCY, PAIRED_WARMUP_MAX_MS, undefined, {
+        clock,
+        maxRequests: PAIRED_WARMUP_REQUESTS,
+      });
+      if (warm.errors > 0 || warm.latenciesUs.length < PAIRED_WARMUP_REQUESTS) {
+        throw new Error(
+          `paired warm-up of ${t.url}: ${warm.latenciesUs.length} of ${PAIRED_WARMUP_REQUESTS} requests completed, ` +
+            `${warm.errors} failed, in at most ${PAIRED_WARMUP_MAX_MS} ms`,
+        );
+      }
     }
+    // The interleaved load itself, discarded; long enough for the warm-up's extra keep-alive connections to
+    // time out before the window rather than in it.
     await interleavedOpenLoop(targets, rate, job.settleMs, undefined, { clock }); // no forced GC: see client()
     samples = await interleavedOpenLoop(targets, rate, job.durationMs, undefined, { clock });
   } finally {
@@ -425,8 +442,8 @@ async function waitForPort(host: string, port: number, netns: string | undefined
 async function runClient(setup: Setup, job: ClientJob): Promise<LoadSample[]> {
   const child = startChild(nodeArgs('compare-http.bench.js', '--client', JSON.stringify(job)), setup.clientPlace);
   setup.children.push(child);
-  const timeoutMs =
-    15_000 + 3 * (job.warmupMs * (job.paired?.length ?? 1) + job.levels.length * (job.settleMs + job.durationMs));
+  const warmupMs = job.paired === undefined ? job.warmupMs : PAIRED_WARMUP_MAX_MS * job.paired.length;
+  const timeoutMs = 15_000 + 3 * (warmupMs + job.levels.length * (job.settleMs + job.durationMs));
   try {
     return await child.next<LoadSample[]>(timeoutMs);
   } finally {
@@ -620,7 +637,12 @@ async function paired(
   const rounds = new Map<PathId, LoadSample[]>(paths.map((p) => [p, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
-    const samples = await runClient(setup, { ...job(order[0]!, [PAIRED_RATE]), paired: order, durationMs: PAIRED_MS });
+    const samples = await runClient(setup, {
+      ...job(order[0]!, [PAIRED_RATE]),
+      paired: order,
+      durationMs: PAIRED_MS,
+      settleMs: PAIRED_SETTLE_MS,
+    });
     for (let i = 0; i < order.length; i++) rounds.get(order[i]!)!.push(samples[i]!);
   }
   const base = paths[0]!;
@@ -629,7 +651,9 @@ async function paired(
   console.log('');
   console.log(
     `Paired latency: the keep-alive paths in one client process, requests alternating between them, ` +
-      `${PAIRED_RATE} req/s each (${PAIRED_RATE * paths.length} req/s in all), ${ROUNDS} rounds of ${PAIRED_MS / 1000} s; differences to ${NAMES[base]}`,
+      `${PAIRED_RATE} req/s each (${PAIRED_RATE * paths.length} req/s in all), ${ROUNDS} rounds of ${PAIRED_MS / 1000} s ` +
+      `after a warm-up of ${PAIRED_WARMUP_REQUESTS} closed-loop requests per path and ${PAIRED_SETTLE_MS / 1000} s of the load; ` +
+      `differences to ${NAMES[base]}`,
   );
   console.log('');
   console.log(
@@ -660,7 +684,7 @@ async function paired(
         'target: p99 added < 0.2 ms',
     );
   }
-  clientTime(rounds, paths);
+  printClientSplit(rounds, paths);
 }
 
 /**
@@ -668,7 +692,7 @@ async function paired(
  * → request headers on the socket, plus response headers parsed → caller resumed; event-loop waits
  * included) and the rest (socket write → response parsed: the network and the pod).
  */
-function clientTime(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, paths: readonly PathId[]): void {
+function printClientSplit(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, paths: readonly PathId[]): void {
   type Part = 'clientUs' | 'remoteUs';
   const pooled = new Map<string, number[]>(); // path and part → all rounds' values, sorted once
   const q = (p: PathId, part: Part, quant: number) => {

@@ -6,7 +6,8 @@
 // client run of 6,000 and one of 2,000 requests, divided by 4,000, which cancels start-up and warm-up.
 // The client runs with `--single-threaded`: V8's compiler and GC work then happen on the counted thread
 // and the counts repeat (to about 1 %); timing is not measured here.
-// Run: `node --conditions=clusterip-internal build/test/bench/http-instructions.bench.js [--only=mesh,balanced]`.
+// Run: `node --conditions=clusterip-internal build/test/bench/http-instructions.bench.js [--only=mesh,balanced]
+// [--header]` (`--header`: every request carries an `x-load-id` header, as in compare-http since run 7).
 // Needs valgrind (`apt-get install -y valgrind`); about 1.5 minutes per path on 2 CPUs.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,6 +23,7 @@ const CONCURRENCY = 32;
 const SHORT = 2_000;
 const LONG = 6_000;
 const PATHS = ['direct', 'balanced', 'mesh'] as const;
+const HEADER = process.argv.includes('--header');
 type PathId = (typeof PATHS)[number];
 const NAMES: Record<PathId, string> = {
   direct: 'undici Pool → 1 pod (baseline)',
@@ -36,7 +38,7 @@ const MISPREDICT = 15;
 type Counts = Record<string, number>;
 
 /** The client: `--client <path> <requests> <port,port,port>`; exits when done. */
-async function client(path: PathId, requests: number, ports: readonly number[]): Promise<void> {
+async function client(path: PathId, requests: number, ports: readonly number[], header: boolean): Promise<void> {
   const origins = PODS.map((h, i) => `http://${h}:${ports[i]}`);
   let dispatcher: Dispatcher;
   let url: string;
@@ -57,9 +59,10 @@ async function client(path: PathId, requests: number, ports: readonly number[]):
   }
   let left = requests;
   let failed = 0;
+  let id = 0;
   const worker = async (): Promise<void> => {
     while (left-- > 0) {
-      const res = await request(url, { dispatcher });
+      const res = await request(url, header ? { dispatcher, headers: { 'x-load-id': String(++id) } } : { dispatcher });
       if (res.statusCode !== 200) failed++;
       await res.body.dump();
     }
@@ -85,6 +88,7 @@ function callgrind(path: PathId, requests: number, ports: readonly number[]): Pr
     path,
     String(requests),
     ports.join(','),
+    ...(HEADER ? ['--header'] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
   try {
     const ports = await Promise.all(pods.map(async (p) => (await p.next<{ port: number }>(10_000)).port));
     console.log(
-      `node ${process.version}; valgrind callgrind, client --single-threaded; per request = (run of ${LONG} − run of ${SHORT}) ÷ ${LONG - SHORT}; ${CONCURRENCY} outstanding; 3 pod processes on loopback`,
+      `node ${process.version}; valgrind callgrind, client --single-threaded; per request = (run of ${LONG} − run of ${SHORT}) ÷ ${LONG - SHORT}; ${CONCURRENCY} outstanding; 3 pod processes on loopback; ${HEADER ? 'an x-load-id header on every request' : 'no request headers'}`,
     );
     const rows = new Map<PathId, Counts>();
     for (const path of paths) rows.set(path, await perRequest(path, ports));
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--client') {
-  await client(process.argv[3] as PathId, Number(process.argv[4]), process.argv[5]!.split(',').map(Number));
+  await client(process.argv[3] as PathId, Number(process.argv[4]), process.argv[5]!.split(',').map(Number), HEADER);
 } else {
   await main();
 }

@@ -1,6 +1,7 @@
 // Tests of the HTTP benchmarks' load helpers (test/bench/http-load.ts, bench-child.ts, bench-pod.ts):
-// quantiles, request counts and per-pod tallies of the open loops, and the pod process protocol. No timing
-// is asserted: the loops are checked by what they count, against real loopback servers.
+// quantiles; request counts, bounds and per-pod tallies of the closed and open loops; the client clock's
+// split, bounded by holds timed in the same process rather than by fixed times; the pod process protocol.
+// Against real loopback servers. The clock tests run serially: subscriptions are process-wide.
 
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -80,7 +81,7 @@ test('interleavedOpenLoop alternates requests between its targets', async (t) =>
   t.is(sa!.rate, 200);
 });
 
-test('interleavedOpenLoop with a clock splits each latency into client and remote time, and skips retried requests', async (t) => {
+test.serial('interleavedOpenLoop with a clock splits client and remote time and skips retried requests', async (t) => {
   // Bounds that follow from the order of events, each side timed with performance.now() in this process:
   // a request held in the client before undici gets it counts as client time; the pod's hold lies
   // between the socket write and the response's parse, so it counts as remote time.
@@ -130,9 +131,9 @@ test('interleavedOpenLoop with a clock splits each latency into client and remot
   let samples: LoadSample[];
   try {
     samples = await interleavedOpenLoop(targets, 300, 100, undefined, { clock });
+    // The loop leaves the caller's clock open.
     t.true(diagnostics.channel('undici:request:create').hasSubscribers);
   } finally {
-    clock.close();
     clock.close();
   }
   t.is(diagnostics.channel('undici:request:create').hasSubscribers, false);
@@ -169,7 +170,7 @@ test('closedLoop with a new connection per request opens a connection for each',
   t.is(server.connections, server.requests);
 });
 
-test('closedLoop stops at maxRequests, and every request of every loop carries its own x-load-id', async (t) => {
+test.serial('closedLoop stops at maxRequests; one clock spans loops; each request has its own id', async (t) => {
   const ids: string[] = [];
   const server = await createHttpTestServer(t, {
     host: '127.0.85.17',
@@ -182,20 +183,36 @@ test('closedLoop stops at maxRequests, and every request of every loop carries i
   const pool = new Pool(server.url, { connections: 4 });
   t.teardown(() => pool.close());
   const target = { url: `${server.url}/`, dispatcher: pool };
-  // A duration far beyond what 30 requests take: the count ends the loop.
-  const s = await closedLoop(target, 4, 60_000, undefined, { maxRequests: 30 });
+  // A duration far beyond what 30 requests take here: the count ends the loop (issued, counted before
+  // each request, so 4 workers do not overshoot).
+  const s = await closedLoop(target, 4, 5000, undefined, { maxRequests: 30 });
   t.is(s.latenciesUs.length, 30);
   t.is(server.requests, 30);
+  await t.throwsAsync(closedLoop(target, 1, 10, undefined, { maxRequests: 0 }), { message: /maxRequests/ });
+  // One clock over a closed loop and then an open loop: both split every request.
   const clock = new ClientClock();
+  let warm: LoadSample;
+  let open: LoadSample;
   try {
-    const w = await closedLoop(target, 2, 60_000, undefined, { clock, maxRequests: 10 });
-    t.is(w.clientUs!.length, 10);
+    warm = await closedLoop(target, 2, 5000, undefined, { clock, maxRequests: 10 });
+    [open] = (await interleavedOpenLoop([target], 200, 50, undefined, { clock })) as [LoadSample];
   } finally {
     clock.close();
   }
-  t.is(ids.length, 40);
+  for (const x of [warm, open]) {
+    t.is(x.errors, 0);
+    t.true(x.latenciesUs.length >= 1);
+    t.is(x.clientSkipped, 0);
+    t.is(x.clientUs!.length, x.latenciesUs.length);
+    t.is(x.remoteUs!.length, x.latenciesUs.length);
+  }
+  t.is(warm.latenciesUs.length, 10);
+  // A closed clock refuses new requests rather than measuring nothing.
+  await t.throwsAsync(closedLoop(target, 1, 1000, undefined, { clock, maxRequests: 1 }), { message: /closed/ });
+  const total = 40 + open.latenciesUs.length;
+  t.is(ids.length, total);
   t.true(ids.every((id) => /^\d+$/.test(id)));
-  t.is(new Set(ids).size, 40);
+  t.is(new Set(ids).size, total);
 });
 
 test('a bench pod reports its port, serves with x-pod and exits when killed', async (t) => {

@@ -40,15 +40,16 @@ export interface LoadSample {
   /** Completed requests per pod, by the response's `x-pod` header. */
   readonly pods: Readonly<Record<string, number>>;
   /**
-   * With a {@link LoopOptions.clock}: of every completed request sent once, in whole µs (unsorted), its client-side
+   * With a {@link LoopOptions.clock} and at least one completed request: of every completed request sent once, in
+   * whole µs (unsorted), its client-side
    * time: from its issue until undici wrote its headers to a socket, plus from undici's parse of the
    * response headers until the caller resumed (wall-clock: event-loop waits in between are included, as is
    * a connect when the request opened a connection).
    */
   readonly clientUs?: readonly number[];
-  /** With a clock: the rest of the same requests' latency (socket write → response parsed), µs. */
+  /** With a clock (as `clientUs`): the rest of the same requests' latency (socket write → response parsed), µs. */
   readonly remoteUs?: readonly number[];
-  /** With a clock: completed requests left out of `clientUs`: sent more than once (a retry), or unmarked. */
+  /** With a clock (as `clientUs`): completed requests left out of `clientUs`: sent more than once (a retry), or unmarked. */
   readonly clientSkipped?: number;
 }
 
@@ -78,7 +79,7 @@ interface Marks {
  * before the measurement.
  */
 const ID_HEADER = 'x-load-id';
-/** Ids are unique in the process, so that two clocks running at once never take each other's requests. */
+/** Every load request's id, with or without a clock: unique in the process, so that two clocks running at once never take each other's requests. */
 let lastId = 0;
 
 /**
@@ -87,8 +88,9 @@ let lastId = 0;
  * connection), `undici:client:sendHeaders` (headers written to a socket), `undici:request:headers`
  * (response headers parsed, before any handler sees them). A request is recognised by its `x-load-id`.
  * Give one clock to every loop of a client, warm-up included, and close it at the end: subscribing
- * switches undici's channels to their active form, which sends the JIT's code for them back to be
- * compiled again, and that must not happen at the start of the measurement.
+ * switches undici's channels to their active form, which deoptimises the code that publishes to them (V8
+ * compiles it again later), and that must not happen at the start of the measurement. A closed clock
+ * refuses new requests.
  *
  * @example
  * ```ts
@@ -135,6 +137,7 @@ export class ClientClock {
 
   /** A new request: its id (to send as `x-load-id`) and its marks, filled in as undici reports it. */
   begin(): { readonly id: string; readonly marks: Marks } {
+    if (this.#closed) throw new Error('ClientClock is closed: create one per client and close it after its last loop');
     const id = String(++lastId);
     const marks: Marks = { created: 0, sentAt: Number.NaN, headersAt: Number.NaN };
     this.#waiting.set(id, marks);
@@ -209,9 +212,16 @@ function serverCpu(servers: ServerProcesses | undefined): [number, number] {
   return [sum(servers.podPids), sum(servers.proxyPids)];
 }
 
+/** Options of {@link closedLoop}. */
+export interface ClosedLoopOptions extends LoopOptions {
+  /** Stop after issuing this many requests (failed ones included); a positive integer, {@link MAX_REQUESTS} at most. */
+  readonly maxRequests?: number;
+}
+
 /**
  * Closed loop: `concurrency` workers, each issuing its next request when the previous one ends, for
- * `durationMs` and at most `maxRequests` requests ({@link MAX_REQUESTS} without it).
+ * `durationMs` and at most `maxRequests` requests ({@link MAX_REQUESTS} without it). With a `clock`, the
+ * sample also has each request's client-side and remote time.
  *
  * @example
  * ```ts
@@ -224,11 +234,14 @@ export async function closedLoop(
   concurrency: number,
   durationMs: number,
   servers?: ServerProcesses,
-  options: LoopOptions & { readonly maxRequests?: number } = {},
+  options: ClosedLoopOptions = {},
 ): Promise<LoadSample> {
+  const max = options.maxRequests ?? MAX_REQUESTS;
+  if (!Number.isInteger(max) || max < 1 || max > MAX_REQUESTS) {
+    throw new RangeError(`maxRequests must be an integer from 1 to ${MAX_REQUESTS}, got ${max}`);
+  }
   const rec = new Recorder(target, options.clock);
   const end = performance.now() + durationMs;
-  const max = Math.min(MAX_REQUESTS, options.maxRequests ?? MAX_REQUESTS);
   let issued = 0;
   const worker = async () => {
     while (performance.now() < end && issued < max) {
@@ -271,7 +284,9 @@ export async function openLoop(
  *
  * @example
  * ```ts
+ * const clock = new ClientClock()
  * const [a, b] = await interleavedOpenLoop([direct, mesh], 800, 2000, undefined, { clock })
+ * clock.close()
  * ```
  */
 export async function interleavedOpenLoop(
