@@ -80,9 +80,9 @@ const PAIRED_MS = Number(option('paired-seconds') ?? (QUICK ? 0.8 : 10)) * 1000;
 const PAIRED_WARMUP_REQUESTS = QUICK ? 2000 : 20_000;
 const PAIRED_WARMUP_MAX_MS = QUICK ? 5000 : 10_000;
 /**
- * Then the interleaved load, discarded: longer than the 4 s keep-alive timeout (plus undici's 1 s timer
- * resolution), so that the connections the closed-loop warm-up opened beyond what 200 req/s needs close
- * before the window, not in it.
+ * Then the interleaved load itself, discarded, so that its timers and GC settle before the window. The
+ * connections the closed-loop warm-up opened stay open through the window on every path alike: the pods
+ * advertise a 60 s keep-alive, which undici follows rather than its 4 s default.
  */
 const PAIRED_SETTLE_MS = QUICK ? 500 : 6000;
 /** `--proxy-cpu=client`: the proxy shares the client's CPU, as a sidecar shares its pod's CPU limit. */
@@ -237,8 +237,7 @@ async function pairedClient(job: ClientJob, paths: readonly PathId[]): Promise<v
         );
       }
     }
-    // The interleaved load itself, discarded; long enough for the warm-up's extra keep-alive connections to
-    // time out before the window rather than in it.
+    // The interleaved load itself, discarded (see PAIRED_SETTLE_MS).
     await interleavedOpenLoop(targets, rate, job.settleMs, undefined, { clock }); // no forced GC: see client()
     samples = await interleavedOpenLoop(targets, rate, job.durationMs, undefined, { clock });
   } finally {

@@ -209,6 +209,7 @@ test.serial('closedLoop stops at maxRequests; one clock spans loops; each reques
   t.is(warm.latenciesUs.length, 10);
   // A closed clock refuses new requests rather than measuring nothing.
   await t.throwsAsync(closedLoop(target, 1, 1000, undefined, { clock, maxRequests: 1 }), { message: /closed/ });
+  await t.throwsAsync(interleavedOpenLoop([target], 200, 50, undefined, { clock }), { message: /closed/ });
   const total = 40 + open.latenciesUs.length;
   t.is(ids.length, total);
   t.true(ids.every((id) => /^\d+$/.test(id)));

@@ -149,6 +149,11 @@ export class ClientClock {
     this.#waiting.delete(id);
   }
 
+  /** True once closed: the loops then refuse to start with it. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Unsubscribe from undici's channels. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -240,6 +245,7 @@ export async function closedLoop(
   if (!Number.isInteger(max) || max < 1 || max > MAX_REQUESTS) {
     throw new RangeError(`maxRequests must be an integer from 1 to ${MAX_REQUESTS}, got ${max}`);
   }
+  refuseClosed(options.clock);
   const rec = new Recorder(target, options.clock);
   const end = performance.now() + durationMs;
   let issued = 0;
@@ -296,6 +302,7 @@ export async function interleavedOpenLoop(
   servers?: ServerProcesses,
   options: LoopOptions = {},
 ): Promise<LoadSample[]> {
+  refuseClosed(options.clock);
   const recs = targets.map((t) => new Recorder(t, options.clock));
   let issued = 0;
   let late = 0;
@@ -334,6 +341,13 @@ export async function interleavedOpenLoop(
       Math.round(late * share(r)),
     ),
   );
+}
+
+/** A loop refuses a closed clock before it issues anything (it would otherwise fail in every request). */
+function refuseClosed(clock: ClientClock | undefined): void {
+  if (clock?.closed === true) {
+    throw new Error('ClientClock is closed: create one per client and close it after its last loop');
+  }
 }
 
 function since(start: [number, number], servers: ServerProcesses | undefined): [number, number] {
