@@ -40,11 +40,10 @@ export interface LoadSample {
   /** Completed requests per pod, by the response's `x-pod` header. */
   readonly pods: Readonly<Record<string, number>>;
   /**
-   * With a {@link LoopOptions.clock} and at least one completed request: of every completed request sent once, in
-   * whole µs (unsorted), its client-side
-   * time: from its issue until undici wrote its headers to a socket, plus from undici's parse of the
-   * response headers until the caller resumed (wall-clock: event-loop waits in between are included, as is
-   * a connect when the request opened a connection).
+   * With a {@link LoopOptions.clock} and at least one completed request: of every completed request sent
+   * once, in whole µs (unsorted), its client-side time: from its issue until undici wrote its headers to a
+   * socket, plus from undici's parse of the response headers until the caller resumed (wall-clock:
+   * event-loop waits in between are included, as is a connect when the request opened a connection).
    */
   readonly clientUs?: readonly number[];
   /** With a clock (as `clientUs`): the rest of the same requests' latency (socket write → response parsed), µs. */
@@ -89,8 +88,8 @@ let lastId = 0;
  * (response headers parsed, before any handler sees them). A request is recognised by its `x-load-id`.
  * Give one clock to every loop of a client, warm-up included, and close it at the end: subscribing
  * switches undici's channels to their active form, which deoptimises the code that publishes to them (V8
- * compiles it again later), and that must not happen at the start of the measurement. A closed clock
- * refuses new requests.
+ * compiles it again later), and that must not happen at the start of the measurement. The loops refuse a
+ * closed clock.
  *
  * @example
  * ```ts
@@ -135,13 +134,11 @@ export class ClientClock {
     subscribe('undici:request:headers', this.#onHeaders);
   }
 
-  /** A new request: its id (to send as `x-load-id`) and its marks, filled in as undici reports it. */
-  begin(): { readonly id: string; readonly marks: Marks } {
-    if (this.#closed) throw new Error('ClientClock is closed: create one per client and close it after its last loop');
-    const id = String(++lastId);
+  /** A new request, sent with this `x-load-id`: its marks, filled in as undici reports it. */
+  begin(id: string): Marks {
     const marks: Marks = { created: 0, sentAt: Number.NaN, headersAt: Number.NaN };
     this.#waiting.set(id, marks);
-    return { id, marks };
+    return marks;
   }
 
   /** The request with this id is over. */
@@ -178,9 +175,8 @@ class Recorder {
 
   async one(): Promise<void> {
     const start = performance.now();
-    const tag = this.clock?.begin();
-    const marks = tag?.marks;
-    const id = tag === undefined ? String(++lastId) : tag.id;
+    const id = String(++lastId);
+    const marks = this.clock?.begin(id);
     try {
       const res = await request(this.target.url, {
         dispatcher: this.target.dispatcher,
@@ -204,7 +200,7 @@ class Recorder {
     } catch {
       this.errors++;
     } finally {
-      if (tag !== undefined) this.clock!.end(id);
+      if (marks !== undefined) this.clock!.end(id);
     }
   }
 }
