@@ -18,6 +18,7 @@ import {
   type ServiceAffinityOptions,
 } from '../balancer/balancer.js';
 import type { OutlierDetectionOptions } from '../eligibility/outlier-detection.js';
+import { monotonicClock } from '../internal/clock.js';
 import { asRecord, describe, functionOr, integerIn, oneOf, rejectUnknownKeys } from '../internal/options.js';
 import { type AffinityKeyFunction, type AffinityKeyOptions, affinityKeyFrom } from '../picker/affinity-key.js';
 import type { BalancerPolicy } from '../picker/picker.js';
@@ -269,7 +270,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
     }
   }
   if (o.context !== undefined) asRecord('context', o.context);
-  const now = functionOr<() => number>('now', o.now, () => performance.now());
+  const now = functionOr<() => number>('now', o.now, monotonicClock);
   const random = functionOr<() => number>('random', o.random, Math.random);
   const defaults = serviceConfig('', o, undefined, now, random);
 

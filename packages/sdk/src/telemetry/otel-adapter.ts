@@ -3,6 +3,7 @@
 // Consumes channel messages and the application's providers; produces telemetry, and nothing when off.
 
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type {
   ResolverUpdateMessage,
   SourceEventMessage,

@@ -13,3 +13,19 @@ test('adds host to every header shape, keeps the caller host, never mutates the 
   t.is(withHostHeader(own, 'web'), own);
   t.deepEqual(withHostHeader(['HOST', 'v'], 'web'), { HOST: 'v' });
 });
+
+test('host comes first, the caller headers follow in their order', (t) => {
+  t.deepEqual(Object.keys(withHostHeader({ b: '1', a: '2' }, 'web')), ['host', 'b', 'a']);
+  t.deepEqual(Object.keys(withHostHeader(['b', '1', 'a', '2'], 'web')), ['host', 'b', 'a']);
+});
+
+test('an own __proto__ header is copied as a header, never as the prototype', (t) => {
+  const headers = JSON.parse('{"__proto__": "x", "accept": "a"}') as Record<string, string>;
+  const copy = withHostHeader(headers, 'web');
+  t.is(Object.getPrototypeOf(copy), Object.prototype);
+  t.deepEqual(Object.entries(copy), [
+    ['host', 'web'],
+    ['__proto__', 'x'],
+    ['accept', 'a'],
+  ]);
+});

@@ -1,4 +1,5 @@
-import { parseOrigin } from '@clusterip/sdk/internal/transport/http/routing-interceptor.js';
+import type { ParsedOrigin } from '@clusterip/sdk/internal/transport/http/http-route.js';
+import { createRoutingInterceptor, parseOrigin } from '@clusterip/sdk/internal/transport/http/routing-interceptor.js';
 import test from 'ava';
 
 test('parseOrigin: default ports, brackets, trailing dot, case; null for other schemes and junk', (t) => {
@@ -19,4 +20,27 @@ test('parseOrigin: default ports, brackets, trailing dot, case; null for other s
   t.is(parseOrigin('https://10.0.0.1')?.servername, undefined);
   t.is(parseOrigin('ws://web'), null);
   t.is(parseOrigin('not a url'), null);
+});
+
+test('the interceptor parses each origin it sees, whatever the order (last-origin cache and map)', (t) => {
+  const seen: string[] = [];
+  const lookup = {
+    lookup: (origin: ParsedOrigin) => {
+      seen.push(origin.key);
+      return { type: 'pass' } as const;
+    },
+  };
+  const host = { now: () => 0, random: () => 0, closed: false, schedule: () => {} };
+  const below: unknown[] = [];
+  const dispatch = createRoutingInterceptor(
+    lookup,
+    host,
+  )((opts) => {
+    below.push(opts.origin);
+    return true;
+  });
+  const origins = ['http://a:1', 'http://a:1', 'http://b:2', 'http://a:1', 'ws://c', 'http://b:2', 'http://b:2'];
+  for (const origin of origins) dispatch({ origin, path: '/', method: 'GET' }, {});
+  t.deepEqual(seen, ['a:1', 'a:1', 'b:2', 'a:1', 'b:2', 'b:2']);
+  t.deepEqual(below, origins, 'every request reached the layer below, the unparsable one too');
 });

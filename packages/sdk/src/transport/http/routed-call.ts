@@ -52,7 +52,20 @@ export interface CallHost {
   schedule(ms: number, fn: () => void, cancel: () => void): void;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** RFC 9110's idempotent methods; any case (undici sends a method as given). */
+function isIdempotent(method: string): boolean {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'PUT':
+    case 'DELETE':
+    case 'TRACE':
+      return true;
+    default:
+      return method !== method.toUpperCase() && isIdempotent(method.toUpperCase());
+  }
+}
 // Mistakes in the request itself: the endpoint is not to blame and another one would fail the same way.
 const CALLER_ERRORS = new Set([
   'UND_ERR_INVALID_ARG',
@@ -247,7 +260,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.headers = headers;
     const method = this.method === undefined ? 'GET' : this.method;
     this.method = method;
-    this.#idempotent = this.idempotent ?? IDEMPOTENT.has(method.toUpperCase());
+    this.#idempotent = this.idempotent ?? isIdempotent(method);
     this.#noRetry = clusterip?.retry === false || this.upgrade != null || method === 'CONNECT';
     this.#replayBody = clusterip?.replayBody;
     // The body every attempt sends: a stream is tracked (has it started?) and replaced by a fresh one for a retry.
