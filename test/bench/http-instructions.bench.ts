@@ -4,26 +4,34 @@
 // of the same undici `request()` load (32 outstanding) through an undici Pool to one pod (the baseline),
 // BalancedPool, and the Mesh, to 3 pod processes on loopback. Each figure is the difference between a
 // client run of 6,000 and one of 2,000 requests, divided by 4,000, which cancels start-up and warm-up.
+// `--in-process`: the same load into pools that answer from memory (answering-pool.ts), no sockets, so
+// the layers above the connection are all that is counted; runs of 25,000 and 5,000 requests (the
+// mesh's per-request code is not optimised yet after 2,000 of them).
 // The client runs with `--single-threaded`: V8's compiler and GC work then happen on the counted thread
-// and the counts repeat (to about 1 %); timing is not measured here.
+// and the counts repeat (to about 1 % with sockets, 2–3 % in process); timing is not measured here.
 // Run: `node --conditions=clusterip-internal build/test/bench/http-instructions.bench.js [--only=mesh,balanced]
-// [--header]` (`--header`: every request carries an `x-load-id` header, as in compare-http since run 7).
-// Needs valgrind (`apt-get install -y valgrind`); about 1.5 minutes per path on 2 CPUs.
+// [--header] [--in-process]` (`--header`: every request carries an `x-load-id` header, as in compare-http
+// since run 7). Needs valgrind (`apt-get install -y valgrind`); about 1.5 minutes per path on 2 CPUs
+// (3.5 in process).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BalancedPool, type Dispatcher, Pool, request } from 'undici';
+import { AnsweringPool } from './answering-pool.js';
 import { type BenchChild, startChild } from './bench-child.js';
 import { benchMesh } from './bench-util.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PODS = ['127.0.0.41', '127.0.0.42', '127.0.0.43'];
 const CONCURRENCY = 32;
-const SHORT = 2_000;
-const LONG = 6_000;
 const PATHS = ['direct', 'balanced', 'mesh'] as const;
 const HEADER = process.argv.includes('--header');
+const IN_PROCESS = process.argv.includes('--in-process');
+const SHORT = IN_PROCESS ? 5_000 : 2_000;
+const LONG = IN_PROCESS ? 25_000 : 6_000;
+/** Endpoints of the in-process pools: addresses only, nothing listens there. */
+const MEMORY_PODS = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
 type PathId = (typeof PATHS)[number];
 const NAMES: Record<PathId, string> = {
   direct: 'undici Pool → 1 pod (baseline)',
@@ -37,23 +45,32 @@ const MISPREDICT = 15;
 
 type Counts = Record<string, number>;
 
-/** The client: `--client <path> <requests> <port,port,port>`; exits when done. */
+/** The client: `--client <path> <requests> <port,port,port>` (ports unused in process); exits when done. */
 async function client(path: PathId, requests: number, ports: readonly number[], header: boolean): Promise<void> {
-  const origins = PODS.map((h, i) => `http://${h}:${ports[i]}`);
+  const hosts = IN_PROCESS ? MEMORY_PODS : PODS;
+  const portOf = (i: number): number => (IN_PROCESS ? 8080 : ports[i]!);
+  const origins = hosts.map((h, i) => `http://${h}:${portOf(i)}`);
+  const answering = (origin: string | URL): Dispatcher => new AnsweringPool(String(origin));
   let dispatcher: Dispatcher;
   let url: string;
   let close: () => Promise<void>;
   if (path === 'direct') {
-    const pool = new Pool(origins[0]!, { connections: CONCURRENCY, connectTimeout: 120_000 });
+    const pool = IN_PROCESS
+      ? answering(origins[0]!)
+      : new Pool(origins[0]!, { connections: CONCURRENCY, connectTimeout: 120_000 });
     [dispatcher, url, close] = [pool, `${origins[0]}/`, () => pool.close()];
   } else if (path === 'balanced') {
-    const pool = new BalancedPool(origins, { connections: CONCURRENCY, connectTimeout: 120_000 });
+    const pool = IN_PROCESS
+      ? new BalancedPool(origins, { factory: answering } as ConstructorParameters<typeof BalancedPool>[1])
+      : new BalancedPool(origins, { connections: CONCURRENCY, connectTimeout: 120_000 });
     [dispatcher, url, close] = [pool, `${origins[0]}/`, () => pool.close()];
   } else {
     const routed = benchMesh(
-      PODS.map((address, i) => ({ address, port: ports[i]! })),
-      // Under valgrind the client runs ~100× slower: connection set-up must not time out.
-      { pool: { connections: CONCURRENCY }, policy: 'round-robin', timeouts: { connectMs: 120_000 } },
+      hosts.map((address, i) => ({ address, port: portOf(i) })),
+      IN_PROCESS
+        ? { pool: { factory: answering }, policy: 'round-robin' }
+        : // Under valgrind the client runs ~100× slower: connection set-up must not time out.
+          { pool: { connections: CONCURRENCY }, policy: 'round-robin', timeouts: { connectMs: 120_000 } },
     );
     [dispatcher, url, close] = [routed.mesh.dispatcher, 'http://backend/', routed.close];
   }
@@ -89,6 +106,7 @@ function callgrind(path: PathId, requests: number, ports: readonly number[]): Pr
     String(requests),
     ports.join(','),
     ...(HEADER ? ['--header'] : []),
+    ...(IN_PROCESS ? ['--in-process'] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -132,13 +150,16 @@ async function main(): Promise<void> {
   const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const paths = onlyArg === undefined ? [...PATHS] : PATHS.filter((p) => onlyArg.split(',').some((w) => p.includes(w)));
   if (!paths.includes('balanced')) paths.unshift('balanced');
-  const pods: BenchChild[] = PODS.map((host) =>
-    startChild([process.execPath, '--conditions=clusterip-internal', join(HERE, 'bench-pod.js'), host]),
-  );
+  const pods: BenchChild[] = IN_PROCESS
+    ? []
+    : PODS.map((host) =>
+        startChild([process.execPath, '--conditions=clusterip-internal', join(HERE, 'bench-pod.js'), host]),
+      );
   try {
     const ports = await Promise.all(pods.map(async (p) => (await p.next<{ port: number }>(10_000)).port));
+    const upstream = IN_PROCESS ? 'pools answering from memory (no sockets)' : '3 pod processes on loopback';
     console.log(
-      `node ${process.version}; valgrind callgrind, client --single-threaded; per request = (run of ${LONG} − run of ${SHORT}) ÷ ${LONG - SHORT}; ${CONCURRENCY} outstanding; 3 pod processes on loopback; ${HEADER ? 'an x-load-id header on every request' : 'no request headers'}`,
+      `node ${process.version}; valgrind callgrind, client --single-threaded; per request = (run of ${LONG} − run of ${SHORT}) ÷ ${LONG - SHORT}; ${CONCURRENCY} outstanding; ${upstream}; ${HEADER ? 'an x-load-id header on every request' : 'no request headers'}`,
     );
     const rows = new Map<PathId, Counts>();
     for (const path of paths) rows.set(path, await perRequest(path, ports));
@@ -162,7 +183,12 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--client') {
-  await client(process.argv[3] as PathId, Number(process.argv[4]), process.argv[5]!.split(',').map(Number), HEADER);
+  await client(
+    process.argv[3] as PathId,
+    Number(process.argv[4]),
+    (process.argv[5] ?? '').split(',').map(Number),
+    HEADER,
+  );
 } else {
   await main();
 }

@@ -6,16 +6,14 @@
 // process, interleaved round by round; figures are ns per request, medians over rounds.
 // Run: `node --conditions=clusterip-internal build/test/bench/sdk-dispatch.bench.js [--quick] [--profile]`.
 //
-// The answering pool is undici's own DispatcherBase with a `Request` built exactly as undici's Client
-// builds it (so the cost of reading the caller's options shape is counted), then driven through
-// connect → headers → body → complete synchronously. It is not a socket: the socket costs of the
-// network benchmark (compare-http) come on top, the same for every path.
+// The answering pool (answering-pool.ts) builds undici's `Request` as its Client does and answers from
+// memory: the socket costs of the network benchmark (compare-http) come on top, the same for every path.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { MeshOptions } from '@clusterip/sdk';
 import { BalancedPool, type Dispatcher, request } from 'undici';
+import { AnsweringPool } from './answering-pool.js';
 import { benchMesh, median, quantile } from './bench-util.js';
 import { startProfiler, summariseProfile } from './cpu-profile.js';
 
@@ -23,52 +21,6 @@ const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 12 : 40;
 const DISPATCHES = QUICK ? 5_000 : 10_000;
 const REQUESTS = QUICK ? 2_000 : 4_000;
-
-// undici internals (the package has no exports map): the base every undici dispatcher extends and the
-// Request its Client builds per request. Read, not changed.
-const require = createRequire(import.meta.url);
-type DispatcherBaseClass = new () => Dispatcher & Record<symbol, unknown>;
-const DispatcherBase = require('undici/lib/dispatcher/dispatcher-base.js') as DispatcherBaseClass;
-interface UndiciRequest {
-  onConnect(abort: (e?: Error) => void): void;
-  onHeaders(status: number, raw: Buffer[], resume: () => void, text: string): boolean;
-  onData(chunk: Buffer): boolean;
-  onComplete(trailers: Buffer[]): void;
-}
-const UndiciRequest = require('undici/lib/core/request.js') as new (
-  origin: string,
-  opts: Dispatcher.DispatchOptions,
-  handler: unknown,
-) => UndiciRequest;
-const symbols = require('undici/lib/core/symbols.js') as Record<'kDispatch' | 'kClose' | 'kDestroy' | 'kUrl', symbol>;
-
-const BODY = Buffer.from('ok');
-const noop = (): void => {};
-
-/** An endpoint pool that answers every request at once: 200, `x-pod`, a 2-byte body. */
-class AnsweringPool extends DispatcherBase {
-  readonly #origin: string;
-  readonly #raw: Buffer[];
-  requests = 0;
-
-  constructor(origin: string) {
-    super();
-    this.#origin = origin;
-    this[symbols.kUrl] = new URL(origin); // what BalancedPool reads of its pools
-    this.#raw = [Buffer.from('x-pod'), Buffer.from(origin), Buffer.from('content-length'), Buffer.from('2')];
-    this[symbols.kDispatch] = (opts: Dispatcher.DispatchOptions, handler: unknown): boolean => {
-      const r = new UndiciRequest(this.#origin, opts, handler);
-      this.requests++;
-      r.onConnect(noop);
-      r.onHeaders(200, this.#raw, noop, 'OK');
-      r.onData(BODY);
-      r.onComplete([]);
-      return true;
-    };
-    this[symbols.kClose] = async (): Promise<void> => {};
-    this[symbols.kDestroy] = async (): Promise<void> => {};
-  }
-}
 
 /** The legacy handler undici's own `request()` would pass (its RequestHandler), counting completions. */
 class CountingHandler {
