@@ -152,7 +152,10 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly meterProvider?: unknown;
   /** `false`: no telemetry at all (no spans, metrics or trace headers from this mesh). Default `true`. */
   readonly telemetry?: boolean;
-  /** Monotonic clock in ms (balancers, budgets). Default `performance.now`. */
+  /**
+   * Monotonic clock in ms (balancers, budgets). Default `performance.now` of `node:perf_hooks`: fake
+   * timers that replace the global `performance` do not reach it, so pass `now` when testing with them.
+   */
   readonly now?: () => number;
   /** Uniform random in [0, 1) (balancers, backoff jitter). Default `Math.random`. */
   readonly random?: () => number;

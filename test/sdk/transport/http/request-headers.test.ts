@@ -29,3 +29,22 @@ test('an own __proto__ header is copied as a header, never as the prototype', (t
     ['accept', 'a'],
   ]);
 });
+
+test('own headers only: a caller host after other keys is kept, inherited keys are not copied', (t) => {
+  const late = { accept: 'a', HoSt: 'v' };
+  t.is(withHostHeader(late, 'web'), late);
+  const inherited = Object.assign(Object.create({ inherited: 'yes', host: 'proto-host' }) as object, { accept: 'a' });
+  t.deepEqual(Object.entries(withHostHeader(inherited, 'web')), [
+    ['host', 'web'],
+    ['accept', 'a'],
+  ]);
+});
+
+test('a __proto__ header in the array shape is kept as a header', (t) => {
+  const copy = withHostHeader(['__proto__', 'x', 'accept', 'a'], 'web');
+  t.deepEqual(Object.entries(copy), [
+    ['host', 'web'],
+    ['__proto__', 'x'],
+    ['accept', 'a'],
+  ]);
+});

@@ -39,8 +39,46 @@ test('the interceptor parses each origin it sees, whatever the order (last-origi
     below.push(opts.origin);
     return true;
   });
-  const origins = ['http://a:1', 'http://a:1', 'http://b:2', 'http://a:1', 'ws://c', 'http://b:2', 'http://b:2'];
+  const origins = [
+    'http://a:1',
+    'http://a:1',
+    'http://b:2',
+    'http://a:1',
+    'ws://c',
+    'ws://c',
+    'http://b:2',
+    'http://b:2',
+  ];
   for (const origin of origins) dispatch({ origin, path: '/', method: 'GET' }, {});
   t.deepEqual(seen, ['a:1', 'a:1', 'b:2', 'a:1', 'b:2', 'b:2']);
-  t.deepEqual(below, origins, 'every request reached the layer below, the unparsable one too');
+  t.deepEqual(below, origins, 'every request reached the layer below, the unparsable ones too');
+});
+
+test('the interceptor reads the origin of any options object: URL, non-enumerable, getter, null prototype', (t) => {
+  const seen: string[] = [];
+  const lookup = {
+    lookup: (origin: ParsedOrigin) => {
+      seen.push(origin.key);
+      return { type: 'pass' } as const;
+    },
+  };
+  const host = { now: () => 0, random: () => 0, closed: false, schedule: () => {} };
+  const dispatch = createRoutingInterceptor(lookup, host)(() => true);
+  const hidden = Object.defineProperty({ path: '/', method: 'GET' }, 'origin', { value: 'http://hidden:3' });
+  class Options {
+    readonly path = '/';
+    readonly method = 'GET';
+    get origin(): string {
+      return 'http://getter:4';
+    }
+  }
+  const bare = Object.assign(Object.create(null) as object, { origin: 'http://bare:5', path: '/', method: 'GET' });
+  const all = [
+    { origin: new URL('http://url:6/x'), path: '/', method: 'GET' },
+    hidden,
+    new Options(),
+    bare,
+  ] as unknown as Parameters<typeof dispatch>[0][];
+  for (const opts of all) dispatch(opts, {});
+  t.deepEqual(seen, ['url:6', 'hidden:3', 'getter:4', 'bare:5']);
 });

@@ -7,9 +7,10 @@ export type HeaderRecord = Record<string, string | string[]>;
 /**
  * Headers of `opts.headers` as a record with a `host` header: the caller's own `host` wins (any case);
  * otherwise `host` is the authority the caller used (`backend-service.production:3000`), so virtual
- * hosting keeps working when the request goes to a pod IP; it comes first, the other headers follow in
- * the caller's order. A record without `host` is copied, never mutated (undici's fetch reuses its
- * header object).
+ * hosting keeps working when the request goes to a pod IP. A record's own enumerable headers are read,
+ * as undici reads them. A record without `host` is copied, never mutated (undici's fetch reuses its
+ * header object); the copy's first key is `host` (undici writes it right after the request line in any
+ * case, so the order on the wire does not change).
  *
  * @example
  * ```ts
@@ -19,12 +20,14 @@ export type HeaderRecord = Record<string, string | string[]>;
 export function withHostHeader(headers: unknown, host: string): HeaderRecord {
   if (headers === null || headers === undefined) return { host };
   if (isPlainRecord(headers)) {
-    // One pass, storing onto `{ host }` (host first, as RFC 9112 asks of clients) rather than spreading
-    // `{ ...headers, host }`: on Node 20 (V8 11.3) an object spread followed by another property gets a
-    // map of its own every time, so every later read of the copy (undici reads each header) would miss
-    // the inline caches.
+    // Own keys, as undici reads them (`Object.keys`), in one pass, stored onto `{ host }` rather than
+    // spread as `{ ...headers, host }`: on Node 20 (V8 11.3) a spread followed by another property gives
+    // every copy a map of its own, and each later read of it (undici reads every header) misses the
+    // inline caches; copies grown from one `{ host }` literal share their maps.
+    const keys = Object.keys(headers);
     const copy: HeaderRecord = { host };
-    for (const key in headers) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       if (key.length === 4 && key.toLowerCase() === 'host') return headers as HeaderRecord;
       const value = headers[key] as string | string[];
       if (key === '__proto__')
@@ -56,7 +59,8 @@ function add(record: HeaderRecord, key: unknown, value: unknown): void {
 }
 
 function toRecord(headers: unknown): HeaderRecord {
-  const record: HeaderRecord = {};
+  // No prototype: a `__proto__` header is a header, and no inherited key is read as an existing value.
+  const record = Object.create(null) as HeaderRecord;
   if (Array.isArray(headers)) {
     if (headers.length > 0 && Array.isArray(headers[0])) {
       for (const pair of headers as unknown[][]) add(record, pair[0], pair[1]);

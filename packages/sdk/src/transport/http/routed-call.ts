@@ -52,8 +52,11 @@ export interface CallHost {
   schedule(ms: number, fn: () => void, cancel: () => void): void;
 }
 
-/** RFC 9110's idempotent methods; any case (undici sends a method as given). */
-function isIdempotent(method: string): boolean {
+/**
+ * @internal RFC 9110's idempotent methods. Methods are case-sensitive and undici sends one as written,
+ * but the match here is lenient: `get` counts as idempotent too.
+ */
+export function isIdempotent(method: string): boolean {
   switch (method) {
     case 'GET':
     case 'HEAD':
@@ -62,8 +65,10 @@ function isIdempotent(method: string): boolean {
     case 'DELETE':
     case 'TRACE':
       return true;
-    default:
-      return method !== method.toUpperCase() && isIdempotent(method.toUpperCase());
+    default: {
+      const upper = method.toUpperCase();
+      return upper !== method && isIdempotent(upper);
+    }
   }
 }
 // Mistakes in the request itself: the endpoint is not to blame and another one would fail the same way.
@@ -242,7 +247,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     origin: ParsedOrigin,
     opts: Dispatcher.DispatchOptions & { clusterip?: MeshRequestOptions },
     handler: Handler | LegacyDispatchHandler,
-    /** `opts` is a plain object (the interceptor has already asked): read it in one `for…in` pass. */
+    /** Whether `opts`'s prototype is `Object.prototype`; the interceptor passes the answer it already has. */
     plain: boolean = Object.getPrototypeOf(opts) === Object.prototype,
   ) {
     this.#host = host;

@@ -47,6 +47,7 @@ export function createRoutingInterceptor(
   // The last origin seen, checked before the map: undici builds a fresh origin string per request, and
   // comparing it with the last one costs less than hashing it for the map (callgrind: about 1,000 fewer
   // est. cycles per request), while most clients send runs of requests to one Service.
+  // Starts as '' → null, which is what parsing '' gives (`new URL('')` throws).
   let lastText = '';
   let lastParsed: ParsedOrigin | null = null;
   const parse = (origin: unknown): ParsedOrigin | null => {
