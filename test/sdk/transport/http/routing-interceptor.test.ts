@@ -1,6 +1,7 @@
 import type { ParsedOrigin } from '@clusterip/sdk/internal/transport/http/http-route.js';
 import { createRoutingInterceptor, parseOrigin } from '@clusterip/sdk/internal/transport/http/routing-interceptor.js';
 import test from 'ava';
+import type { Dispatcher } from 'undici';
 
 test('parseOrigin: default ports, brackets, trailing dot, case; null for other schemes and junk', (t) => {
   t.deepEqual(parseOrigin('http://Backend-Service'), {
@@ -22,7 +23,11 @@ test('parseOrigin: default ports, brackets, trailing dot, case; null for other s
   t.is(parseOrigin('not a url'), null);
 });
 
-test('the interceptor parses each origin it sees, whatever the order (last-origin cache and map)', (t) => {
+/** An interceptor over `below` whose lookup passes everything through and records each parsed origin's key. */
+function passingInterceptor(below: Dispatcher.Dispatch = () => true): {
+  dispatch: Dispatcher.Dispatch;
+  seen: string[];
+} {
   const seen: string[] = [];
   const lookup = {
     lookup: (origin: ParsedOrigin) => {
@@ -31,11 +36,12 @@ test('the interceptor parses each origin it sees, whatever the order (last-origi
     },
   };
   const host = { now: () => 0, random: () => 0, closed: false, schedule: () => {} };
+  return { dispatch: createRoutingInterceptor(lookup, host)(below), seen };
+}
+
+test('the interceptor parses each origin it sees, whatever the order (last-origin cache and map)', (t) => {
   const below: unknown[] = [];
-  const dispatch = createRoutingInterceptor(
-    lookup,
-    host,
-  )((opts) => {
+  const { dispatch, seen } = passingInterceptor((opts) => {
     below.push(opts.origin);
     return true;
   });
@@ -55,15 +61,7 @@ test('the interceptor parses each origin it sees, whatever the order (last-origi
 });
 
 test('the interceptor reads the origin of any options object: URL, non-enumerable, getter, null prototype', (t) => {
-  const seen: string[] = [];
-  const lookup = {
-    lookup: (origin: ParsedOrigin) => {
-      seen.push(origin.key);
-      return { type: 'pass' } as const;
-    },
-  };
-  const host = { now: () => 0, random: () => 0, closed: false, schedule: () => {} };
-  const dispatch = createRoutingInterceptor(lookup, host)(() => true);
+  const { dispatch, seen } = passingInterceptor();
   const hidden = Object.defineProperty({ path: '/', method: 'GET' }, 'origin', { value: 'http://hidden:3' });
   class Options {
     readonly path = '/';
