@@ -36,11 +36,8 @@ export function withHostHeader(headers: unknown, host: string): HeaderRecord {
     }
     return copy;
   }
-  const record = toRecord(headers);
-  for (const key in record) {
-    if (key.length === 4 && key.toLowerCase() === 'host') return record;
-  }
-  return { host, ...record };
+  // Arrays, Maps and other iterables: gathered into a (prototype-free, so plain) record first.
+  return withHostHeader(toRecord(headers), host);
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

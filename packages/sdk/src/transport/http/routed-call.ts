@@ -247,8 +247,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     origin: ParsedOrigin,
     opts: Dispatcher.DispatchOptions & { clusterip?: MeshRequestOptions },
     handler: Handler | LegacyDispatchHandler,
-    /** Whether `opts`'s prototype is `Object.prototype`; the interceptor passes the answer it already has. */
-    plain: boolean = Object.getPrototypeOf(opts) === Object.prototype,
+    /** Whether `opts`'s prototype is `Object.prototype`, as the interceptor has already found. */
+    plain: boolean,
   ) {
     this.#host = host;
     this.#route = route;
