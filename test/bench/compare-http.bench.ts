@@ -13,8 +13,11 @@
 // Run: `node --conditions=clusterip-internal build/test/bench/compare-http.bench.js [--quick] [--rounds=N]
 // [--only=<name part>[,…]] [--dnat=iptables|nftables|off] [--loopback] [--no-pin] [--nice=<n>]
 // [--proxy-cpu=client] [--paired-rate=<req/s per path>] [--paired-seconds=<s>] [--paired-only] [--policy=<mesh policy>]
-// [--mesh-options=<json>] [--max-only] [--verbose] [--profile]`.
+// [--mesh-options=<json>] [--max-only] [--concurrent [--control]] [--verbose] [--profile]`.
 // The last section is a paired latency run: the keep-alive paths in one client, requests alternating.
+// `--concurrent`: instead of the rounds, the Mesh's client and another path's client at once on the
+// client CPU, measuring one common closed-loop window: the throughput ratio under the same noise
+// (`--control`: each path against itself first).
 // `--profile`: CPU-profile one Mesh and one BalancedPool client at max load and list the top self-time
 // functions instead of the rounds.
 
@@ -85,6 +88,24 @@ const PAIRED_WARMUP_MAX_MS = QUICK ? 5000 : 10_000;
  * advertise a 60 s keep-alive, which undici follows rather than its 4 s default.
  */
 const PAIRED_SETTLE_MS = QUICK ? 500 : 6000;
+/**
+ * `--concurrent`: per round, the Mesh's client and another path's client run at the same time on the
+ * client CPU, their closed-loop windows opening at one wall-clock instant. When both are bound by that
+ * CPU and the scheduler shares it about evenly (`--verbose` prints each client's share per round), the
+ * ratio of their rates is the inverse ratio of their CPU per request, measured under the same moment's
+ * noise: sequential rounds see different moments (run 9's per-round ratios had quartiles 0.83–1.04).
+ */
+const CONCURRENT = flag('concurrent');
+/**
+ * Warm-up and window of a concurrent pair: longer than a lone client's, as each client gets half the CPU
+ * (with a 1 s warm-up and a 2 s window, a trial's per-round ratios spread several times as wide).
+ */
+const CONCURRENT_WARMUP_MS = QUICK ? 1000 : 3000;
+const CONCURRENT_WINDOW_MS = QUICK ? 1000 : 4000;
+/** From the spawn of a pair to its common window: start-up, warm-up and settling, with room to spare. */
+const CONCURRENT_LEAD_MS = (QUICK ? 1500 : 2500) + CONCURRENT_WARMUP_MS + SETTLE_MS;
+/** Load kept up after the window, so that the other client's window is contended to its end. */
+const CONCURRENT_TAIL_MS = 300;
 /** `--proxy-cpu=client`: the proxy shares the client's CPU, as a sidecar shares its pod's CPU limit. */
 const PROXY_ON_CLIENT_CPU = option('proxy-cpu') === 'client';
 const DNAT = (option('dnat') ?? 'iptables') as DnatMode | 'off';
@@ -124,6 +145,11 @@ interface ClientJob {
   readonly paired?: readonly PathId[];
   /** Write a CPU profile of the measured runs (warm-up excluded) to this file. */
   readonly profileFile?: string;
+  /**
+   * Concurrent run (`--concurrent`): the closed-loop window starts at this wall-clock time (`Date.now()`
+   * ms), the same for both clients of the pair, and the load goes on for {@link CONCURRENT_TAIL_MS} after it.
+   */
+  readonly windowAt?: number;
 }
 
 if (argv[0] === '--client') await client(JSON.parse(argv[1]!) as ClientJob);
@@ -180,6 +206,7 @@ function buildTarget(job: ClientJob, path: PathId): Target {
 
 async function client(job: ClientJob): Promise<void> {
   if (job.paired !== undefined) return pairedClient(job, job.paired);
+  if (job.windowAt !== undefined) return concurrentClient(job, job.windowAt);
   const target = buildTarget(job, job.path);
   const servers = { podPids: job.podPids, proxyPids: job.proxyPids, ticksPerSecond: job.ticksPerSecond };
   // Warm-up (discarded): connections, JIT, discovery. A new-connection path warms up at its highest rate
@@ -245,6 +272,29 @@ async function pairedClient(job: ClientJob, paths: readonly PathId[]): Promise<v
   }
   for (const t of targets) await t.close();
   sendToParent(samples, () => process.exit(0));
+}
+
+/**
+ * One client of a concurrent pair: warm up, keep the closed loop running until the pair's common window
+ * opens at `windowAt`, measure it, then keep loading for {@link CONCURRENT_TAIL_MS} so that the other
+ * client's window is contended to its end too.
+ */
+async function concurrentClient(job: ClientJob, windowAt: number): Promise<void> {
+  const target = buildTarget(job, job.path);
+  await closedLoop(target, CONCURRENCY, job.warmupMs);
+  const lead = windowAt - Date.now();
+  if (lead < job.settleMs || lead > CONCURRENT_LEAD_MS) {
+    throw new Error(
+      `concurrent ${job.path} client: the common window opens in ${lead} ms, outside ${job.settleMs}–` +
+        `${CONCURRENT_LEAD_MS} ms after the warm-up (a slow start or a clock step): raise CONCURRENT_LEAD_MS ` +
+        'on a machine this slow',
+    );
+  }
+  await closedLoop(target, CONCURRENCY, lead);
+  const sample = await closedLoop(target, CONCURRENCY, job.durationMs);
+  await closedLoop(target, CONCURRENCY, CONCURRENT_TAIL_MS);
+  await target.close();
+  sendToParent([sample], () => process.exit(0));
 }
 
 // ── parent: topology, pods and proxy once, then one client process per (path, round) ───────────────
@@ -331,6 +381,7 @@ async function main(): Promise<void> {
       meshOptions: MESH_OPTIONS,
     });
     if (flag('profile')) await profile(setup, job);
+    else if (CONCURRENT) await concurrent(setup, paths, job, loadStart);
     else await measure(setup, paths, job, loadStart);
   } finally {
     await Promise.all(setup.children.map((c) => c.kill()));
@@ -442,7 +493,10 @@ async function runClient(setup: Setup, job: ClientJob): Promise<LoadSample[]> {
   const child = startChild(nodeArgs('compare-http.bench.js', '--client', JSON.stringify(job)), setup.clientPlace);
   setup.children.push(child);
   const warmupMs = job.paired === undefined ? job.warmupMs : PAIRED_WARMUP_MAX_MS * job.paired.length;
-  const timeoutMs = 15_000 + 3 * (warmupMs + job.levels.length * (job.settleMs + job.durationMs));
+  const timeoutMs =
+    job.windowAt === undefined
+      ? 15_000 + 3 * (warmupMs + job.levels.length * (job.settleMs + job.durationMs))
+      : 15_000 + job.windowAt - Date.now() + job.durationMs + CONCURRENT_TAIL_MS;
   try {
     return await child.next<LoadSample[]>(timeoutMs);
   } finally {
@@ -565,15 +619,6 @@ async function measure(
     const i = levelsOf(a).indexOf(0);
     return xs.slice(0, ys.length).map((x, k) => of(x[i]!) / of(ys[k]![i]!));
   };
-  const spread = (ratios: readonly number[]) => {
-    const sorted = [...ratios].sort((x, y) => x - y);
-    const ci = medianInterval(ratios);
-    return (
-      `median of ${ratios.length} per-round ratios ${median(ratios).toFixed(3)}, quartiles ` +
-      `${quantile(sorted, 0.25).toFixed(3)}–${quantile(sorted, 0.75).toFixed(3)}, ` +
-      `${(ci.coverage * 100).toFixed(0)} % interval of that median ${ci.low.toFixed(3)}–${ci.high.toFixed(3)}`
-    );
-  };
   const mesh = max('mesh');
   for (const [other, target] of [
     ['balanced', 0.95],
@@ -619,6 +664,103 @@ async function measure(
     );
   }
   if (PAIRED_RATE > 0 && !MAX_ONLY && pairedPaths.length >= 2) await paired(setup, pairedPaths, job);
+  console.log('');
+  console.log(`load average at the end: ${loadAverage()}`);
+}
+
+/**
+ * `--concurrent`: for each path P of `paths` whose client is bound by its own CPU (not HAProxy: its
+ * closed loop waits on the proxy hop), ROUNDS rounds in which the Mesh's client and P's run at once,
+ * both pinned to the client CPU, measuring the same closed-loop window (see {@link CONCURRENT}). The
+ * client spawned first alternates between rounds. `--control` first runs each P against itself (an A/A
+ * pair: its ratio shows the method's own bias and spread).
+ */
+async function concurrent(
+  setup: Setup,
+  paths: readonly PathId[],
+  job: (path: PathId, levels: readonly number[]) => ClientJob,
+  loadStart: string,
+): Promise<void> {
+  const others = paths.filter((p) => p !== 'mesh' && p !== 'haproxy' && !p.endsWith('-new'));
+  console.log(
+    `node ${process.version}, ${new Date().toISOString()}; concurrent pairs: two clients at the same time on ` +
+      `the client CPU, each warmed up (${CONCURRENT_WARMUP_MS} ms), then one common closed-loop window of ` +
+      `${CONCURRENT_WINDOW_MS} ms (${CONCURRENCY} outstanding each) opening at the same wall-clock instant; ` +
+      `${ROUNDS} rounds per pair, the client spawned first alternating; load average at the start ${loadStart}`,
+  );
+  for (const note of setup.notes) console.log(`- ${note}`);
+  if (setup.clientPlace.cpus === undefined) {
+    console.log('- not run: --concurrent needs the client pinned to a CPU of its own (taskset, 2+ CPUs, no --no-pin)');
+    return;
+  }
+  if (!paths.includes('mesh') || others.length === 0) {
+    console.log('- nothing to pair: --concurrent needs the Mesh and one of direct, BalancedPool, ClusterIP DNAT');
+    return;
+  }
+  if (paths.includes('haproxy')) {
+    console.log('- HAProxy left out: its closed loop is bound by the proxy hop, not the client CPU the pair shares');
+  }
+  const pairs: [PathId, PathId][] = others.flatMap((o): [PathId, PathId][] =>
+    flag('control')
+      ? [
+          [o, o],
+          ['mesh', o],
+        ]
+      : [['mesh', o]],
+  );
+  for (const [a, b] of pairs) {
+    const name = (p: PathId, side: string) => (a === b ? `${NAMES[p]} (${side})` : NAMES[p]);
+    const xs: LoadSample[] = [];
+    const ys: LoadSample[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const windowAt = Date.now() + CONCURRENT_LEAD_MS;
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      const runs = await Promise.allSettled(
+        order.map((side) =>
+          runClient(setup, {
+            ...job(side === 0 ? a : b, [0]),
+            warmupMs: CONCURRENT_WARMUP_MS,
+            durationMs: CONCURRENT_WINDOW_MS,
+            windowAt,
+          }),
+        ),
+      );
+      for (const run of runs) if (run.status === 'rejected') throw run.reason;
+      const got = runs.map((run) => (run as PromiseFulfilledResult<LoadSample[]>).value[0]!);
+      const x = got[order.indexOf(0)]!;
+      const y = got[order.indexOf(1)]!;
+      xs.push(x);
+      ys.push(y);
+      if (flag('verbose')) {
+        // Each client's share of the client CPU over the window: their sum near 1 means both were CPU-bound.
+        const share = (s: LoadSample) => (s.rps * s.clientCpuUs) / 1e6;
+        console.log(
+          `round ${round} ${name(a, 'a')} ${x.rps.toFixed(0)} req/s ${x.clientCpuUs.toFixed(1)} µs/req, ` +
+            `${name(b, 'b')} ${y.rps.toFixed(0)} req/s ${y.clientCpuUs.toFixed(1)} µs/req: ${(x.rps / y.rps).toFixed(3)}; ` +
+            `CPU shares ${share(x).toFixed(2)} + ${share(y).toFixed(2)}`,
+        );
+      }
+    }
+    console.log('');
+    console.log(`| concurrent pair | req/s (median) | client CPU µs/req | errors |`);
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const [label, samples] of [
+      [name(a, 'a'), xs],
+      [name(b, 'b'), ys],
+    ] as const) {
+      console.log(
+        `| ${label} | ${median(samples.map((x) => x.rps)).toFixed(0)} | ` +
+          `${perRequest(samples, (x) => x.clientCpuUs).toFixed(1)} | ${samples.reduce((n, x) => n + x.errors, 0)} |`,
+      );
+    }
+    const ratios = (of: (x: LoadSample) => number) => xs.map((x, k) => of(x) / of(ys[k]!));
+    console.log('');
+    console.log(
+      `- concurrent max throughput, ${name(a, 'a')} ÷ ${name(b, 'b')}: ${spread(ratios((x) => x.rps))}` +
+        `${a === 'mesh' && b === 'balanced' ? '; target ≥ 0.95' : ''}`,
+    );
+    console.log(`  client CPU per request, ${name(a, 'a')} ÷ ${name(b, 'b')}: ${spread(ratios((x) => x.clientCpuUs))}`);
+  }
   console.log('');
   console.log(`load average at the end: ${loadAverage()}`);
 }
@@ -830,6 +972,17 @@ function shares(setup: Setup, pods: Readonly<Record<string, number>>): string {
   const hosts = setup.podUrls.map((u) => new URL(u).hostname);
   const keys = [...hosts, ...Object.keys(pods).filter((k) => !hosts.includes(k))];
   return keys.map((k) => (((pods[k] ?? 0) / Math.max(1, total)) * 100).toFixed(0)).join('/');
+}
+
+/** Per-round ratios as their median, quartiles and the distribution-free interval of that median. */
+function spread(ratios: readonly number[]): string {
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const ci = medianInterval(ratios);
+  return (
+    `median of ${ratios.length} per-round ratios ${median(ratios).toFixed(3)}, quartiles ` +
+    `${quantile(sorted, 0.25).toFixed(3)}–${quantile(sorted, 0.75).toFixed(3)}, ` +
+    `${(ci.coverage * 100).toFixed(0)} % interval of that median ${ci.low.toFixed(3)}–${ci.high.toFixed(3)}`
+  );
 }
 
 function ms(x: number): string {
