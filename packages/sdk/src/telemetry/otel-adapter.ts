@@ -3,7 +3,6 @@
 // Consumes channel messages and the application's providers; produces telemetry, and nothing when off.
 
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { performance } from 'node:perf_hooks';
 import type {
   ResolverUpdateMessage,
   SourceEventMessage,
@@ -13,6 +12,7 @@ import type {
 } from '@clusterip/resolver';
 import { endpointKey } from '@clusterip/resolver';
 import type { Attributes, Meter, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
+import { monotonicClock } from '../internal/clock.js';
 import {
   type BalancerAffinityMessage,
   type BalancerPanicMessage,
@@ -421,7 +421,7 @@ class OtelAdapter {
     const { attributes, affinity } = this.#pickAttributes(service, r.service, r.policy, m.attempt, m.endpoint);
     this.#countPick(service, r.policy, affinity, 'http');
     const undici = diagnosticsChannel.hasSubscribers(UNDICI_CREATE);
-    if (!undici && this.#metrics !== undefined) this.#httpStarts.set(m, performance.now());
+    if (!undici && this.#metrics !== undefined) this.#httpStarts.set(m, monotonicClock());
     const call = this.#httpCalls.get(r);
     if (call !== undefined) this.#tracing.httpAttempt(call, m, attributes, undici);
   }
@@ -443,7 +443,7 @@ class OtelAdapter {
         if (m.status !== undefined) attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = m.status;
         if (m.error !== undefined) attributes[ATTR_ERROR_TYPE] = errorTypeOf(m.error);
         else if (m.status !== undefined && m.status >= 400) attributes[ATTR_ERROR_TYPE] = String(m.status);
-        metrics.httpDuration.record((performance.now() - started) / 1000, attributes);
+        metrics.httpDuration.record((monotonicClock() - started) / 1000, attributes);
       }
     }
     const call = this.#httpCalls.get(r);
@@ -464,14 +464,14 @@ class OtelAdapter {
     this.#countPick(service, m.policy, affinity, 'grpc');
     if (m.attempt > 1) this.#metrics?.retries.add(1, { ...service.attributes, [ATTR_CLUSTERIP_TRANSPORT]: 'grpc' });
     const trace = this.#spans || this.#propagate ? this.#tracing.grpcPick(m, attributes) : undefined;
-    this.#grpcPicks.set(m, { trace, startedAt: performance.now() });
+    this.#grpcPicks.set(m, { trace, startedAt: monotonicClock() });
   }
 
   #onGrpcCallEnd(m: GrpcCallEndMessage): void {
     const state = this.#grpcPicks.get(m.pick);
     if (state === undefined) return;
     this.#grpcPicks.delete(m.pick);
-    this.#metrics?.rpcDuration.record(performance.now() - state.startedAt, {
+    this.#metrics?.rpcDuration.record(monotonicClock() - state.startedAt, {
       ...this.#service(m.pick.service).attributes,
       [ATTR_RPC_SYSTEM]: 'grpc',
       [ATTR_RPC_GRPC_STATUS_CODE]: m.code,
