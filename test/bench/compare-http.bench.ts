@@ -12,7 +12,7 @@
 // the DNAT rows are skipped with the reason. With taskset the client has CPU 0 and pods + proxy CPU 1.
 // Run: `node --conditions=clusterip-internal build/test/bench/compare-http.bench.js [--quick] [--rounds=N]
 // [--only=<name part>[,…]] [--dnat=iptables|nftables|off] [--loopback] [--no-pin] [--nice=<n>]
-// [--proxy-cpu=client] [--paired-rate=<req/s per path>] [--paired-seconds=<s>] [--paired-only] [--policy=<mesh policy>]
+// [--proxy-cpu=client|pods] [--paired-rate=<req/s per path>] [--paired-seconds=<s>] [--paired-only] [--policy=<mesh policy>]
 // [--mesh-options=<json>] [--max-only] [--concurrent [--control]] [--verbose] [--profile]`.
 // The last section is a paired latency run: the keep-alive paths in one client, requests alternating.
 // `--concurrent`: instead of the rounds, the Mesh's client and another path's client at once on the
@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BalancedPool, type Dispatcher, Pool } from 'undici';
+import { benchArgs } from './bench-args.js';
 import {
   type BenchChild,
   clockTicks,
@@ -53,10 +54,10 @@ import {
 import { createNetnsTopology, type DnatMode, type NetnsTopology, removeStaleNamespaces } from './netns-dnat.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(`--${name}`);
-const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const args = benchArgs(argv);
+const { flag, option } = args;
 const QUICK = flag('quick');
-const ROUNDS = Number(option('rounds') ?? (QUICK ? 2 : 4));
+const ROUNDS = args.number('rounds', QUICK ? 2 : 4, { min: 1, max: 10_000, integer: true });
 const DURATION_MS = QUICK ? 800 : 2000;
 const WARMUP_MS = QUICK ? 300 : 1000;
 /** Before each level: that level's load for this long, discarded (timers, GC and JIT settle to it). */
@@ -68,17 +69,17 @@ const CONCURRENCY = 32;
 const CONNECTIONS = 32;
 const POLICY = (option('policy') ?? 'round-robin') as 'round-robin';
 /** `--mesh-options='{"retry":false}'`: more Mesh options (JSON), to measure what a feature costs. */
-const MESH_OPTIONS = JSON.parse(option('mesh-options') ?? '{}') as Record<string, unknown>;
+const MESH_OPTIONS = meshOptions(option('mesh-options'));
 /** `--nice=-10`: run pods, proxy and clients at that niceness (root), ahead of other jobs on a shared machine. */
-const NICE = Number(option('nice') ?? 0);
+const NICE = args.number('nice', 0, { min: -20, max: 19, integer: true });
 /** Paired latency run (see `paired()`): req/s per path; `--paired-rate=0` skips it. */
-const PAIRED_RATE = Number(option('paired-rate') ?? 200);
+const PAIRED_RATE = args.number('paired-rate', 200, { min: 0, max: 100_000 });
 /**
  * `--paired-seconds=<s>`: the measured window of each paired round. Long by default: a round's p99 at
  * 200 req/s is its 20th-slowest of 2,000 requests, rather than the 4th of 400 that a 2 s window gives,
  * which moved by ±0.3 ms between rounds of the same path.
  */
-const PAIRED_MS = Number(option('paired-seconds') ?? (QUICK ? 0.8 : 10)) * 1000;
+const PAIRED_MS = args.number('paired-seconds', QUICK ? 0.8 : 10, { min: 0.1, max: 3600 }) * 1000;
 /** Warm-up of each path in a paired round: this many closed-loop requests (fewer fails the round), in this long at most. */
 const PAIRED_WARMUP_REQUESTS = QUICK ? 2000 : 20_000;
 const PAIRED_WARMUP_MAX_MS = QUICK ? 5000 : 10_000;
@@ -107,8 +108,8 @@ const CONCURRENT_LEAD_MS = (QUICK ? 1500 : 2500) + CONCURRENT_WARMUP_MS + SETTLE
 /** Load kept up after the window, so that the other client's window is contended to its end. */
 const CONCURRENT_TAIL_MS = 300;
 /** `--proxy-cpu=client`: the proxy shares the client's CPU, as a sidecar shares its pod's CPU limit. */
-const PROXY_ON_CLIENT_CPU = option('proxy-cpu') === 'client';
-const DNAT = (option('dnat') ?? 'iptables') as DnatMode | 'off';
+const PROXY_ON_CLIENT_CPU = args.choice('proxy-cpu', ['client', 'pods'], 'pods') === 'client';
+const DNAT = args.choice<DnatMode | 'off'>('dnat', ['iptables', 'nftables', 'off'], 'iptables');
 const LOOPBACK_PODS = ['127.0.81.11', '127.0.81.12', '127.0.81.13'];
 const LOOPBACK_PROXY = '127.0.81.1';
 /** The compiled bench folder: the pod and client scripts are started from here. */
@@ -637,6 +638,15 @@ async function measure(
         `(${spread(perRound('mesh', other, (x) => x.clientCpuUs))})`,
     );
   }
+  // What client-side balancing reaches without the mesh: the bound the HAProxy target is measured against.
+  const balanced = max('balanced');
+  const proxy = max('haproxy');
+  if (balanced !== undefined && proxy !== undefined) {
+    console.log(
+      `- reference, max throughput, ${NAMES.balanced} ÷ ${NAMES.haproxy}: ${(balanced.rps / proxy.rps).toFixed(2)} ` +
+        `(${spread(perRound('balanced', 'haproxy', (x) => x.rps))})`,
+    );
+  }
   for (const other of ['balanced', 'haproxy', 'direct', 'dnat'] as const) {
     const o = max(other);
     if (mesh === undefined || o === undefined) continue;
@@ -921,12 +931,12 @@ function capacity(s: Summary): number {
     : 1e6 / Math.max(s.clientCpu, s.podCpu + s.proxyCpu);
 }
 
-/** CPU time of all rounds ÷ requests of all rounds (the /proc figures have a 10 ms resolution per round). */
 /** Client, pod and proxy CPU per request. */
 function total(s: Summary): number {
   return s.clientCpu + s.podCpu + s.proxyCpu;
 }
 
+/** CPU time of all rounds ÷ requests of all rounds (the /proc figures have a 10 ms resolution per round). */
 function perRequest(rounds: readonly LoadSample[], cpu: (s: LoadSample) => number): number {
   const n = rounds.reduce((a, s) => a + s.latenciesUs.length, 0);
   return rounds.reduce((a, s) => a + cpu(s) * s.latenciesUs.length, 0) / Math.max(1, n);
@@ -1055,4 +1065,21 @@ function printRows(rows: readonly { name: string; where: string; usPerRequest: n
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.where} | ${r.usPerRequest.toFixed(2)} | ${r.percent.toFixed(1)} |`);
   }
+}
+
+/** `--mesh-options=<json>`: a JSON object, or a message naming the option and what was wrong. */
+function meshOptions(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(
+      `--mesh-options=${text}: not JSON (${(error as Error).message}); e.g. --mesh-options='{"retry":false}'`,
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`--mesh-options=${text}: expected a JSON object of Mesh options, e.g. '{"retry":false}'`);
+  }
+  return value as Record<string, unknown>;
 }

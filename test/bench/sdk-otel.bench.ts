@@ -11,20 +11,21 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './bench-args.js';
 import { type BenchChild, cpuPlan, loadAverage, type Placement, sendToParent, startChild } from './bench-child.js';
 import { benchMesh } from './bench-util.js';
 import { closedLoop, type LoadSample, type LoadTarget, median } from './http-load.js';
 
 const argv = process.argv.slice(2);
-const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const QUICK = argv.includes('--quick');
+const args = benchArgs(argv);
+const QUICK = args.flag('quick');
 // Many short rounds rather than a few long ones: each mode is compared with `disabled` in the same round,
 // so slow changes in the machine's load cancel out, and the spread of the per-round ratios is visible.
-const ROUNDS = Number(option('rounds') ?? (QUICK ? 2 : 8));
+const ROUNDS = args.number('rounds', QUICK ? 2 : 8, { min: 1, max: 10_000, integer: true });
 const DURATION_MS = QUICK ? 800 : 2000;
 const WARMUP_MS = QUICK ? 400 : 1000;
 const CONCURRENCY = 32;
-const NICE = Number(option('nice') ?? 0);
+const NICE = args.number('nice', 0, { min: -20, max: 19, integer: true });
 /** The in-process check of "API, no SDK": block pairs and block length. */
 const PAIRED_BLOCKS = QUICK ? 6 : 20;
 const BLOCK_MS = 250;
@@ -39,7 +40,7 @@ const ALL_MODES = [
 ] as const;
 type Mode = (typeof ALL_MODES)[number];
 // `--only=API`: `disabled` (the baseline) and the modes whose name contains the text.
-const ONLY = option('only')?.toLowerCase();
+const ONLY = args.option('only')?.toLowerCase();
 const MODES = ALL_MODES.filter((m) => m === 'disabled' || ONLY === undefined || m.toLowerCase().includes(ONLY));
 
 if (argv[0] === '--client') {
@@ -131,7 +132,7 @@ async function client(mode: Mode, ports: number[]): Promise<LoadSample> {
 }
 
 async function main(): Promise<void> {
-  const pin = cpuPlan(argv.includes('--no-pin'));
+  const pin = cpuPlan(args.flag('no-pin'));
   const serverPlace: Placement = { cpus: pin.servers, nice: NICE };
   const clientPlace: Placement = { cpus: pin.client, nice: NICE };
   const node = (...args: string[]) => [process.execPath, '--conditions=clusterip-internal', '--expose-gc', ...args];
