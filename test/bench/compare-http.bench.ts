@@ -27,6 +27,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BalancerPolicy } from '@clusterip/sdk';
+import { POLICIES } from '@clusterip/sdk/internal/balancer/balancer.js';
 import { BalancedPool, type Dispatcher, Pool } from 'undici';
 import { benchArgs } from './bench-args.js';
 import {
@@ -51,7 +53,13 @@ import {
   openLoop,
   quantile,
 } from './http-load.js';
-import { createNetnsTopology, type DnatMode, type NetnsTopology, removeStaleNamespaces } from './netns-dnat.js';
+import {
+  createNetnsTopology,
+  DNAT_MODES,
+  type DnatMode,
+  type NetnsTopology,
+  removeStaleNamespaces,
+} from './netns-dnat.js';
 
 const argv = process.argv.slice(2);
 const args = benchArgs(argv);
@@ -67,13 +75,13 @@ const MAX_ONLY = flag('max-only');
 const RATES: readonly number[] = MAX_ONLY ? [] : [200, 2000];
 const CONCURRENCY = 32;
 const CONNECTIONS = 32;
-const POLICY = (option('policy') ?? 'round-robin') as 'round-robin';
+const POLICY = args.choice<BalancerPolicy>('policy', POLICIES, 'round-robin');
 /** `--mesh-options='{"retry":false}'`: more Mesh options (JSON), to measure what a feature costs. */
-const MESH_OPTIONS = meshOptions(option('mesh-options'));
+const MESH_OPTIONS = args.object('mesh-options', '{"retry":false}');
 /** `--nice=-10`: run pods, proxy and clients at that niceness (root), ahead of other jobs on a shared machine. */
 const NICE = args.number('nice', 0, { min: -20, max: 19, integer: true });
 /** Paired latency run (see `paired()`): req/s per path; `--paired-rate=0` skips it. */
-const PAIRED_RATE = args.number('paired-rate', 200, { min: 0, max: 100_000 });
+const PAIRED_RATE = args.number('paired-rate', 200, { min: 0, max: 100_000, integer: true });
 /**
  * `--paired-seconds=<s>`: the measured window of each paired round. Long by default: a round's p99 at
  * 200 req/s is its 20th-slowest of 2,000 requests, rather than the 4th of 400 that a 2 s window gives,
@@ -109,7 +117,7 @@ const CONCURRENT_LEAD_MS = (QUICK ? 1500 : 2500) + CONCURRENT_WARMUP_MS + SETTLE
 const CONCURRENT_TAIL_MS = 300;
 /** `--proxy-cpu=client`: the proxy shares the client's CPU, as a sidecar shares its pod's CPU limit. */
 const PROXY_ON_CLIENT_CPU = args.choice('proxy-cpu', ['client', 'pods'], 'pods') === 'client';
-const DNAT = args.choice<DnatMode | 'off'>('dnat', ['iptables', 'nftables', 'off'], 'iptables');
+const DNAT = args.choice<DnatMode | 'off'>('dnat', [...DNAT_MODES, 'off'], 'iptables');
 const LOOPBACK_PODS = ['127.0.81.11', '127.0.81.12', '127.0.81.13'];
 const LOOPBACK_PROXY = '127.0.81.1';
 /** The compiled bench folder: the pod and client scripts are started from here. */
@@ -1065,21 +1073,4 @@ function printRows(rows: readonly { name: string; where: string; usPerRequest: n
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.where} | ${r.usPerRequest.toFixed(2)} | ${r.percent.toFixed(1)} |`);
   }
-}
-
-/** `--mesh-options=<json>`: a JSON object, or a message naming the option and what was wrong. */
-function meshOptions(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new SyntaxError(
-      `--mesh-options=${text}: not JSON (${(error as Error).message}); e.g. --mesh-options='{"retry":false}'`,
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`--mesh-options=${text}: expected a JSON object of Mesh options, e.g. '{"retry":false}'`);
-  }
-  return value as Record<string, unknown>;
 }

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { hasCommand } from './bench-child.js';
 
 /** kube-proxy's rule flavour to emulate. */
-export type DnatMode = 'iptables' | 'nftables';
+/** The nat back ends a ClusterIP can be built with. */
+export const DNAT_MODES = ['iptables', 'nftables'] as const;
+export type DnatMode = (typeof DNAT_MODES)[number];
 
 /** The namespaces and addresses of a topology made by {@link createNetnsTopology}. */
 export interface NetnsTopology {

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const pin = cpuPlan(args.flag('no-pin'));
   const serverPlace: Placement = { cpus: pin.servers, nice: NICE };
   const clientPlace: Placement = { cpus: pin.client, nice: NICE };
-  const node = (...args: string[]) => [process.execPath, '--conditions=clusterip-internal', '--expose-gc', ...args];
+  const node = (...argv: string[]) => [process.execPath, '--conditions=clusterip-internal', '--expose-gc', ...argv];
   const children: BenchChild[] = [];
   const loadStart = loadAverage();
   try {

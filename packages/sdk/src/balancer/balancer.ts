@@ -224,7 +224,14 @@ export interface Balancer extends Picker {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const POLICIES: readonly BalancerPolicy[] = ['random', 'round-robin', 'least-request', 'peak-ewma', 'ring-hash'];
+/** @internal Every policy name; the balancer's policy indexes (P_RR …) are positions in it. */
+export const POLICIES: readonly BalancerPolicy[] = Object.freeze([
+  'random',
+  'round-robin',
+  'least-request',
+  'peak-ewma',
+  'ring-hash',
+]);
 const QUEUE: PickResult = Object.freeze({ type: 'queue' });
 // Policy indexes into POLICIES: 0 is random (the default branch of #chooseOnce).
 const P_RR = 1;

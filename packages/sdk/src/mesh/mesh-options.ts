@@ -15,6 +15,7 @@ import {
   type BalancerOptions,
   type ClientIPAffinityOptions,
   createBalancer,
+  POLICIES,
   type ServiceAffinityOptions,
 } from '../balancer/balancer.js';
 import type { OutlierDetectionOptions } from '../eligibility/outlier-detection.js';
@@ -241,7 +242,6 @@ const MESH_KEYS = [
   'now',
   'random',
 ];
-const POLICIES: readonly BalancerPolicy[] = ['random', 'round-robin', 'least-request', 'peak-ewma', 'ring-hash'];
 const HOUR_MS = 3_600_000;
 
 /** @internal Validate, default and freeze mesh options. Throws InvalidArgumentError naming the option path. */
