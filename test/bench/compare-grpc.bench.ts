@@ -19,6 +19,7 @@ import { Mesh } from '@clusterip/sdk';
 import { register, serviceConfig } from '@clusterip/sdk/grpc';
 import * as grpc from '@grpc/grpc-js';
 import { echoService } from '../helpers/grpc-test-server.js';
+import { benchArgs } from './bench-args.js';
 import { loadAverage, median, ratio, runChild, type StartedChild, startChild } from './bench-util.js';
 import { startTcpForwarder } from './tcp-forwarder.js';
 
@@ -40,7 +41,7 @@ const SERVICE_MS = 5;
 type Scenario = 'fast' | 'capacity';
 const SCENARIOS: readonly Scenario[] = ['fast', 'capacity'];
 /** `--scenario=fast` or `--scenario=capacity` measures one kind of pods only. */
-const ONLY_SCENARIO = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
+const ONLY_SCENARIO = benchArgs(process.argv.slice(2)).option('scenario');
 const SERVICE_OF: Readonly<Record<Scenario, string>> = { fast: 'echo', capacity: 'echo-slow' };
 
 type VariantId = 'clusterip' | 'rr' | 'plugin' | 'plugin-rr';

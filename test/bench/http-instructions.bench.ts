@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BalancedPool, type Dispatcher, Pool, request } from 'undici';
 import { AnsweringPool } from './answering-pool.js';
+import { benchArgs } from './bench-args.js';
 import { type BenchChild, startChild } from './bench-child.js';
 import { benchMesh } from './bench-util.js';
 
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
     console.log('> valgrind not found (apt-get install -y valgrind): skipped');
     return;
   }
-  const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const onlyArg = benchArgs(process.argv.slice(2)).option('only');
   const paths = onlyArg === undefined ? [...PATHS] : PATHS.filter((p) => onlyArg.split(',').some((w) => p.includes(w)));
   if (!paths.includes('balanced')) paths.unshift('balanced');
   const pods: BenchChild[] = IN_PROCESS

@@ -15,12 +15,13 @@ import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import { echoService } from '../helpers/grpc-test-server.js';
 import { startKnotDns } from '../helpers/knot-dns.js';
+import { benchArgs } from './bench-args.js';
 import { distribution, fmtMs, loadAverage, ratio } from './bench-util.js';
 
 const QUICK = process.argv.includes('--quick');
 const VERBOSE = process.argv.includes('--verbose');
 /** `--phase=kubernetes` or `--phase=dns` runs one phase only. */
-const PHASE = process.argv.find((a) => a.startsWith('--phase='))?.slice('--phase='.length);
+const PHASE = benchArgs(process.argv.slice(2)).option('phase');
 /** Changes per phase, alternating: add a pod, remove the oldest. */
 const K_CHANGES = QUICK ? 6 : 40;
 const DNS_CHANGES = QUICK ? 2 : 10;

@@ -21,6 +21,7 @@ import {
 import { FakeKubernetesApi, type KubeObject } from '@clusterip/resolver/testing';
 import { createBalancer, eligibleEndpoints } from '@clusterip/sdk';
 import { Pool, request } from 'undici';
+import { benchArgs } from './bench-args.js';
 import {
   collectGarbage,
   distribution,
@@ -39,7 +40,7 @@ import {
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SELF), '..', '..', '..');
 const QUICK = process.argv.includes('--quick');
-const PART = process.argv.find((a) => a.startsWith('--part='))?.slice('--part='.length);
+const PART = benchArgs(process.argv.slice(2)).option('part');
 const BIG_ENDPOINTS = 10_000;
 const PER_SLICE = 100;
 const SERVICES = 1000;
