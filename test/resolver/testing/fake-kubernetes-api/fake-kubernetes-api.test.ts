@@ -493,6 +493,25 @@ test('failNext answers the next N matching requests with the given Status', asyn
   t.throws(() => api.failNext({ status: 200 }), { code: 'CLUSTERIP_ERR_INVALID_ARG' });
 });
 
+test('matchers by query: failNext for unselected lists only; waitForWatchState waits for watches to end', async (t) => {
+  const api = await createFakeKubeApi(t);
+  api.failNext({ status: 403, path: SVC, query: { fieldSelector: null, labelSelector: null } });
+  t.is((await call(`${api.url}${SVC}?fieldSelector=metadata.name%3Dweb`)).status, 200, 'a selected list is spared');
+  t.is((await call(`${api.url}${SVC}`)).status, 403);
+  api.failNext({ status: 500, query: { labelSelector: 'app=web' } });
+  t.is((await call(`${api.url}${SVC}?labelSelector=app%3Dapi`)).status, 200, 'another value is spared');
+  t.is((await call(`${api.url}${SVC}?labelSelector=app%3Dweb`)).status, 500);
+  const all = await watch(`${api.url}${SLICES}?watch=1&resourceVersion=${api.resourceVersion}`);
+  const one = await watch(`${api.url}${SLICES}?watch=1&labelSelector=app%3Dweb&resourceVersion=${api.resourceVersion}`);
+  await api.waitForWatchState((open) => open.length === 2);
+  t.is(api.dropWatches({ query: { labelSelector: null } }), 1, 'only the unselected watch');
+  t.is((await all.rest()).end, 'end');
+  await api.waitForWatchState((open) => open.length === 1 && open[0]?.query.labelSelector === 'app=web');
+  one.close();
+  await api.waitForWatchState((open) => open.length === 0);
+  t.is(api.watches.length, 0);
+});
+
 test('stall holds requests unanswered until released', async (t) => {
   const api = await createFakeKubeApi(t);
   const stall = api.stall({ path: SVC });

@@ -20,6 +20,7 @@ import {
   type FailOptions,
   type FaultHandle,
   FaultInjector,
+  matchesQuery,
   matchesRequest,
   type RequestMatcher,
   type SlowOptions,
@@ -200,6 +201,7 @@ export class FakeKubernetesApi {
       },
       removeWatch: (stream) => {
         this.#watches.delete(stream);
+        this.#notify();
       },
       trackTimer: (timer) => this.#timers.add(timer),
       untrackTimer: (timer) => this.#timers.delete(timer),
@@ -308,6 +310,20 @@ export class FakeKubernetesApi {
    */
   waitForWatches(matcher: WatchMatcher = {}, count = 1, options?: WaitOptions): Promise<void> {
     return this.#waitFor(() => this.#matchingWatches(matcher).length >= count, options);
+  }
+
+  /**
+   * Resolve once `condition` holds for the open watches, checked now and whenever a watch opens or
+   * ends: for waits that {@link waitForWatches} cannot express, such as watches having closed.
+   *
+   * @example
+   * ```ts
+   * // the client's per-Service watches (those with a selector) have all ended
+   * await api.waitForWatchState((open) => open.every((w) => w.query.labelSelector === undefined))
+   * ```
+   */
+  waitForWatchState(condition: (open: readonly WatchInfo[]) => boolean, options?: WaitOptions): Promise<void> {
+    return this.#waitFor(() => condition(this.watches), options);
   }
 
   /**
@@ -682,6 +698,7 @@ export class FakeKubernetesApi {
       if (s.ended) return false;
       if (kind !== undefined && s.params.kind !== kind) return false;
       if (matcher.namespace !== undefined && (s.params.namespace ?? null) !== matcher.namespace) return false;
+      if (!matchesQuery(matcher.query, s.query)) return false;
       if (matcher.path instanceof RegExp) return matcher.path.test(s.path);
       if (typeof matcher.path === 'string') return matcher.path === s.path;
       return true;

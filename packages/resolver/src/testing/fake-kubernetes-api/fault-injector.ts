@@ -19,6 +19,11 @@ export interface RequestMatcher {
   readonly path?: string | RegExp;
   /** true: only watch requests; false: only non-watch requests. */
   readonly watch?: boolean;
+  /**
+   * Query parameters the request must carry with these values; `null`: must not carry it. E.g.
+   * `{ labelSelector: null }` picks lists and watches of a whole collection, not selected ones.
+   */
+  readonly query?: Readonly<Record<string, string | null>>;
 }
 
 /** Options of {@link FakeKubernetesApi.failNext}. */
@@ -102,8 +107,21 @@ function validateCount(option: string, count: number | undefined, fallback: numb
 export function matchesRequest(matcher: RequestMatcher, record: RequestRecord): boolean {
   if (matcher.method !== undefined && matcher.method.toUpperCase() !== record.method) return false;
   if (matcher.watch !== undefined && matcher.watch !== record.watch) return false;
+  if (!matchesQuery(matcher.query, record.query)) return false;
   if (matcher.path instanceof RegExp) return matcher.path.test(record.path);
   if (typeof matcher.path === 'string') return matcher.path === record.path;
+  return true;
+}
+
+/** Whether `query` carries every parameter of `wanted` with its value (`null`: absent). */
+export function matchesQuery(
+  wanted: Readonly<Record<string, string | null>> | undefined,
+  query: Readonly<Record<string, string>>,
+): boolean {
+  if (wanted === undefined) return true;
+  for (const [key, value] of Object.entries(wanted)) {
+    if ((Object.hasOwn(query, key) ? query[key] : null) !== value) return false;
+  }
   return true;
 }
 
