@@ -23,6 +23,7 @@ test('explicit options: defaults applied and frozen', (t) => {
   t.is(c.requestTimeoutMs, 30_000);
   t.is(c.minWatchTimeoutSeconds, 300);
   t.is(c.client.tokenRefreshIntervalMs, 60_000);
+  t.is(c.namespaceWatchServices, 16);
   t.deepEqual({ ...c.backoff }, { initialMs: 800, maxMs: 30_000, factor: 2, jitter: 1, resetAfterMs: 120_000 });
   t.true(Object.isFrozen(c));
   t.true(Object.isFrozen(c.client));
@@ -38,7 +39,24 @@ const invalid: [string, unknown, string][] = [
   ['negative timeout', { server: 'https://a', requestTimeoutMs: -1 }, 'requestTimeoutMs'],
   ['token not a string', { server: 'https://a', token: 42 }, 'token'],
   ['bad backoff key', { server: 'https://a', backoff: { foo: 1 } }, 'backoff.foo'],
+  ['namespaceWatchServices 0', { server: 'https://a', namespaceWatchServices: 0 }, 'namespaceWatchServices'],
+  ['namespaceWatchServices 2.5', { server: 'https://a', namespaceWatchServices: 2.5 }, 'namespaceWatchServices'],
+  ['namespaceWatchServices NaN', { server: 'https://a', namespaceWatchServices: Number.NaN }, 'namespaceWatchServices'],
+  ['namespaceWatchServices "16"', { server: 'https://a', namespaceWatchServices: '16' }, 'namespaceWatchServices'],
 ];
+test('namespaceWatchServices: whole numbers from 1, or Infinity; the error says what is allowed', (t) => {
+  const at = (n: unknown) =>
+    resolveKubernetesSourceOptions({ server: 'https://a', namespaceWatchServices: n as number }).namespaceWatchServices;
+  t.is(at(1), 1);
+  t.is(at(500), 500);
+  t.is(at(Number.POSITIVE_INFINITY), Number.POSITIVE_INFINITY);
+  const err = t.throws(() => at(-3));
+  t.regex(
+    err?.message ?? '',
+    /namespaceWatchServices must be a whole number of Services from 1 .* or Infinity \(never\), got -3/,
+  );
+});
+
 for (const [title, options, option] of invalid) {
   test(`invalid options: ${title} → CLUSTERIP_ERR_INVALID_ARG at ${option}`, (t) => {
     const err = t.throws(() => new KubernetesSource(options as never)) as unknown as {

@@ -77,6 +77,18 @@ export interface KubernetesSourceOptions {
   readonly maxResponseBytes?: number;
   /** Most Services watched at once; one more throws. Default 10 000. */
   readonly maxServices?: number;
+  /**
+   * Once this many Services of one namespace are watched, that namespace's Services and EndpointSlices
+   * are watched by one namespace-wide list+watch pair shared by all of them, instead of a pair per
+   * Service (two API connections and two watches each). Below it, each Service has its own pair, which
+   * receives only that Service's changes. Default 16; `1`: always namespace-wide; `Infinity`: never.
+   * Services watched before the shared pair started keep their own pairs until it has listed both
+   * collections, then switch with one `reset`; later ones start from its state. The shared pair needs
+   * list and watch of `services` and `discovery.k8s.io/endpointslices` in the namespace without a
+   * name; when that is forbidden (403, RBAC granting Services by `resourceNames`) or a list is over
+   * `maxResponseBytes`, the namespace keeps per-Service pairs.
+   */
+  readonly namespaceWatchServices?: number;
   /** Retry backoff (client-go defaults: 800 ms × 2 up to 30 s, jitter 1.0, reset after 2 min). */
   readonly backoff?: BackoffOptions;
   /** Clock, for tests. Default `Date.now`. */
@@ -97,6 +109,7 @@ export interface KubernetesSourceConfig {
   readonly requestTimeoutMs: number;
   readonly minWatchTimeoutSeconds: number;
   readonly maxServices: number;
+  readonly namespaceWatchServices: number;
   readonly backoff: BackoffConfig;
   readonly now: () => number;
   readonly random: () => number;
@@ -123,6 +136,7 @@ const OPTION_KEYS = new Set([
   'tokenRefreshIntervalMs',
   'maxResponseBytes',
   'maxServices',
+  'namespaceWatchServices',
   'backoff',
   'now',
   'random',
@@ -281,11 +295,21 @@ export function resolveKubernetesSourceOptions(options: KubernetesSourceOptions)
     requestTimeoutMs,
     minWatchTimeoutSeconds: int('minWatchTimeoutSeconds', 300, 1, 86_400),
     maxServices: int('maxServices', 10_000, 1),
+    namespaceWatchServices: namespaceWatchServices(o.namespaceWatchServices),
     backoff: resolveBackoffOptions(o.backoff as BackoffOptions | undefined, 'backoff'),
     now,
     random: fn<() => number>('random', Math.random),
     timers,
   });
+}
+
+function namespaceWatchServices(v: unknown): number {
+  if (v === undefined) return 16;
+  if (v === Number.POSITIVE_INFINITY || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) return v;
+  throw arg(
+    'namespaceWatchServices',
+    `kubernetes source: namespaceWatchServices must be a whole number of Services from 1 (1: always namespace-wide), or Infinity (never), got ${describe(v)}`,
+  );
 }
 
 /** Default paths of the in-cluster service account (client-go `InClusterConfig`). */

@@ -34,6 +34,12 @@ import {
 } from './endpoint-slice-merge.js';
 import { KubeApiClient } from './kube-api-client.js';
 import { ListWatch } from './list-watch.js';
+import {
+  listWatchSettings,
+  NamespaceWatch,
+  type NamespaceWatchMember,
+  type WatchedCollection,
+} from './namespace-watch.js';
 
 /**
  * Why a Service's endpoint set is empty or unusable, carried on `reset` updates (`reason.code`):
@@ -330,8 +336,12 @@ class View {
   }
 }
 
-/** The shared list+watch pair of one Service, with its views. */
-class ServiceWatch {
+/**
+ * One watched Service with its views. Fed by its own list+watch pair (the Service by name, its
+ * EndpointSlices by label), or by its namespace's shared pair once the namespace has enough watched
+ * Services (see `namespaceWatchServices`).
+ */
+class ServiceWatch implements NamespaceWatchMember {
   readonly source: KubernetesSource;
   readonly namespace: string;
   readonly name: string;
@@ -344,81 +354,123 @@ class ServiceWatch {
   #failing = { services: false, slices: false };
   #stale: WatchFailedError | undefined;
   #idleTimer: unknown;
-  readonly #services: ListWatch<ServiceInfo>;
-  readonly #sliceWatch: ListWatch<DecodedSlice>;
+  readonly #client: KubeApiClient;
+  /** Its own pair, while it runs one. */
+  #own: { readonly services: ListWatch<ServiceInfo>; readonly slices: ListWatch<DecodedSlice> } | undefined;
+  #ownStopped: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(source: KubernetesSource, client: KubeApiClient, namespace: string, name: string) {
     this.source = source;
     this.namespace = namespace;
     this.name = name;
-    const c = source.config;
-    const common = {
-      client,
-      backoff: c.backoff,
-      minWatchTimeoutSeconds: c.minWatchTimeoutSeconds,
-      requestTimeoutMs: c.requestTimeoutMs,
-      now: c.now,
-      random: c.random,
-      timers: c.timers,
-    };
+    this.#client = client;
+  }
+
+  get feedingItself(): boolean {
+    return this.#own !== undefined;
+  }
+
+  /** Start its own pair (a Service not fed, or not yet, by a namespace-wide pair). */
+  start(): void {
+    if (this.#own !== undefined || this.#stopping !== undefined) return;
+    const settings = listWatchSettings(this.source.config, this.#client);
+    const { namespace, name } = this;
     const ns = encodeURIComponent(namespace);
-    this.#services = new ListWatch<ServiceInfo>({
-      ...common,
-      path: `/api/v1/namespaces/${ns}/services`,
-      selector: { fieldSelector: `metadata.name=${name}` },
-      listKind: 'ServiceList',
-      itemKind: 'Service',
-      decode: normalizeService,
-      accept: (s) => s.name === name,
-      subject: `services ${namespace}/${name}`,
-      handlers: {
-        onList: (items) => {
-          this.#failing.services = false;
-          this.service = items[0] ?? null;
-          this.#changed(true, true);
+    this.#own = {
+      services: new ListWatch<ServiceInfo>({
+        ...settings,
+        path: `/api/v1/namespaces/${ns}/services`,
+        selector: { fieldSelector: `metadata.name=${name}` },
+        listKind: 'ServiceList',
+        itemKind: 'Service',
+        decode: normalizeService,
+        accept: (s) => s.name === name,
+        subject: `services ${namespace}/${name}`,
+        handlers: {
+          onList: (items) => this.servicesListed(items[0] ?? null),
+          onUpsert: (svc) => this.serviceUpserted(svc),
+          onDelete: () => this.serviceDeleted(),
+          onFailure: (err) => this.failed('services', err),
+          onRecover: () => this.recovered('services'),
         },
-        onUpsert: (svc) => {
-          this.service = svc;
-          this.#changed(false, true);
+      }),
+      slices: new ListWatch<DecodedSlice>({
+        ...settings,
+        path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+        selector: { labelSelector: `${SERVICE_NAME_LABEL}=${name}` },
+        listKind: 'EndpointSliceList',
+        itemKind: 'EndpointSlice',
+        decode: decodeEndpointSlice,
+        accept: (s) => s.serviceName === name,
+        subject: `endpointslices ${namespace}/${name}`,
+        handlers: {
+          onList: (items) => this.slicesListed(items),
+          onUpsert: (slice) => this.sliceUpserted(slice),
+          onDelete: (slice) => this.sliceDeleted(slice),
+          onFailure: (err) => this.failed('slices', err),
+          onRecover: () => this.recovered('slices'),
         },
-        onDelete: () => {
-          this.service = null;
-          this.#changed(false, false);
-        },
-        onFailure: (err) => this.#fail('services', err),
-        onRecover: () => this.#recover('services'),
-      },
-    });
-    this.#sliceWatch = new ListWatch<DecodedSlice>({
-      ...common,
-      path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
-      selector: { labelSelector: `${SERVICE_NAME_LABEL}=${name}` },
-      listKind: 'EndpointSliceList',
-      itemKind: 'EndpointSlice',
-      decode: decodeEndpointSlice,
-      accept: (s) => s.serviceName === name,
-      subject: `endpointslices ${namespace}/${name}`,
-      handlers: {
-        onList: (items) => {
-          this.#failing.slices = false;
-          this.slices.clear();
-          for (const s of items) this.slices.set(s.name, s);
-          this.#slicesListed = true;
-          this.#changed(true, false);
-        },
-        onUpsert: (slice) => {
-          this.slices.set(slice.name, slice);
-          this.#sliceChanged(slice.name, slice);
-        },
-        onDelete: (slice) => {
-          if (!this.slices.delete(slice.name)) return;
-          this.#sliceChanged(slice.name, undefined);
-        },
-        onFailure: (err) => this.#fail('slices', err),
-        onRecover: () => this.#recover('slices'),
-      },
-    });
+      }),
+    };
+    this.#own.services.start();
+    this.#own.slices.start();
+  }
+
+  // ── feed: what a list+watch pair reports about this Service ───────────────────────────────────
+
+  servicesListed(service: ServiceInfo | null): void {
+    this.#failing.services = false;
+    this.service = service;
+    this.#changed(true, true);
+  }
+
+  serviceUpserted(service: ServiceInfo): void {
+    this.service = service;
+    this.#changed(false, true);
+  }
+
+  serviceDeleted(): void {
+    this.service = null;
+    this.#changed(false, false);
+  }
+
+  slicesListed(slices: Iterable<DecodedSlice>): void {
+    this.#failing.slices = false;
+    this.#replaceSlices(slices);
+    this.#changed(true, false);
+  }
+
+  sliceUpserted(slice: DecodedSlice): void {
+    this.slices.set(slice.name, slice);
+    this.#sliceChanged(slice.name, slice);
+  }
+
+  sliceDeleted(slice: DecodedSlice): void {
+    if (!this.slices.delete(slice.name)) return;
+    this.#sliceChanged(slice.name, undefined);
+  }
+
+  /**
+   * Switch to the namespace-wide pair: its state replaces this one's in one step (a single `reset` per
+   * view, as after a relist), and the own pair stops (no call from it after this).
+   */
+  handOver(service: ServiceInfo | null, slices: Iterable<DecodedSlice>): void {
+    const own = this.#own;
+    if (own !== undefined) {
+      this.#own = undefined;
+      this.#ownStopped = Promise.all([own.services.stop(), own.slices.stop()]).then(() => undefined);
+    }
+    this.#failing = { services: false, slices: false };
+    this.service = service;
+    this.#replaceSlices(slices);
+    this.#changed(true, true);
+  }
+
+  #replaceSlices(slices: Iterable<DecodedSlice>): void {
+    this.slices.clear();
+    for (const s of slices) this.slices.set(s.name, s);
+    this.#slicesListed = true;
   }
 
   get synced(): boolean {
@@ -427,11 +479,6 @@ class ServiceWatch {
 
   get idle(): boolean {
     return this.#subs === 0;
-  }
-
-  start(): void {
-    this.#services.start();
-    this.#sliceWatch.start();
   }
 
   subscribe(spec: ViewSpec, sub: Subscription): void {
@@ -481,11 +528,14 @@ class ServiceWatch {
     }
   }
 
+  /** Stop its own pair, if any (leaving a namespace-wide pair is the source's part). Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       if (this.#idleTimer !== undefined) this.source.config.timers.clearTimeout(this.#idleTimer);
       this.#idleTimer = undefined;
-      await Promise.all([this.#services.stop(), this.#sliceWatch.stop()]);
+      const own = this.#own;
+      this.#own = undefined;
+      await Promise.all([own?.services.stop(), own?.slices.stop(), this.#ownStopped]);
     })();
     return this.#stopping;
   }
@@ -522,7 +572,7 @@ class ServiceWatch {
     for (const s of this.#allSubs()) s.deliver(event);
   }
 
-  #fail(which: 'services' | 'slices', error: WatchFailedError): void {
+  failed(which: WatchedCollection, error: WatchFailedError): void {
     this.#failing[which] = true;
     if (this.#stale !== undefined) return; // once per outage
     this.#stale = error;
@@ -530,7 +580,7 @@ class ServiceWatch {
     for (const s of this.#allSubs()) s.deliver(event);
   }
 
-  #recover(which: 'services' | 'slices'): void {
+  recovered(which: WatchedCollection): void {
     this.#failing[which] = false;
     if (this.#stale === undefined || this.#failing.services || this.#failing.slices) return;
     this.#stale = undefined;
@@ -543,7 +593,10 @@ class ServiceWatch {
 /**
  * Endpoint source backed by the Kubernetes API: for each Service asked about, one shared list+watch
  * of the Service (`fieldSelector=metadata.name=<svc>`) and one of its EndpointSlices
- * (`labelSelector=kubernetes.io/service-name=<svc>`), merged with kube-proxy's rules.
+ * (`labelSelector=kubernetes.io/service-name=<svc>`), merged with kube-proxy's rules. Once
+ * `namespaceWatchServices` Services of one namespace are watched (default 16), one namespace-wide pair
+ * (all its Services, all its EndpointSlices) feeds them all instead; each Service switches over once
+ * that pair has listed both, with one `reset`.
  *
  * Behaviour:
  * - names: `service` → the endpoints (pods, also for ClusterIP Services) of the requested port;
@@ -579,6 +632,11 @@ export class KubernetesSource implements EndpointSource {
   readonly namespace: string | undefined;
   readonly #client: KubeApiClient;
   readonly #watches = new Map<string, ServiceWatch>();
+  /** Watched Services per namespace (the count `namespaceWatchServices` is compared with). */
+  readonly #perNamespace = new Map<string, number>();
+  readonly #namespaceWatches = new Map<string, NamespaceWatch>();
+  /** Namespaces where a namespace-wide pair cannot work (forbidden, too large): per-Service pairs only. */
+  readonly #perServiceOnly = new Set<string>();
   readonly #stopping = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
@@ -652,6 +710,11 @@ export class KubernetesSource implements EndpointSource {
   /** Number of Services currently watched (including idle ones awaiting their timeout). */
   get watchedServices(): number {
     return this.#watches.size;
+  }
+
+  /** Namespaces whose Services are watched by one namespace-wide pair (see `namespaceWatchServices`). */
+  get namespaceWatches(): readonly string[] {
+    return [...this.#namespaceWatches.keys()];
   }
 
   watch(query: SourceQuery, listener: SourceListener): SourceWatch {
@@ -732,17 +795,66 @@ export class KubernetesSource implements EndpointSource {
       }
       sw = new ServiceWatch(this, this.#client, name.namespace, name.service);
       this.#watches.set(key, sw);
-      sw.start();
+      this.#feed(sw);
     }
     sw.subscribe(spec, sub);
     return sub;
   }
 
+  /**
+   * Feed a new ServiceWatch: from its namespace's shared pair when there is one (at once, or once it has
+   * listed); else from its own pair, and when its namespace now has `namespaceWatchServices` watched
+   * Services, start the shared pair, which takes every one of them over once it has listed.
+   */
+  #feed(sw: ServiceWatch): void {
+    const ns = sw.namespace;
+    const count = (this.#perNamespace.get(ns) ?? 0) + 1;
+    this.#perNamespace.set(ns, count);
+    const shared = this.#namespaceWatches.get(ns);
+    if (shared !== undefined) {
+      shared.join(sw);
+      return;
+    }
+    if (count < this.config.namespaceWatchServices || this.#perServiceOnly.has(ns)) {
+      sw.start();
+      return;
+    }
+    const created = new NamespaceWatch(this.config, this.#client, ns, () => {
+      // Not possible here (forbidden, too large): every Service of the namespace gets its own pair, for good.
+      if (this.#namespaceWatches.get(ns) !== created) return;
+      this.#namespaceWatches.delete(ns);
+      this.#perServiceOnly.add(ns);
+      this.#track(created.stop());
+      for (const other of this.#watches.values()) if (other.namespace === ns && !other.feedingItself) other.start();
+    });
+    this.#namespaceWatches.set(ns, created);
+    for (const other of this.#watches.values()) if (other.namespace === ns) created.join(other);
+    created.start();
+  }
+
   /** @internal Called by an idle ServiceWatch whose timeout expired. */
   evict(sw: ServiceWatch): void {
     const key = `${sw.namespace}/${sw.name}`;
-    if (this.#watches.get(key) === sw) this.#watches.delete(key);
-    const stopped = sw.stop();
+    if (this.#watches.get(key) !== sw) {
+      this.#track(sw.stop());
+      return;
+    }
+    this.#watches.delete(key);
+    const ns = sw.namespace;
+    const count = (this.#perNamespace.get(ns) ?? 1) - 1;
+    if (count > 0) this.#perNamespace.set(ns, count);
+    else this.#perNamespace.delete(ns);
+    const shared = this.#namespaceWatches.get(ns);
+    shared?.leave(sw);
+    // The shared pair goes with the namespace's last Service; a later one starts with its own pair again.
+    if (shared !== undefined && shared.size === 0) {
+      this.#namespaceWatches.delete(ns);
+      this.#track(shared.stop());
+    }
+    this.#track(sw.stop());
+  }
+
+  #track(stopped: Promise<void>): void {
     this.#stopping.add(stopped);
     void stopped.then(() => this.#stopping.delete(stopped));
   }
@@ -760,9 +872,12 @@ export class KubernetesSource implements EndpointSource {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const watches = [...this.#watches.values()];
+      const shared = [...this.#namespaceWatches.values()];
       this.#watches.clear();
+      this.#namespaceWatches.clear();
+      this.#perNamespace.clear();
       for (const sw of watches) for (const v of sw.views.values()) for (const s of v.subs) s.closed = true;
-      await Promise.all([...watches.map((sw) => sw.stop()), ...this.#stopping]);
+      await Promise.all([...watches.map((sw) => sw.stop()), ...shared.map((n) => n.stop()), ...this.#stopping]);
       await this.#client.close();
     })();
     return this.#closing;
