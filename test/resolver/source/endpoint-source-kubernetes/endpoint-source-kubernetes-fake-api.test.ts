@@ -1,25 +1,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EndpointSet, KubernetesSource, type KubernetesSourceOptions, Resolver } from '@clusterip/resolver';
+import { EndpointSet, type KubernetesSource, type KubernetesSourceOptions, Resolver } from '@clusterip/resolver';
 import type { FakeKubernetesApi } from '@clusterip/resolver/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createFakeKubeApi } from '../../../helpers/fake-kube-api.js';
 import { EventLog, isReset, isUpdate } from './scripted-api.js';
+import { testSource } from './test-source.js';
 
 const NS = 'shop';
 
-function source(t: ExecutionContext, api: FakeKubernetesApi, extra: Partial<KubernetesSourceOptions> = {}) {
-  const s = new KubernetesSource({
-    server: api.url,
-    backoff: { initialMs: 5, maxMs: 20, jitter: 0 },
-    requestTimeoutMs: 2000,
-    idleTimeoutMs: 0,
-    ...extra,
-  });
-  t.teardown(() => s.close());
-  return s;
-}
+const source = (t: ExecutionContext, api: FakeKubernetesApi, extra: Partial<KubernetesSourceOptions> = {}) =>
+  testSource(t, api.url, extra);
 
 function watch(t: ExecutionContext, src: KubernetesSource, svc: string, port?: string | number): EventLog {
   const log = new EventLog();

@@ -1,25 +1,22 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { EndpointSet, KubernetesSource, type KubernetesSourceOptions, type SourceEvent } from '@clusterip/resolver';
+import {
+  EndpointSet,
+  type KubernetesSource,
+  type KubernetesSourceOptions,
+  type SourceEvent,
+} from '@clusterip/resolver';
 import type { FakeKubernetesApi, WatchInfo } from '@clusterip/resolver/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createFakeKubeApi } from '../../../helpers/fake-kube-api.js';
 import { EventLog, isReset, isUpdate } from './scripted-api.js';
+import { testSource } from './test-source.js';
 
 const NS = 'shop';
 const SERVICES = `/api/v1/namespaces/${NS}/services`;
 const SLICES = `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`;
 
-function source(t: ExecutionContext, api: FakeKubernetesApi, extra: Partial<KubernetesSourceOptions> = {}) {
-  const s = new KubernetesSource({
-    server: api.url,
-    backoff: { initialMs: 5, maxMs: 20, jitter: 0 },
-    requestTimeoutMs: 2000,
-    idleTimeoutMs: 0,
-    ...extra,
-  });
-  t.teardown(() => s.close());
-  return s;
-}
+const source = (t: ExecutionContext, api: FakeKubernetesApi, extra: Partial<KubernetesSourceOptions> = {}) =>
+  testSource(t, api.url, extra);
 
 function watch(src: KubernetesSource, svc: string): { log: EventLog; close(): Promise<void> } {
   const log = new EventLog();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import {
   type ClusterName,
   EndpointSet,
-  KubernetesSource,
+  type KubernetesSource,
   type KubernetesSourceOptions,
   type SourceEvent,
 } from '@clusterip/resolver';
@@ -19,18 +19,10 @@ import {
   service,
   status,
 } from './scripted-api.js';
+import { testSource } from './test-source.js';
 
-function source(t: ExecutionContext, api: ScriptedApi, extra: Partial<KubernetesSourceOptions> = {}): KubernetesSource {
-  const s = new KubernetesSource({
-    server: api.url,
-    backoff: { initialMs: 5, maxMs: 20, jitter: 0 },
-    requestTimeoutMs: 2000,
-    idleTimeoutMs: 0,
-    ...extra,
-  });
-  t.teardown(() => s.close());
-  return s;
-}
+const source = (t: ExecutionContext, api: ScriptedApi, extra: Partial<KubernetesSourceOptions> = {}) =>
+  testSource(t, api.url, extra);
 
 function q(svc: string, port?: number | string, name?: ClusterName) {
   return {
