@@ -111,6 +111,8 @@ test('below namespaceWatchServices each Service has its own pair; at it, one nam
   t.true(isReset(await b.next(isUpdate)));
   await api.waitForWatchState((open) => open.length === 2 && !open.some(selected), timeout());
   t.deepEqual(src.namespaceWatches, [NS]);
+  t.is(a.events.filter(isUpdate).length, 2, 'a: its first reset and the switch');
+  t.is(b.events.filter(isUpdate).length, 2, 'b: its first reset and the switch');
   const cUpdates = c.events.filter(isUpdate).length;
   t.is(wideLists(api, SERVICES), 1);
   t.is(wideLists(api, SLICES), 1);
@@ -189,6 +191,7 @@ test('namespace-wide pair: Service deleted and recreated, a slice relabelled to 
     t.is(stale.type === 'stale' ? stale.error.code : '', 'CLUSTERIP_ERR_WATCH_FAILED');
     t.regex(stale.type === 'stale' ? stale.error.message : '', /endpointslices shop \(namespace-wide\)/);
     t.true(isReset(await log.next(isUpdate)));
+    t.is(log.events.filter((e) => e.type === 'stale').length, 1, 'stale once per outage');
   }
   t.is(fault.remaining, 0);
 });
@@ -249,31 +252,79 @@ for (const [title, fault, options] of unusable) {
   );
 }
 
-test('Services asked for while the namespace-wide pair lists wait for it (no pair of their own); stale if it fails meanwhile', async (t) => {
+/** Services a request selected by name or label (a per-Service pair's), sorted. */
+const selectedBy = (api: FakeKubernetesApi) =>
+  [
+    ...new Set(
+      api.requests
+        .map((r) => r.query.labelSelector ?? r.query.fieldSelector)
+        .filter((q) => q !== undefined)
+        .map((q) => q.replace(/^.*=/, '')),
+    ),
+  ].sort();
+
+test('Services asked for while the namespace-wide pair lists wait for it, without a pair of their own', async (t) => {
   const api = await createFakeKubeApi(t);
   const names = ['a', 'b', 'c', 'd', 'e'];
   for (const [i, svc] of names.entries()) {
     applyService(api, svc);
     applyPod(api, svc, i + 1);
   }
-  // The namespace-wide slice list fails twice (a 503): the waiting Services hear of it.
-  const fault = api.failNext({ status: 503, path: SLICES, query: { labelSelector: null }, count: 2 });
   const src = source(t, api, { namespaceWatchServices: 2 });
   const logs = names.map((svc) => watchFor(t, src, svc));
-  const waiting = logs[4]!;
-  const stale = await waiting.next((e) => e.type === 'stale');
-  t.regex(stale.type === 'stale' ? stale.error.message : '', /endpointslices shop \(namespace-wide\)/);
   for (const [i, log] of logs.entries()) {
     t.deepEqual(addresses(await setUntil(log, (s) => s.size === 1)), [`10.1.0.${i + 1}`]);
   }
-  t.is(fault.remaining, 0);
   await api.waitForWatchState((open) => open.length === 2 && !open.some(selected), timeout());
-  // Only the first Service (below the threshold) ever had a pair of its own.
-  const own = api.requests.filter((r) => r.query.labelSelector !== undefined || r.query.fieldSelector !== undefined);
-  t.deepEqual([...new Set(own.map((r) => r.query.labelSelector ?? r.query.fieldSelector))].sort(), [
-    'kubernetes.io/service-name=a',
-    'metadata.name=a',
-  ]);
+  t.deepEqual(selectedBy(api), ['a'], 'only the Service below the threshold had a pair of its own');
+});
+
+test('the namespace-wide lists failing before they listed: the waiting Services use their own pairs meanwhile, then switch', async (t) => {
+  const api = await createFakeKubeApi(t);
+  const names = ['a', 'b', 'c'];
+  for (const [i, svc] of names.entries()) {
+    applyService(api, svc);
+    applyPod(api, svc, i + 1);
+  }
+  const fault = api.failNext({ status: 503, path: SLICES, query: { labelSelector: null }, count: 2 });
+  const src = source(t, api, { namespaceWatchServices: 2 });
+  const logs = names.map((svc) => watchFor(t, src, svc));
+  for (const [i, log] of logs.entries()) {
+    t.deepEqual(addresses(await setUntil(log, (s) => s.size === 1)), [`10.1.0.${i + 1}`]);
+  }
+  await api.waitForWatchState((open) => open.length === 2 && !open.some(selected), timeout());
+  t.is(fault.remaining, 0);
+  t.deepEqual(selectedBy(api), names, 'each Service had its own pair while the namespace-wide lists failed');
+  t.deepEqual(src.namespaceWatches, [NS]);
+  t.false(
+    logs.some((log) => log.events.some((e) => e.type === 'stale')),
+    'their own pairs served them: no outage',
+  );
+});
+
+test('a 403 after the hand-over (RBAC narrowed): every Service goes back to its own pair', async (t) => {
+  const api = await createFakeKubeApi(t);
+  applyService(api, 'a');
+  applyPod(api, 'a', 1);
+  applyService(api, 'b');
+  applyPod(api, 'b', 2);
+  const src = source(t, api, { namespaceWatchServices: 1 });
+  const a = watchFor(t, src, 'a');
+  const b = watchFor(t, src, 'b');
+  await setUntil(a, (s) => s.size === 1);
+  await setUntil(b, (s) => s.size === 1);
+  await api.waitForWatchState((open) => open.length === 2 && !open.some(selected), timeout());
+  api.failNext({ status: 403, path: SLICES, query: { labelSelector: null }, count: 1000 });
+  api.expireWatches({ kind: 'EndpointSlice' });
+  await api.waitForWatchState((open) => open.length === 4 && open.every(selected), timeout());
+  t.deepEqual(src.namespaceWatches, []);
+  // Their own pairs list afresh (resets) and carry later changes.
+  t.true(isReset(await a.next(isUpdate)));
+  let bs = await setUntil(b, (s) => s.size === 1);
+  applyPod(api, 'b', 3);
+  bs = await setUntil(b, (s) => s.size === 2, bs);
+  t.deepEqual(addresses(bs), ['10.1.0.2', '10.1.0.3']);
+  t.false([...a.events, ...b.events].some((e) => e.type === 'stale'));
 });
 
 test("the shared pair closes with the namespace's last watched Service; Infinity keeps per-Service pairs", async (t) => {

@@ -83,10 +83,13 @@ export interface KubernetesSourceOptions {
    * Service (two API connections and two watches each). Below it, each Service has its own pair, which
    * receives only that Service's changes. Default 16; `1`: always namespace-wide; `Infinity`: never.
    * Services watched before the shared pair started keep their own pairs until it has listed both
-   * collections, then switch with one `reset`; later ones start from its state. The shared pair needs
-   * list and watch of `services` and `discovery.k8s.io/endpointslices` in the namespace without a
-   * name; when that is forbidden (403, RBAC granting Services by `resourceNames`) or a list is over
-   * `maxResponseBytes`, the namespace keeps per-Service pairs.
+   * collections, then switch with one `reset`; later ones wait for it (or use their own pairs while its
+   * lists fail) or start from its state. It stays until the namespace's last watched Service is gone
+   * (idle ones count until `idleTimeoutMs`). It needs list and watch of `services` and
+   * `discovery.k8s.io/endpointslices` in the namespace without a name; when that is forbidden (403, RBAC
+   * granting Services by `resourceNames`), or an object of the namespace does not decode, or a list or
+   * event is over `maxResponseBytes`, the namespace goes back to per-Service pairs for the life of the
+   * source.
    */
   readonly namespaceWatchServices?: number;
   /** Retry backoff (client-go defaults: 800 ms × 2 up to 30 s, jitter 1.0, reset after 2 min). */

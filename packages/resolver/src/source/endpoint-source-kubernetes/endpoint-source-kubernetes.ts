@@ -1,6 +1,7 @@
 // ③ Endpoint source (Kubernetes): watches Services and their EndpointSlices through the API server.
 // Consumes SourceQuery (one absolute cluster name + port); produces SourceEvents (service, reset/add/
-// remove/not-found, stale) from one shared, ref-counted list+watch pair per Service.
+// remove/not-found, stale) from one shared, ref-counted list+watch pair per Service, or per namespace
+// once it has namespaceWatchServices watched Services (namespace-watch.ts).
 
 import type { Endpoint, Protocol } from '../../endpoint/endpoint.js';
 import { dashedIp } from '../../endpoint/endpoint.js';
@@ -635,7 +636,7 @@ export class KubernetesSource implements EndpointSource {
   /** Watched Services per namespace (the count `namespaceWatchServices` is compared with). */
   readonly #perNamespace = new Map<string, number>();
   readonly #namespaceWatches = new Map<string, NamespaceWatch>();
-  /** Namespaces where a namespace-wide pair cannot work (forbidden, too large): per-Service pairs only. */
+  /** Namespaces where a namespace-wide pair did not work (forbidden, undecodable, oversized): per-Service pairs only. */
   readonly #perServiceOnly = new Set<string>();
   readonly #stopping = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
@@ -820,12 +821,13 @@ export class KubernetesSource implements EndpointSource {
       return;
     }
     const created = new NamespaceWatch(this.config, this.#client, ns, () => {
-      // Not possible here (forbidden, too large): every Service of the namespace gets its own pair, for good.
+      // Not workable here (forbidden, undecodable or oversized data): every Service of the namespace gets
+      // its own pair, for the life of this source.
       if (this.#namespaceWatches.get(ns) !== created) return;
       this.#namespaceWatches.delete(ns);
       this.#perServiceOnly.add(ns);
       this.#track(created.stop());
-      for (const other of this.#watches.values()) if (other.namespace === ns && !other.feedingItself) other.start();
+      for (const other of this.#watches.values()) if (other.namespace === ns) other.start();
     });
     this.#namespaceWatches.set(ns, created);
     for (const other of this.#watches.values()) if (other.namespace === ns) created.join(other);

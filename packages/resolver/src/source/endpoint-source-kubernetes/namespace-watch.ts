@@ -34,12 +34,10 @@ export interface ServiceFeed {
 
 /** A member of a {@link NamespaceWatch}: a Service feed, with or without its own pair until it is handed over. */
 export interface NamespaceWatchMember extends ServiceFeed {
-  /**
-   * True while the member runs its own pair (it was watched before the namespace-wide pair started):
-   * until the hand-over it is fed by that pair alone. A member without one waits for the hand-over and
-   * hears of the namespace-wide pair's failures meanwhile.
-   */
+  /** True while the member runs its own pair: until the hand-over it is fed by that pair alone. */
   readonly feedingItself: boolean;
+  /** Start the member's own pair (nothing when it runs one). */
+  start(): void;
   /** Take the whole state from the namespace-wide pair at once, and stop the member's own pair if it runs one. */
   handOver(service: ServiceInfo | null, slices: Iterable<DecodedSlice>): void;
 }
@@ -71,10 +69,16 @@ const NO_SLICES: ReadonlyMap<string, DecodedSlice> = new Map();
  * routes each change to the member it is about: a Service by name, a slice by its
  * `kubernetes.io/service-name` label (a slice relabelled to another Service leaves the first one).
  * Members that already ran their own pairs keep them, and members that joined later wait, until both
- * collections are listed; then every member is handed the state at once and own pairs stop. When the
- * namespace-wide lists cannot work here (a 403 before the first list: RBAC that grants Services only by
- * name; or a list over `maxResponseBytes`), `onUnusable` is called: the owner drops this pair and gives
- * the waiting members their own.
+ * collections are listed; then every member is handed the state at once (one `reset`) and own pairs stop.
+ * A failure before that gives the waiting members their own pairs meanwhile. A failure that a per-Service
+ * pair may well not have (403: RBAC that grants Services only by name; an object that does not decode;
+ * a list or event over `maxResponseBytes`) calls `onUnusable`, before or after the hand-over: the owner
+ * drops this pair and every member gets its own.
+ *
+ * Known window: a member handed over gets the namespace-wide list's state, which may be older than what
+ * its own pair had already delivered; the namespace-wide watch then replays the changes since that list,
+ * usually within milliseconds. Keeping the member's newer state instead could lose a change its own pair
+ * had not delivered yet, which nothing would replay.
  *
  * Trade-off, as for client-go's namespace informers: two watches instead of two per Service, at the
  * price of receiving every Service and slice change of the namespace.
@@ -170,14 +174,16 @@ export class NamespaceWatch {
     this.#sliceWatch.start();
   }
 
-  /** Add a member; once synced, it is handed the state now. A waiting member hears of a failure going on. */
+  /**
+   * Add a member. Once synced, it is handed the state now; before, it waits (a member that runs its own
+   * pair keeps it), or, while a list fails, starts its own pair.
+   */
   join(member: NamespaceWatchMember): void {
     this.#members.set(member.name, member);
-    if (this.#synced) member.handOver(this.#services.get(member.name) ?? null, this.#slicesOf(member.name));
-    else if (member.feedingItself) return;
-    const { services, slices } = this.#failure;
-    if (services !== undefined) member.failed('services', services);
-    if (slices !== undefined) member.failed('slices', slices);
+    if (this.#synced) {
+      member.handOver(this.#services.get(member.name) ?? null, this.#slicesOf(member.name));
+      this.#replayFailures(member);
+    } else if (this.#failure.services !== undefined || this.#failure.slices !== undefined) member.start();
   }
 
   /** Remove a member; it gets no call after this. */
@@ -209,7 +215,7 @@ export class NamespaceWatch {
     for (const svc of items) this.#services.set(svc.name, svc);
     this.#listed.services = true;
     if (this.#becameSynced() || !this.#synced) return;
-    for (const m of this.#members.values()) m.servicesListed(this.#services.get(m.name) ?? null);
+    for (const m of [...this.#members.values()]) m.servicesListed(this.#services.get(m.name) ?? null);
   }
 
   #slicesListed(items: readonly DecodedSlice[]): void {
@@ -219,7 +225,7 @@ export class NamespaceWatch {
     for (const slice of items) this.#file(slice);
     this.#listed.slices = true;
     if (this.#becameSynced() || !this.#synced) return;
-    for (const m of this.#members.values()) m.slicesListed(this.#slicesOf(m.name));
+    for (const m of [...this.#members.values()]) m.slicesListed(this.#slicesOf(m.name));
   }
 
   /** When the second collection has just been listed: hand every member the whole state. */
@@ -228,6 +234,8 @@ export class NamespaceWatch {
     this.#synced = true;
     for (const m of [...this.#members.values()]) {
       m.handOver(this.#services.get(m.name) ?? null, this.#slicesOf(m.name));
+      // A watch failing since its list (the other one listed meanwhile) is still an outage.
+      this.#replayFailures(m);
     }
     return true;
   }
@@ -265,19 +273,28 @@ export class NamespaceWatch {
 
   #failed(which: WatchedCollection, error: WatchFailedError): void {
     this.#failure[which] = error;
-    if (!this.#synced) {
-      const cause = error.cause;
-      if (cause instanceof KubeApiError && (cause.status === 403 || cause.kind === 'too-large')) {
-        this.#onUnusable(error);
-        return;
-      }
+    const cause = error.cause;
+    if (
+      cause instanceof KubeApiError &&
+      (cause.status === 403 || cause.kind === 'malformed' || cause.kind === 'too-large')
+    ) {
+      this.#onUnusable(error);
+      return;
     }
-    for (const m of this.#members.values()) if (this.#synced || !m.feedingItself) m.failed(which, error);
+    const members = [...this.#members.values()];
+    if (!this.#synced) for (const m of members) m.start();
+    else for (const m of members) m.failed(which, error);
   }
 
   #recovered(which: WatchedCollection): void {
     this.#failure[which] = undefined;
     if (!this.#synced) return;
-    for (const m of this.#members.values()) m.recovered(which);
+    for (const m of [...this.#members.values()]) m.recovered(which);
+  }
+
+  #replayFailures(member: NamespaceWatchMember): void {
+    const { services, slices } = this.#failure;
+    if (services !== undefined) member.failed('services', services);
+    if (slices !== undefined) member.failed('slices', slices);
   }
 }
