@@ -52,6 +52,14 @@ function applyPod(api: FakeKubernetesApi, app: string, i: number) {
   });
 }
 
+/** Services `names`, each with one ready pod: the i-th at 10.1.0.(i + 1). */
+function applyServicesWithPods(api: FakeKubernetesApi, names: readonly string[]) {
+  for (const [i, svc] of names.entries()) {
+    applyService(api, svc);
+    applyPod(api, svc, i + 1);
+  }
+}
+
 /** An EndpointSlice managed by hand (a Service without a selector), labelled with `service`. */
 function applySlice(api: FakeKubernetesApi, name: string, service: string, addresses: readonly string[]) {
   api.apply({
@@ -84,10 +92,7 @@ const addresses = (set: EndpointSet) => set.endpoints.map((e) => e.address).sort
 
 test('below namespaceWatchServices each Service has its own pair; at it, one namespace-wide pair takes them all over with one reset each', async (t) => {
   const api = await createFakeKubeApi(t);
-  for (const [i, svc] of ['a', 'b', 'c'].entries()) {
-    applyService(api, svc);
-    applyPod(api, svc, i + 1);
-  }
+  applyServicesWithPods(api, ['a', 'b', 'c']);
   const src = source(t, api, { namespaceWatchServices: 3 });
   const a = watchFor(t, src, 'a');
   const b = watchFor(t, src, 'b');
@@ -266,10 +271,7 @@ const selectedBy = (api: FakeKubernetesApi) =>
 test('Services asked for while the namespace-wide pair lists wait for it, without a pair of their own', async (t) => {
   const api = await createFakeKubeApi(t);
   const names = ['a', 'b', 'c', 'd', 'e'];
-  for (const [i, svc] of names.entries()) {
-    applyService(api, svc);
-    applyPod(api, svc, i + 1);
-  }
+  applyServicesWithPods(api, names);
   const src = source(t, api, { namespaceWatchServices: 2 });
   const logs = names.map((svc) => watchFor(t, src, svc));
   for (const [i, log] of logs.entries()) {
@@ -282,10 +284,7 @@ test('Services asked for while the namespace-wide pair lists wait for it, withou
 test('the namespace-wide lists failing before they listed: the waiting Services use their own pairs meanwhile, then switch', async (t) => {
   const api = await createFakeKubeApi(t);
   const names = ['a', 'b', 'c'];
-  for (const [i, svc] of names.entries()) {
-    applyService(api, svc);
-    applyPod(api, svc, i + 1);
-  }
+  applyServicesWithPods(api, names);
   const fault = api.failNext({ status: 503, path: SLICES, query: { labelSelector: null }, count: 2 });
   const src = source(t, api, { namespaceWatchServices: 2 });
   const logs = names.map((svc) => watchFor(t, src, svc));
@@ -304,10 +303,7 @@ test('the namespace-wide lists failing before they listed: the waiting Services 
 
 test('a 403 after the hand-over (RBAC narrowed): every Service goes back to its own pair', async (t) => {
   const api = await createFakeKubeApi(t);
-  applyService(api, 'a');
-  applyPod(api, 'a', 1);
-  applyService(api, 'b');
-  applyPod(api, 'b', 2);
+  applyServicesWithPods(api, ['a', 'b']);
   const src = source(t, api, { namespaceWatchServices: 1 });
   const a = watchFor(t, src, 'a');
   const b = watchFor(t, src, 'b');
