@@ -12,7 +12,6 @@ import { WatchFailedError } from '../../errors/watch-failed-error.js';
 import { unrefTimer } from '../../internal/timers.js';
 import { isDns1123Label } from '../../name/validate-names.js';
 import { findServicePort } from '../../service/find-service-port.js';
-import { normalizeService } from '../../service/normalize-service.js';
 import type { ServiceInfo } from '../../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from '../endpoint-source.js';
 import type { EndpointUpdate, SourceEvent } from '../endpoint-update.js';
@@ -28,19 +27,13 @@ import {
 } from './config.js';
 import {
   type DecodedSlice,
-  decodeEndpointSlice,
   EndpointSliceCache,
   SERVICE_NAME_LABEL,
   type SliceSelector,
 } from './endpoint-slice-merge.js';
 import { KubeApiClient } from './kube-api-client.js';
-import { ListWatch } from './list-watch.js';
-import {
-  listWatchSettings,
-  NamespaceWatch,
-  type NamespaceWatchMember,
-  type WatchedCollection,
-} from './namespace-watch.js';
+import { NamespaceWatch, type NamespaceWatchMember, type WatchedCollection } from './namespace-watch.js';
+import { createWatchPair, type WatchPair } from './watch-pair.js';
 
 /**
  * Why a Service's endpoint set is empty or unusable, carried on `reset` updates (`reason.code`):
@@ -357,7 +350,7 @@ class ServiceWatch implements NamespaceWatchMember {
   #idleTimer: unknown;
   readonly #client: KubeApiClient;
   /** Its own pair, while it runs one. */
-  #own: { readonly services: ListWatch<ServiceInfo>; readonly slices: ListWatch<DecodedSlice> } | undefined;
+  #own: WatchPair | undefined;
   #ownStopped: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -375,45 +368,22 @@ class ServiceWatch implements NamespaceWatchMember {
   /** Start its own pair (a Service not fed, or not yet, by a namespace-wide pair). */
   start(): void {
     if (this.#own !== undefined || this.#stopping !== undefined) return;
-    const settings = listWatchSettings(this.source.config, this.#client);
-    const { namespace, name } = this;
-    const ns = encodeURIComponent(namespace);
-    this.#own = {
-      services: new ListWatch<ServiceInfo>({
-        ...settings,
-        path: `/api/v1/namespaces/${ns}/services`,
-        selector: { fieldSelector: `metadata.name=${name}` },
-        listKind: 'ServiceList',
-        itemKind: 'Service',
-        decode: normalizeService,
-        accept: (s) => s.name === name,
-        subject: `services ${namespace}/${name}`,
-        handlers: {
-          onList: (items) => this.servicesListed(items[0] ?? null),
-          onUpsert: (svc) => this.serviceUpserted(svc),
-          onDelete: () => this.serviceDeleted(),
-          onFailure: (err) => this.failed('services', err),
-          onRecover: () => this.recovered('services'),
-        },
-      }),
-      slices: new ListWatch<DecodedSlice>({
-        ...settings,
-        path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
-        selector: { labelSelector: `${SERVICE_NAME_LABEL}=${name}` },
-        listKind: 'EndpointSliceList',
-        itemKind: 'EndpointSlice',
-        decode: decodeEndpointSlice,
-        accept: (s) => s.serviceName === name,
-        subject: `endpointslices ${namespace}/${name}`,
-        handlers: {
-          onList: (items) => this.slicesListed(items),
-          onUpsert: (slice) => this.sliceUpserted(slice),
-          onDelete: (slice) => this.sliceDeleted(slice),
-          onFailure: (err) => this.failed('slices', err),
-          onRecover: () => this.recovered('slices'),
-        },
-      }),
-    };
+    this.#own = createWatchPair(this.source.config, this.#client, this.namespace, this.name, {
+      services: {
+        onList: (items) => this.servicesListed(items[0] ?? null),
+        onUpsert: (svc) => this.serviceUpserted(svc),
+        onDelete: () => this.serviceDeleted(),
+        onFailure: (err) => this.failed('services', err),
+        onRecover: () => this.recovered('services'),
+      },
+      slices: {
+        onList: (items) => this.slicesListed(items),
+        onUpsert: (slice) => this.sliceUpserted(slice),
+        onDelete: (slice) => this.sliceDeleted(slice),
+        onFailure: (err) => this.failed('slices', err),
+        onRecover: () => this.recovered('slices'),
+      },
+    });
     this.#own.services.start();
     this.#own.slices.start();
   }

@@ -4,12 +4,12 @@
 // selected pair would make.
 
 import type { WatchFailedError } from '../../errors/watch-failed-error.js';
-import { normalizeService } from '../../service/normalize-service.js';
 import type { ServiceInfo } from '../../service/service-info.js';
 import type { KubernetesSourceConfig } from './config.js';
-import { type DecodedSlice, decodeEndpointSlice } from './endpoint-slice-merge.js';
+import type { DecodedSlice } from './endpoint-slice-merge.js';
 import { type KubeApiClient, KubeApiError } from './kube-api-client.js';
-import { ListWatch, type ListWatchOptions } from './list-watch.js';
+import type { ListWatch } from './list-watch.js';
+import { createWatchPair } from './watch-pair.js';
 
 /** Which collection a failure or recovery is about. */
 export type WatchedCollection = 'services' | 'slices';
@@ -40,25 +40,6 @@ export interface NamespaceWatchMember extends ServiceFeed {
   start(): void;
   /** Take the whole state from the namespace-wide pair at once, and stop the member's own pair if it runs one. */
   handOver(service: ServiceInfo | null, slices: Iterable<DecodedSlice>): void;
-}
-
-/** Settings a ListWatch takes from the source, for its own and namespace-wide pairs alike. */
-export function listWatchSettings(
-  config: KubernetesSourceConfig,
-  client: KubeApiClient,
-): Pick<
-  ListWatchOptions<unknown>,
-  'client' | 'backoff' | 'minWatchTimeoutSeconds' | 'requestTimeoutMs' | 'now' | 'random' | 'timers'
-> {
-  return {
-    client,
-    backoff: config.backoff,
-    minWatchTimeoutSeconds: config.minWatchTimeoutSeconds,
-    requestTimeoutMs: config.requestTimeoutMs,
-    now: config.now,
-    random: config.random,
-    timers: config.timers,
-  };
 }
 
 const NO_SLICES: ReadonlyMap<string, DecodedSlice> = new Map();
@@ -118,17 +99,8 @@ export class NamespaceWatch {
   ) {
     this.namespace = namespace;
     this.#onUnusable = onUnusable;
-    const settings = listWatchSettings(config, client);
-    const ns = encodeURIComponent(namespace);
-    this.#serviceWatch = new ListWatch<ServiceInfo>({
-      ...settings,
-      path: `/api/v1/namespaces/${ns}/services`,
-      selector: {},
-      listKind: 'ServiceList',
-      itemKind: 'Service',
-      decode: normalizeService,
-      subject: `services ${namespace} (namespace-wide)`,
-      handlers: {
+    const pair = createWatchPair(config, client, namespace, undefined, {
+      services: {
         onList: (items) => this.#servicesListed(items),
         onUpsert: (svc) => {
           this.#services.set(svc.name, svc);
@@ -140,16 +112,7 @@ export class NamespaceWatch {
         onFailure: (error) => this.#failed('services', error),
         onRecover: () => this.#recovered('services'),
       },
-    });
-    this.#sliceWatch = new ListWatch<DecodedSlice>({
-      ...settings,
-      path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
-      selector: {},
-      listKind: 'EndpointSliceList',
-      itemKind: 'EndpointSlice',
-      decode: decodeEndpointSlice,
-      subject: `endpointslices ${namespace} (namespace-wide)`,
-      handlers: {
+      slices: {
         onList: (items) => this.#slicesListed(items),
         onUpsert: (slice) => this.#sliceUpserted(slice),
         onDelete: (slice) => this.#sliceDeleted(slice.name),
@@ -157,6 +120,8 @@ export class NamespaceWatch {
         onRecover: () => this.#recovered('slices'),
       },
     });
+    this.#serviceWatch = pair.services;
+    this.#sliceWatch = pair.slices;
   }
 
   /** Both collections listed at least once: members are fed from here. */
