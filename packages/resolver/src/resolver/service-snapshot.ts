@@ -42,7 +42,10 @@ export interface ServiceSnapshot {
   readonly port?: number | string;
   /** The Service, when the source knows it (Kubernetes: always; DNS: ExternalName only). */
   readonly service?: ServiceInfo;
-  /** Endpoints of the requested port, target ports resolved. */
+  /**
+   * Endpoints of the requested port, target ports resolved; each `address:port` once. An endpoint that did
+   * not change keeps its object (and its place) from one snapshot to the next.
+   */
   readonly endpoints: readonly Endpoint[];
   /** True while the source cannot reach its backend; `endpoints` is then the last good set. */
   readonly stale: boolean;
