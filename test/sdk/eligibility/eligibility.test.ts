@@ -1,5 +1,6 @@
-import type { Endpoint, ServiceInfo } from '@clusterip/resolver';
+import { type Endpoint, endpointKey, type ServiceInfo } from '@clusterip/resolver';
 import { eligibleEndpoints, type TopologyMode } from '@clusterip/sdk';
+import { eligibleUniqueEndpoints } from '@clusterip/sdk/internal/eligibility/eligibility.js';
 import test from 'ava';
 import { ep, NOT_READY, SERVING_NOT_READY, SERVING_TERMINATING, svc, TERMINATING_NOT_SERVING } from '../fixtures.js';
 
@@ -285,6 +286,20 @@ for (const row of rows) {
     }
   });
 }
+
+test('eligibility: for lists with each address:port once (snapshots), the variant without the duplicate merge agrees', (t) => {
+  let compared = 0;
+  for (const row of rows) {
+    if (new Set(row.endpoints.map(endpointKey)).size !== row.endpoints.length) continue;
+    const client = row.client ?? {};
+    const merged = eligibleEndpoints(row.endpoints, svc(row.service), client, 'http');
+    const unique = eligibleUniqueEndpoints(row.endpoints, svc(row.service), client, 'http');
+    t.deepEqual(unique.endpoints, merged.endpoints, row.name);
+    t.deepEqual(unique.outcome, merged.outcome, row.name);
+    compared++;
+  }
+  t.true(compared >= rows.length - 2, `compared ${compared} of ${rows.length} rows`);
+});
 
 test('eligibility: a later duplicate replaces the first only when it is local to the client', (t) => {
   const remote = ep('10.0.0.1', { nodeName: 'n2' });

@@ -214,6 +214,8 @@ export interface Balancer extends Picker {
   readonly panic: boolean;
   /** Number of eligible endpoints. */
   readonly size: number;
+  /** True when the endpoint `address:port` (its `endpointKey`) is in the eligible set. */
+  has(key: string): boolean;
   /** The session affinity in force now (from the options, or from the last Service given to update()). */
   readonly sessionAffinity: SessionAffinity;
   /** Snapshot of every eligible endpoint's state. */
@@ -399,6 +401,8 @@ class BalancerImpl implements Balancer {
   #fixed: PickResult | undefined = QUEUE;
   #noEligible: PickResult | undefined;
   #updated = false;
+  /** Number of the last update; a state listed by it carries the same number. */
+  #generation = 0;
   #closing: Promise<void> | undefined;
   /** Keys reported not serving by an active health check (setNotServing); usually empty. */
   #notServing: ReadonlySet<string> = new Set();
@@ -419,6 +423,10 @@ class BalancerImpl implements Balancer {
 
   get size(): number {
     return this.#all.length;
+  }
+
+  has(key: string): boolean {
+    return this.#states.has(key);
   }
 
   get sessionAffinity(): SessionAffinity {
@@ -495,34 +503,56 @@ class BalancerImpl implements Balancer {
     const now = this.#now();
     const first = !this.#updated;
     this.#updated = true;
-    const old = this.#states;
-    const next = new Map<string, EndpointState>();
+    // Incremental. Resolver snapshots keep the Endpoint objects of unchanged endpoints, in order, so an
+    // endpoint that is the very object of the next state in the old order is matched by one comparison;
+    // only new or replaced objects build a key and look it up. The state map changes in place. With
+    // 10,000 endpoints this replaced a fresh key string and map entry per endpoint (BENCHMARKS.md, "Scale").
+    const gen = ++this.#generation;
+    const states = this.#states;
+    const old = this.#all;
     const all: EndpointState[] = [];
-    let changed = false;
+    let added = false;
     let slowStartUntil = this.#slowStartUntil;
     const ss = this.#config.slowStart;
-    for (const ep of endpoints) {
-      const key = endpointKey(ep);
-      if (next.has(key)) continue;
-      let s = old.get(key);
-      if (s === undefined) {
-        changed = true;
-        const addedAt = first || ss === undefined ? Number.NEGATIVE_INFINITY : now;
-        s = new EndpointState(key, ep, now, addedAt, this.#config.initialLatencyMs, this.#onDone);
-        if (ss !== undefined && addedAt === now) slowStartUntil = Math.max(slowStartUntil, now + ss.windowMs);
-      } else s.setEndpoint(ep);
+    let j = 0;
+    for (let i = 0; i < endpoints.length; i++) {
+      const ep = endpoints[i]!;
+      let s = old[j];
+      if (s !== undefined && s.endpoint === ep && s.generation !== gen) j++;
+      else {
+        const key = endpointKey(ep);
+        s = states.get(key);
+        if (s === undefined) {
+          added = true;
+          const addedAt = first || ss === undefined ? Number.NEGATIVE_INFINITY : now;
+          s = new EndpointState(key, ep, now, addedAt, this.#config.initialLatencyMs, this.#onDone);
+          if (ss !== undefined && addedAt === now) slowStartUntil = Math.max(slowStartUntil, now + ss.windowMs);
+          states.set(key, s);
+        } else if (s.generation === gen)
+          continue; // a duplicate key: the first one counts
+        else {
+          s.setEndpoint(ep);
+          j = s.index + 1; // its old position: carry on comparing from there
+        }
+      }
+      s.generation = gen;
       s.index = all.length;
       all.push(s);
-      next.set(key, s);
     }
-    if (old.size !== next.size) changed = true;
-    for (const [key, s] of old) {
-      if (!next.has(key)) s.removed = true;
+    // Without a new state and with as many states as before, every old state was listed again.
+    let removed = false;
+    if (added || all.length !== old.length) {
+      for (const s of old) {
+        if (s.generation === gen) continue;
+        s.removed = true;
+        states.delete(s.key);
+        removed = true;
+      }
     }
+    const changed = added || removed;
     // An endpoint that left the eligible set loses its affinity for good (spec §7.4); re-adding the
     // same address:port creates a new state, so the binding cannot come back.
-    this.#affinity?.drop((s) => s.removed);
-    this.#states = next;
+    if (removed) this.#affinity?.drop((s) => s.removed);
     this.#all = all;
     this.#slowStartUntil = slowStartUntil;
     if (this.#policy === P_RING && (changed || this.#ring === undefined)) {

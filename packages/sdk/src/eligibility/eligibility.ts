@@ -101,7 +101,30 @@ export function eligibleEndpoints(
   client: ClientTopology = {},
   port?: ServicePort | string | number,
 ): EligibleEndpoints {
-  const all = dedupe(endpoints, client.nodeName);
+  return categorize(dedupe(endpoints, client.nodeName), endpoints.length, service, client, port);
+}
+
+/**
+ * @internal {@link eligibleEndpoints} for a list that holds each `address:port` once, as a
+ * `ServiceSnapshot`'s does: it skips the duplicate merge, which builds a key string and a map entry
+ * per endpoint (about 4 ms for 10,000 endpoints, on every change of the Service).
+ */
+export function eligibleUniqueEndpoints(
+  endpoints: readonly Endpoint[],
+  service: EligibilityService,
+  client: ClientTopology = {},
+  port?: ServicePort | string | number,
+): EligibleEndpoints {
+  return categorize(endpoints, endpoints.length, service, client, port);
+}
+
+function categorize(
+  all: readonly Endpoint[],
+  total: number,
+  service: EligibilityService,
+  client: ClientTopology,
+  port: ServicePort | string | number | undefined,
+): EligibleEndpoints {
   const pnr = service.publishNotReadyAddresses;
   const isReady = (e: Endpoint) => pnr || e.conditions.ready;
   // `Serving && Terminating`: only used when nothing in scope is ready (pitfall 4).
@@ -121,13 +144,13 @@ export function eligibleEndpoints(
     const usableAnywhere = all.filter((e) => isReady(e) || isServTerm(e)).length;
     const label = serviceLabel(service, port);
     if (usableAnywhere === 0) {
-      return fail({ type: 'no-endpoints', error: new NoEndpointsError(label, endpoints.length, why(all, isReady)) });
+      return fail({ type: 'no-endpoints', error: new NoEndpointsError(label, total, why(all, isReady)) });
     }
     const hint =
       client.nodeName === undefined
         ? 'the client node name is unknown; pass client.nodeName (downward API spec.nodeName)'
         : 'internalTrafficPolicy Local never falls back to other nodes';
-    const error = new NoLocalEndpointsError(label, client.nodeName, endpoints.length, usableAnywhere, hint);
+    const error = new NoLocalEndpointsError(label, client.nodeName, total, usableAnywhere, hint);
     return fail({ type: 'no-local-endpoints', error });
   }
 
@@ -148,7 +171,7 @@ export function eligibleEndpoints(
   }
   return fail({
     type: 'no-endpoints',
-    error: new NoEndpointsError(serviceLabel(service, port), endpoints.length, why(all, isReady)),
+    error: new NoEndpointsError(serviceLabel(service, port), total, why(all, isReady)),
   });
 }
 

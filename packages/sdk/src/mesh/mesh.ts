@@ -20,7 +20,7 @@ import {
 } from '@clusterip/resolver';
 import { fetch as undiciFetch } from 'undici';
 import type { BalancerOptions } from '../balancer/balancer.js';
-import { type EligibilityOutcome, eligibleEndpoints } from '../eligibility/eligibility.js';
+import { type EligibilityOutcome, eligibleUniqueEndpoints } from '../eligibility/eligibility.js';
 import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
 import { enableTelemetry, type TelemetryHandle } from '../telemetry/otel-adapter.js';
 import { runWithoutTracing } from '../telemetry/suppress-tracing.js';
@@ -230,7 +230,7 @@ export class Mesh {
       internalTrafficPolicy: 'Cluster' as const,
       publishNotReadyAddresses: false,
     };
-    const eligible = eligibleEndpoints(snapshot.endpoints, info, client, snapshot.port);
+    const eligible = eligibleUniqueEndpoints(snapshot.endpoints, info, client, snapshot.port);
     const keys = new Set(eligible.endpoints.map(endpointKey));
     const route =
       typeof parsed.port === 'number'

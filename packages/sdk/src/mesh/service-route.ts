@@ -18,7 +18,7 @@ import {
   type ClientTopology,
   type EligibilityService,
   type EligibleEndpoints,
-  eligibleEndpoints,
+  eligibleUniqueEndpoints,
 } from '../eligibility/eligibility.js';
 import type { PickContext, PickResult } from '../picker/picker.js';
 import { EndpointPools } from '../pool/endpoint-pools.js';
@@ -246,11 +246,12 @@ export class ServiceRoute implements HttpRoute {
       internalTrafficPolicy: 'Cluster',
       publishNotReadyAddresses: false,
     };
-    const eligible = eligibleEndpoints(s.endpoints, info, this.#host.client, this.#port);
+    // A snapshot holds each address:port once; nothing below builds a key per endpoint (O(changes)).
+    const eligible = eligibleUniqueEndpoints(s.endpoints, info, this.#host.client, this.#port);
     this.#eligible = eligible;
     this.#info = info;
     this.#balancer!.update(eligible, service);
-    this.#pools!.retain(new Set(eligible.endpoints.map(endpointKey)));
+    this.#pools!.retain(this.#balancer!);
     return { type: 'route', route: this };
   }
 

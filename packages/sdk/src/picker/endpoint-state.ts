@@ -22,6 +22,8 @@ export class EndpointState implements EndpointHealth {
   endpoint: Endpoint;
   /** Position in the balancer's list of all eligible endpoints. */
   index = 0;
+  /** Number of the balancer update that last listed it. */
+  generation = 0;
   /** Calls picked and not yet reported through done(). */
   inFlight = 0;
   /** Peak-EWMA latency estimate (ms) and when it was last updated. */

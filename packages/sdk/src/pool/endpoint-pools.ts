@@ -108,11 +108,12 @@ export class EndpointPools {
   }
 
   /**
-   * Keep only pools whose endpoint (`address:port`) is in `keep`; drain the others. Requests still queued
+   * Keep only pools whose endpoint (`address:port`) is in `keep` (a set of keys, or the route's balancer,
+   * which answers without a key per endpoint); drain the others. Requests still queued
    * unsent in a drained pool are offered another endpoint first (kube-proxy sends no new connection to an
    * endpoint that left; these have not reached it yet).
    */
-  retain(keep: ReadonlySet<string>): void {
+  retain(keep: { has(key: string): boolean }): void {
     let drained = false;
     for (const [key, entry] of this.#pools) {
       if (keep.has(entry.endpoint)) continue;

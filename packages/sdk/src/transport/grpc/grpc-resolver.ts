@@ -16,7 +16,7 @@ import {
 } from '@clusterip/resolver';
 import type { ChannelOptions, experimental, StatusObject } from '@grpc/grpc-js';
 import type { BalancerOptions } from '../../balancer/balancer.js';
-import { type EligibleEndpoints, eligibleEndpoints } from '../../eligibility/eligibility.js';
+import { type EligibleEndpoints, eligibleEndpoints, eligibleUniqueEndpoints } from '../../eligibility/eligibility.js';
 import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import { channels } from '../../telemetry/channels.js';
@@ -241,7 +241,7 @@ export function createResolverClass(deps: ResolverDeps) {
       }
       // `ok`, possibly stale: a stale snapshot carries the last good set, so an API outage never empties
       // the channel's list (pushing it again is a no-op below).
-      let eligible = eligibleEndpoints(snapshot.endpoints, service, topology, target.port);
+      let eligible = eligibleUniqueEndpoints(snapshot.endpoints, service, topology, target.port);
       if (eligible.outcome.type === 'no-endpoints' && snapshot.endpoints.length === 0 && snapshot.reason) {
         // The source knows why the set is empty (unknown port name, no slices yet): say that instead.
         const error = new NoEndpointsError(label, 0, snapshot.reason.message);
