@@ -1,5 +1,6 @@
 import test from 'ava';
-import { distribution, fmtBytes, fmtMs, median, medianInterval, quantile, ratio } from './bench-util.js';
+import { distribution, median, medianInterval, quantile, quantileSorted } from './bench-stats.js';
+import { fmtBytes, fmtMs, ratio } from './bench-util.js';
 
 test('median: odd and even counts, unsorted input left as it was, NaN when empty', (t) => {
   const input = [5, 1, 3];
@@ -17,6 +18,9 @@ test('quantile: nearest rank', (t) => {
   t.is(quantile(xs, 0), 1);
   t.is(quantile([7], 0.99), 7);
   t.true(Number.isNaN(quantile([], 0.5)));
+  t.is(quantileSorted([1, 2, 3, 4], 0.5), 2);
+  t.is(quantileSorted([1, 2, 3, 4], 0.51), 3);
+  t.true(Number.isNaN(quantileSorted([], 0.5)));
 });
 
 test('distribution: p50, p99, max and count', (t) => {

@@ -20,7 +20,9 @@ import { register, serviceConfig } from '@clusterip/sdk/grpc';
 import * as grpc from '@grpc/grpc-js';
 import { echoService } from '../helpers/grpc-test-server.js';
 import { benchArgs } from './bench-args.js';
-import { loadAverage, median, ratio, runChild, type StartedChild, startChild } from './bench-util.js';
+import { loadAverage } from './bench-child.js';
+import { median } from './bench-stats.js';
+import { ratio, runChild, type StartedChild, startChild } from './bench-util.js';
 import { startTcpForwarder } from './tcp-forwarder.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -41,7 +43,7 @@ const SERVICE_MS = 5;
 type Scenario = 'fast' | 'capacity';
 const SCENARIOS: readonly Scenario[] = ['fast', 'capacity'];
 /** `--scenario=fast` or `--scenario=capacity` measures one kind of pods only. */
-const ONLY_SCENARIO = benchArgs(process.argv.slice(2)).option('scenario');
+const ONLY_SCENARIO = benchArgs(process.argv.slice(2)).choice('scenario', ['all', ...SCENARIOS], 'all');
 const SERVICE_OF: Readonly<Record<Scenario, string>> = { fast: 'echo', capacity: 'echo-slow' };
 
 type VariantId = 'clusterip' | 'rr' | 'plugin' | 'plugin-rr';
@@ -291,7 +293,7 @@ async function main(): Promise<void> {
         `process per variant and round (${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${CONCURRENCY} calls ` +
         `outstanding), ${ROUNDS} interleaved rounds, order rotated; medians over rounds; load average ${loadAverage()}`,
     );
-    for (const scenario of SCENARIOS.filter((x) => ONLY_SCENARIO === undefined || x === ONLY_SCENARIO)) {
+    for (const scenario of SCENARIOS.filter((x) => ONLY_SCENARIO === 'all' || x === ONLY_SCENARIO)) {
       const samples = new Map<VariantId, Sample[]>(VARIANTS.map((v) => [v, []]));
       for (let round = 0; round < ROUNDS; round++) {
         for (let k = 0; k < VARIANTS.length; k++) {

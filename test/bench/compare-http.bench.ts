@@ -41,7 +41,8 @@ import {
   sendToParent,
   startChild,
 } from './bench-child.js';
-import { benchMesh, medianInterval } from './bench-util.js';
+import { median, medianInterval, quantileSorted } from './bench-stats.js';
+import { benchMesh } from './bench-util.js';
 import { startProfiler, summariseProfile } from './cpu-profile.js';
 import {
   ClientClock,
@@ -49,9 +50,7 @@ import {
   interleavedOpenLoop,
   type LoadSample,
   type LoadTarget,
-  median,
   openLoop,
-  quantile,
 } from './http-load.js';
 import {
   createNetnsTopology,
@@ -372,7 +371,13 @@ async function main(): Promise<void> {
     const only = option('only');
     if (only !== undefined) {
       const parts = only.toLowerCase().split(',');
+      const available = paths;
       paths = paths.filter((p) => parts.some((part) => p.includes(part) || NAMES[p].toLowerCase().includes(part)));
+      if (paths.length === 0) {
+        // Not an error: `npm run bench` hands one --only to every benchmark it runs.
+        console.log(`> --only=${only} matches none of the paths that run here (${available.join(', ')}): skipped`);
+        return;
+      }
     }
     paths = measured(paths);
     const job = (path: PathId, levels: readonly number[]): ClientJob => ({
@@ -563,7 +568,7 @@ async function measure(
         const parts = samples.map(
           (s) =>
             `${s.rate === 0 ? 'max' : s.rate}: ${s.rps.toFixed(0)} req/s p99 ${(
-              quantile(
+              quantileSorted(
                 [...s.latenciesUs].sort((a, b) => a - b),
                 0.99,
               ) / 1000
@@ -864,7 +869,7 @@ function printClientSplit(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, pa
         .sort((a, b) => a - b);
       pooled.set(key, sorted);
     }
-    return quantile(sorted, quant) / 1000;
+    return quantileSorted(sorted, quant) / 1000;
   };
   const perRound = (p: PathId, part: Part) => rounds.get(p)!.map((x) => p99Of(x, part));
   console.log('');
@@ -904,7 +909,7 @@ function printClientSplit(rounds: ReadonlyMap<PathId, readonly LoadSample[]>, pa
 /** p99 in ms of one sample's latencies, or of its client-side or remote times. */
 function p99Of(sample: LoadSample, part: 'latenciesUs' | 'clientUs' | 'remoteUs' = 'latenciesUs'): number {
   return (
-    quantile(
+    quantileSorted(
       [...(sample[part] ?? [])].sort((a, b) => a - b),
       0.99,
     ) / 1000
@@ -955,7 +960,7 @@ function summarise(setup: Setup, rounds: readonly LoadSample[]): Summary {
   const pooled = rounds.flatMap((s) => s.latenciesUs).sort((a, b) => a - b);
   const perRoundP99 = rounds.map(
     (s) =>
-      quantile(
+      quantileSorted(
         [...s.latenciesUs].sort((a, b) => a - b),
         0.99,
       ) / 1000,
@@ -964,9 +969,9 @@ function summarise(setup: Setup, rounds: readonly LoadSample[]): Summary {
   for (const s of rounds) for (const [pod, n] of Object.entries(s.pods)) podTotals[pod] = (podTotals[pod] ?? 0) + n;
   return {
     rps: median(rounds.map((s) => s.rps)),
-    p50: quantile(pooled, 0.5) / 1000,
-    p99: quantile(pooled, 0.99) / 1000,
-    p999: quantile(pooled, 0.999) / 1000,
+    p50: quantileSorted(pooled, 0.5) / 1000,
+    p99: quantileSorted(pooled, 0.99) / 1000,
+    p999: quantileSorted(pooled, 0.999) / 1000,
     p99Range: `${Math.min(...perRoundP99).toFixed(2)}–${Math.max(...perRoundP99).toFixed(2)}`,
     clientCpu: perRequest(rounds, (s) => s.clientCpuUs),
     podCpu: perRequest(rounds, (s) => s.podCpuUs),
@@ -998,7 +1003,7 @@ function spread(ratios: readonly number[]): string {
   const ci = medianInterval(ratios);
   return (
     `median of ${ratios.length} per-round ratios ${median(ratios).toFixed(3)}, quartiles ` +
-    `${quantile(sorted, 0.25).toFixed(3)}–${quantile(sorted, 0.75).toFixed(3)}, ` +
+    `${quantileSorted(sorted, 0.25).toFixed(3)}–${quantileSorted(sorted, 0.75).toFixed(3)}, ` +
     `${(ci.coverage * 100).toFixed(0)} % interval of that median ${ci.low.toFixed(3)}–${ci.high.toFixed(3)}`
   );
 }

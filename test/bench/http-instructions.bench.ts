@@ -150,6 +150,11 @@ async function main(): Promise<void> {
   }
   const onlyArg = benchArgs(process.argv.slice(2)).option('only');
   const paths = onlyArg === undefined ? [...PATHS] : PATHS.filter((p) => onlyArg.split(',').some((w) => p.includes(w)));
+  if (paths.length === 0) {
+    // Not an error: `npm run bench` hands one --only to every benchmark it runs.
+    console.log(`> --only=${onlyArg} matches none of ${PATHS.join(', ')}: skipped`);
+    return;
+  }
   if (!paths.includes('balanced')) paths.unshift('balanced');
   const pods: BenchChild[] = IN_PROCESS
     ? []

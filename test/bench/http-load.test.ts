@@ -1,5 +1,5 @@
 // Tests of the HTTP benchmarks' load helpers (test/bench/http-load.ts, bench-child.ts, bench-pod.ts):
-// quantiles; request counts, bounds and per-pod tallies of the closed and open loops; the client clock's
+// request counts, bounds and per-pod tallies of the closed and open loops; the client clock's
 // split, bounded by holds timed in the same process rather than by fixed times; the pod process protocol.
 // Against real loopback servers. The clock tests run serially: subscriptions are process-wide.
 
@@ -11,15 +11,7 @@ import test from 'ava';
 import { BalancedPool, type Dispatcher, interceptors, Pool, request } from 'undici';
 import { createHttpTestServer } from '../helpers/http-test-server.js';
 import { startChild } from './bench-child.js';
-import {
-  ClientClock,
-  closedLoop,
-  interleavedOpenLoop,
-  type LoadSample,
-  median,
-  openLoop,
-  quantile,
-} from './http-load.js';
+import { ClientClock, closedLoop, interleavedOpenLoop, type LoadSample, openLoop } from './http-load.js';
 
 const pod = (host: string) => ({
   host,
@@ -27,16 +19,6 @@ const pod = (host: string) => ({
     res.writeHead(200, { 'content-length': 2, 'x-pod': host });
     res.end('ok');
   },
-});
-
-test('quantile takes the nearest rank and median averages the middle pair', (t) => {
-  t.is(quantile([1, 2, 3, 4], 0.5), 3);
-  t.is(quantile([1, 2, 3, 4], 0.99), 4);
-  t.is(quantile([7], 0.999), 7);
-  t.true(Number.isNaN(quantile([], 0.5)));
-  t.is(median([3, 1, 2]), 2);
-  t.is(median([4, 1, 2, 3]), 2.5);
-  t.true(Number.isNaN(median([])));
 });
 
 test('openLoop issues rate × duration requests and tallies them by x-pod', async (t) => {

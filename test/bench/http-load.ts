@@ -375,31 +375,3 @@ function summarise(
       : {}),
   };
 }
-
-/**
- * Quantile `q` (0–1) of `sorted` (ascending), nearest rank; NaN when empty.
- *
- * @example
- * ```ts
- * quantile([1, 2, 3, 4], 0.5) // 3
- * ```
- */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-/**
- * Median of `values`; NaN when empty.
- *
- * @example
- * ```ts
- * median([3, 1, 2]) // 2
- * ```
- */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}

@@ -16,12 +16,14 @@ import { request } from 'undici';
 import { echoService } from '../helpers/grpc-test-server.js';
 import { startKnotDns } from '../helpers/knot-dns.js';
 import { benchArgs } from './bench-args.js';
-import { distribution, fmtMs, loadAverage, ratio } from './bench-util.js';
+import { loadAverage } from './bench-child.js';
+import { distribution } from './bench-stats.js';
+import { fmtMs, ratio } from './bench-util.js';
 
 const QUICK = process.argv.includes('--quick');
 const VERBOSE = process.argv.includes('--verbose');
 /** `--phase=kubernetes` or `--phase=dns` runs one phase only. */
-const PHASE = benchArgs(process.argv.slice(2)).option('phase');
+const PHASE = benchArgs(process.argv.slice(2)).choice('phase', ['all', 'kubernetes', 'dns'] as const, 'all');
 /** Changes per phase, alternating: add a pod, remove the oldest. */
 const K_CHANGES = QUICK ? 6 : 40;
 const DNS_CHANGES = QUICK ? 2 : 10;

@@ -23,25 +23,18 @@ import { createBalancer, eligibleEndpoints } from '@clusterip/sdk';
 import { eligibleUniqueEndpoints } from '@clusterip/sdk/internal/eligibility/eligibility.js';
 import { Pool, request } from 'undici';
 import { benchArgs } from './bench-args.js';
-import {
-  collectGarbage,
-  distribution,
-  fmtBytes,
-  fmtMs,
-  loadAverage,
-  median,
-  quantile,
-  ratio,
-  rpc,
-  runChild,
-  serveRpc,
-  startChild,
-} from './bench-util.js';
+import { loadAverage } from './bench-child.js';
+import { distribution, median, quantile } from './bench-stats.js';
+import { collectGarbage, fmtBytes, fmtMs, ratio, rpc, runChild, serveRpc, startChild } from './bench-util.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SELF), '..', '..', '..');
 const QUICK = process.argv.includes('--quick');
-const PART = benchArgs(process.argv.slice(2)).option('part');
+const PART = benchArgs(process.argv.slice(2)).choice(
+  'part',
+  ['all', 'endpoints', 'services', 'startup', 'import'] as const,
+  'all',
+);
 const BIG_ENDPOINTS = 10_000;
 const PER_SLICE = 100;
 const SERVICES = 1000;
@@ -749,13 +742,13 @@ async function main(): Promise<void> {
   const api = await startChild<string>(SELF, ['--api'], { execArgv: ['--max-old-space-size=2048'] });
   try {
     const call = rpc(api.child);
-    if (PART === undefined || PART === 'endpoints') await bigService(api.first, call);
-    if (PART === undefined || PART === 'services') await manyServices(api.first, call);
-    if (PART === undefined || PART === 'startup') await startup(api.first, call);
+    if (PART === 'all' || PART === 'endpoints') await bigService(api.first, call);
+    if (PART === 'all' || PART === 'services') await manyServices(api.first, call);
+    if (PART === 'all' || PART === 'startup') await startup(api.first, call);
   } finally {
     await api.stop();
   }
-  if (PART === undefined || PART === 'import') importTime();
+  if (PART === 'all' || PART === 'import') importTime();
   console.log('');
   console.log(`${((performance.now() - started) / 1000).toFixed(0)} s; load average at the end: ${loadAverage()}`);
 }

@@ -14,7 +14,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import type { MeshOptions } from '@clusterip/sdk';
 import { BalancedPool, type Dispatcher, request } from 'undici';
 import { AnsweringPool } from './answering-pool.js';
-import { benchMesh, median, quantile } from './bench-util.js';
+import { median, quantile } from './bench-stats.js';
+import { benchMesh } from './bench-util.js';
 import { startProfiler, summariseProfile } from './cpu-profile.js';
 
 const QUICK = process.argv.includes('--quick');

@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './bench-args.js';
 import { type BenchChild, cpuPlan, loadAverage, type Placement, sendToParent, startChild } from './bench-child.js';
+import { median } from './bench-stats.js';
 import { benchMesh } from './bench-util.js';
-import { closedLoop, type LoadSample, type LoadTarget, median } from './http-load.js';
+import { closedLoop, type LoadSample, type LoadTarget } from './http-load.js';
 
 const argv = process.argv.slice(2);
 const args = benchArgs(argv);
@@ -42,6 +43,9 @@ type Mode = (typeof ALL_MODES)[number];
 // `--only=API`: `disabled` (the baseline) and the modes whose name contains the text.
 const ONLY = args.option('only')?.toLowerCase();
 const MODES = ALL_MODES.filter((m) => m === 'disabled' || ONLY === undefined || m.toLowerCase().includes(ONLY));
+// Nothing beside the baseline matches: say so and measure nothing (`npm run bench` hands one --only to
+// every benchmark it runs, so this is not an error).
+const NOTHING = ONLY !== undefined && MODES.length === 1;
 
 if (argv[0] === '--client') {
   const sample = await client(argv[1] as Mode, JSON.parse(argv[2]!) as number[]);
@@ -49,6 +53,8 @@ if (argv[0] === '--client') {
 } else if (argv[0] === '--paired') {
   const result = await pairedClient(JSON.parse(argv[1]!) as number[]);
   sendToParent(result, () => process.exit(0));
+} else if (NOTHING) {
+  console.log(`> --only=${ONLY} matches none of ${ALL_MODES.filter((m) => m !== 'disabled').join(', ')}: skipped`);
 } else await main();
 
 async function setUpOtel(mode: Mode): Promise<void> {
