@@ -301,6 +301,45 @@ test('the namespace-wide lists failing before they listed: the waiting Services 
   );
 });
 
+test('a namespace-wide watch failing at the hand-over: the Services handed over are stale at once, until it recovers', async (t) => {
+  const api = await createFakeKubeApi(t);
+  applyServicesWithPods(api, ['a', 'b']);
+  // The namespace-wide Services list is held; its EndpointSlice list goes through.
+  const held = api.stall({ path: SERVICES, watch: false, query: { labelSelector: null, fieldSelector: null } });
+  // Retries 2 s apart: the outage must be told at the hand-over, not by the next failed attempt.
+  const src = source(t, api, { namespaceWatchServices: 2, backoff: { initialMs: 2000, maxMs: 2000, jitter: 0 } });
+  const a = watchFor(t, src, 'a');
+  await setUntil(a, (s) => s.size === 1);
+  const b = watchFor(t, src, 'b');
+  await held.waitForStalled(1);
+  await api.waitForWatches({ kind: 'EndpointSlice', query: { labelSelector: null } }, 1, timeout());
+  // The shared EndpointSlice watch breaks and cannot relist: b, still waiting, runs its own pair.
+  const outage = api.failNext({ status: 503, path: SLICES, query: { labelSelector: null }, count: 1000 });
+  api.disconnectWatches({ kind: 'EndpointSlice', query: { labelSelector: null } });
+  await setUntil(b, (s) => s.size === 1);
+  t.false(
+    [...a.events, ...b.events].some((e) => e.type === 'stale'),
+    'their own pairs serve them',
+  );
+  // The Services list completes: both are handed the shared state and told, at once, that the shared
+  // EndpointSlice watch is failing (before its next attempt).
+  const attempts = () => api.requests.filter((r) => r.path === SLICES && r.query.labelSelector === undefined).length;
+  const before = attempts();
+  held.release();
+  for (const log of [a, b]) {
+    t.true(isReset(await log.next(isUpdate)), 'the hand-over');
+    t.like(await log.next((e) => e.type !== 'service'), { type: 'stale' });
+  }
+  t.is(attempts(), before, 'stale before the shared watch tried again');
+  await api.waitForWatchState((open) => !open.some(selected), timeout());
+  // The shared watch recovers: a fresh list, and the Services are no longer stale.
+  outage.clear();
+  t.deepEqual(addresses(await setUntil(a, (s) => s.size === 1)), ['10.1.0.1']);
+  t.deepEqual(addresses(await setUntil(b, (s) => s.size === 1)), ['10.1.0.2']);
+  t.is(a.events.at(-1)?.type, 'update');
+  t.is(b.events.at(-1)?.type, 'update');
+});
+
 test('a 403 after the hand-over (RBAC narrowed): every Service goes back to its own pair', async (t) => {
   const api = await createFakeKubeApi(t);
   applyServicesWithPods(api, ['a', 'b']);
