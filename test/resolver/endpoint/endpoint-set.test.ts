@@ -89,3 +89,16 @@ test('an add that repeats a key takes the last of them, as one after the other w
   t.is(next.get('10.0.0.1:8080'), back);
   t.deepEqual(set.get('10.0.0.1:8080')?.conditions, READY);
 });
+
+test('reset and not-found on a set that handed its map on', (t) => {
+  const a = ep('10.0.0.1');
+  const b = ep('10.0.0.2');
+  const first = EndpointSet.empty().apply({ type: 'reset', endpoints: [a, b] });
+  first.apply({ type: 'add', endpoints: [ep('10.0.0.3')] });
+  t.is(first.apply({ type: 'reset', endpoints: [ep('10.0.0.2'), ep('10.0.0.1')] }), first, 'the same endpoints');
+  const reset = first.apply({ type: 'reset', endpoints: [ep('10.0.0.2')] });
+  t.deepEqual(reset.endpoints, [b]);
+  t.is(reset.endpoints[0], b, 'the equal endpoint keeps its object');
+  t.is(first.apply({ type: 'not-found', reason: 'nxdomain' }).size, 0);
+  t.deepEqual(first.endpoints, [a, b]);
+});

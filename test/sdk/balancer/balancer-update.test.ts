@@ -3,10 +3,10 @@
 // resolver makes (and some it does not: reorders, duplicates, all-new objects).
 
 import { type Endpoint, endpointKey } from '@clusterip/resolver';
-import { type Balancer, createBalancer, type PickResult } from '@clusterip/sdk';
+import { type Balancer, type BalancerOptions, createBalancer, eligibleEndpoints } from '@clusterip/sdk';
 import { seededRandom } from '@clusterip/sdk/internal/internal/random.js';
 import test, { type ExecutionContext } from 'ava';
-import { ep, NOT_READY, READY_C } from '../fixtures.js';
+import { ep, NOT_READY, READY_C, svc } from '../fixtures.js';
 
 type Random = () => number;
 
@@ -65,60 +65,74 @@ function firstPerKey(list: readonly Endpoint[]): Endpoint[] {
   });
 }
 
-function pickKey(t: ExecutionContext, r: PickResult): string {
-  if (r.type !== 'pick') throw new Error(`expected a pick, got ${r.type}`);
-  t.not(r.endpoint, undefined);
-  return endpointKey(r.endpoint);
-}
-
 function check(
   t: ExecutionContext,
   b: Balancer,
   list: readonly Endpoint[],
   inFlight: Map<string, number>,
-  step: number,
+  everSeen: ReadonlySet<string>,
+  step: string,
 ) {
   const expected = firstPerKey(list);
   const status = b.endpoints();
-  t.is(b.size, expected.length, `step ${step}: size`);
-  t.is(status.length, expected.length, `step ${step}: endpoints()`);
+  t.is(b.size, expected.length, `${step}: size`);
+  t.is(status.length, expected.length, `${step}: endpoints()`);
   for (let i = 0; i < expected.length; i++) {
     const key = endpointKey(expected[i]!);
     // The very object the list holds first for this key (its conditions), in the list's order.
-    t.is(status[i]!.endpoint, expected[i]!, `step ${step}: endpoint ${i} (${key})`);
-    t.true(b.has(key), `step ${step}: has(${key})`);
-    t.is(status[i]!.inFlight, inFlight.get(key) ?? 0, `step ${step}: load of ${key} kept`);
+    t.is(status[i]!.endpoint, expected[i]!, `${step}: endpoint ${i} (${key})`);
+    t.is(status[i]!.inFlight, inFlight.get(key) ?? 0, `${step}: load of ${key} kept`);
   }
-  for (const key of inFlight.keys()) {
-    if (!expected.some((e) => endpointKey(e) === key)) t.fail(`step ${step}: ${key} left but is still tracked`);
-  }
+  const keys = new Set(expected.map(endpointKey));
+  for (const key of everSeen) t.is(b.has(key), keys.has(key), `${step}: has(${key})`);
 }
 
-test('random sequences of updates: the same states, order, objects and load as a match by key', (t) => {
-  for (const seed of [1, 2, 3, 4, 5, 6]) {
-    const random = seededRandom(seed);
-    let n = 0;
-    const fresh = () => ep(`10.${seed}.${(n >> 8) & 255}.${n++ & 255}`);
-    const b = createBalancer({ policy: 'random', random });
-    t.teardown(() => b.close());
-    let list: Endpoint[] = Array.from({ length: 12 }, fresh);
-    /** Calls picked and not reported, per key: an endpoint that stays keeps its state and so its load. */
-    const inFlight = new Map<string, number>();
-    b.update(list);
-    for (let step = 0; step < 300; step++) {
-      const before = new Set(firstPerKey(list).map(endpointKey));
-      list = edit(list, random, fresh);
-      const after = new Set(firstPerKey(list).map(endpointKey));
-      for (const key of before) if (!after.has(key)) inFlight.delete(key);
+const configs: readonly { name: string; options: BalancerOptions }[] = [
+  { name: 'random', options: { policy: 'random' } },
+  { name: 'least-request', options: { policy: 'least-request' } },
+  // Affinity keeps bindings to states: one bound to an endpoint that left must not be picked again.
+  { name: 'round-robin, ClientIP affinity', options: { policy: 'round-robin', sessionAffinity: { type: 'ClientIP' } } },
+  // The ring is rebuilt whenever the membership changes, or keys still map to endpoints that left.
+  { name: 'ring-hash', options: { policy: 'ring-hash' } },
+];
+
+for (const { name, options } of configs) {
+  test(`random sequences of updates (${name}): the same states, order, objects and load as a match by key; picks only current endpoints`, (t) => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const random = seededRandom(seed);
+      let n = 0;
+      const fresh = () => ep(`10.${seed}.${(n >> 8) & 255}.${n++ & 255}`);
+      const b = createBalancer({ ...options, random });
+      t.teardown(() => b.close());
+      let list: Endpoint[] = Array.from({ length: 12 }, fresh);
+      /** Calls picked and not reported, per key: an endpoint that stays keeps its state and so its load. */
+      const inFlight = new Map<string, number>();
+      const everSeen = new Set<string>();
       b.update(list);
-      check(t, b, list, inFlight, step);
-      if (b.size > 0) {
-        const key = pickKey(t, b.pick());
-        inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+      for (let step = 0; step < 200; step++) {
+        list = edit(list, random, fresh);
+        const current = firstPerKey(list);
+        const keys = new Set(current.map(endpointKey));
+        for (const key of keys) everSeen.add(key);
+        for (const key of inFlight.keys()) if (!keys.has(key)) inFlight.delete(key);
+        b.update(list);
+        check(t, b, list, inFlight, everSeen, `seed ${seed} step ${step}`);
+        if (b.size === 0) continue;
+        // Picks by a few keys (affinity and ring keys) and one without: each lands on a listed object.
+        for (const affinityKey of ['k1', 'k2', 'k3', undefined]) {
+          const r = b.pick(affinityKey === undefined ? undefined : { affinityKey });
+          if (r.type !== 'pick') {
+            t.fail(`seed ${seed} step ${step}: expected a pick, got ${r.type}`);
+            return;
+          }
+          t.true(current.includes(r.endpoint), `seed ${seed} step ${step}: picked ${endpointKey(r.endpoint)}`);
+          const key = endpointKey(r.endpoint);
+          inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+        }
       }
     }
-  }
-});
+  });
+}
 
 test('an endpoint that leaves and comes back is a new state: its old load is gone', (t) => {
   const b = createBalancer({ policy: 'round-robin' });
@@ -144,7 +158,7 @@ test('an endpoint that leaves and comes back is a new state: its old load is gon
   );
 });
 
-test('has() follows failing and empty updates', (t) => {
+test('has() follows failing and empty updates, and close()', (t) => {
   const b = createBalancer({});
   t.teardown(() => b.close());
   const a = ep('10.0.0.1');
@@ -156,4 +170,12 @@ test('has() follows failing and empty updates', (t) => {
   t.false(b.has('10.0.0.1:8080'));
   b.update([a]);
   t.true(b.has('10.0.0.1:8080'));
+  // Nothing ready: a failing outcome, which empties the set.
+  b.update(eligibleEndpoints([ep('10.0.0.1', { conditions: NOT_READY })], svc()));
+  t.is(b.pick().type, 'fail');
+  t.false(b.has('10.0.0.1:8080'));
+  b.update([a]);
+  t.true(b.has('10.0.0.1:8080'));
+  void b.close();
+  t.false(b.has('10.0.0.1:8080'));
 });

@@ -133,3 +133,62 @@ test('a finished request does not keep its caller’s handler alive, even if its
   }
   t.deepEqual([...collected].sort(), [0, 1, 2], 'every caller handler was collected');
 });
+
+test('an endpoint that leaves the Service: its pool is closed, the pools of the others stay', async (t) => {
+  const pods = await Promise.all(
+    ['127.0.73.21', '127.0.73.22', '127.0.73.23'].map((host) =>
+      createHttpTestServer(t, { host, handler: (_req, res) => res.end(host) }),
+    ),
+  );
+  const closed: string[] = [];
+  let onClose: (origin: string) => void = () => {};
+  const source = shopSource({ web: pods });
+  const mesh = new Mesh({
+    source,
+    context,
+    pool: {
+      factory: (origin, o) => {
+        const pool = new Pool(origin, o);
+        // undici's promise form of close() calls close(callback) again: note the first call only.
+        const close = pool.close.bind(pool) as (...args: unknown[]) => unknown;
+        let noted = false;
+        (pool as unknown as { close: (...args: unknown[]) => unknown }).close = (...args) => {
+          if (!noted) {
+            noted = true;
+            closed.push(origin);
+            onClose(origin);
+          }
+          return close(...args);
+        };
+        return pool;
+      },
+    },
+  });
+  t.teardown(async () => {
+    await mesh.close();
+    await source.close();
+  });
+  const hosts = async (n: number) => {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const res = await request('http://web/', { dispatcher: mesh.dispatcher });
+      seen.add(await res.body.text());
+    }
+    return [...seen].sort();
+  };
+  t.deepEqual(await hosts(12), ['127.0.73.21', '127.0.73.22', '127.0.73.23'], 'a pool per endpoint');
+  const gone = pods[2]!;
+  const closedGone = new Promise<string>((resolve) => {
+    onClose = resolve;
+  });
+  source.set({
+    namespace: 'shop',
+    name: 'web',
+    ports: [{ name: 'http', port: 80 }],
+    endpoints: pods.slice(0, 2).map((p) => ({ address: p.host, ports: { http: p.port } })),
+  });
+  const timeout = new Promise<string>((resolve) => setTimeout(resolve, 5000, 'timed out').unref());
+  t.is(await Promise.race([closedGone, timeout]), gone.url);
+  t.deepEqual(await hosts(12), ['127.0.73.21', '127.0.73.22']);
+  t.deepEqual(closed, [gone.url], 'only the pool of the endpoint that left');
+});

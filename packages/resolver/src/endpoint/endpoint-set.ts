@@ -7,7 +7,9 @@ import { type Endpoint, endpointEqual, endpointKey } from './endpoint.js';
 /**
  * Immutable set of endpoints keyed by `address:port`. `apply()` returns a new set, or the same set
  * when the update changes nothing, so `a === b` tells whether anything changed. An endpoint that an
- * update leaves equal keeps its object and its place in `endpoints`.
+ * update leaves equal keeps its object; `add` and `remove` also keep the order of the others (a `reset`
+ * takes its own order). A set that a later one was derived from answers `get`/`has` by rebuilding its
+ * map once (nothing in the resolver asks an older set).
  *
  * @example
  * ```ts

@@ -44,7 +44,7 @@ export interface ServiceSnapshot {
   readonly service?: ServiceInfo;
   /**
    * Endpoints of the requested port, target ports resolved; each `address:port` once. An endpoint that did
-   * not change keeps its object (and its place) from one snapshot to the next.
+   * not change keeps its object from one snapshot to the next (and its place, unless the source relisted).
    */
   readonly endpoints: readonly Endpoint[];
   /** True while the source cannot reach its backend; `endpoints` is then the last good set. */

@@ -190,6 +190,10 @@ export interface Balancer extends Picker {
    * stay keep their load, latency, health and affinity; endpoints that leave lose their affinity
    * entries for good. Duplicates (same `address:port`) are ignored after the first.
    *
+   * Endpoints are matched by object first, then by `address:port`: an update costs little per endpoint
+   * that is the same object as before (resolver snapshots keep the objects of unchanged endpoints). Give
+   * a changed endpoint as a new object; never change an Endpoint in place.
+   *
    * `service` (a `ServiceInfo` fits) carries the Service's current `sessionAffinity`; with the default
    * `sessionAffinity: { type: 'Service' }` it takes effect on the next pick: `None` → `ClientIP` starts
    * binding, `ClientIP` → `None` drops every binding, a new `timeoutSeconds` applies to existing bindings
