@@ -9,7 +9,7 @@
 // (variant, round) runs in a fresh client process (warm-up, then one measured closed-loop run); rounds
 // interleaved with the order rotated; medians and ratios to the baselines measured in the same run.
 // Run: node --conditions=clusterip-internal build/test/bench/compare-grpc.bench.js [--quick] [--verbose]
-// [--scenario=fast|capacity]
+// [--scenario=fast|capacity] [--rounds=N]
 
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -21,14 +21,14 @@ import * as grpc from '@grpc/grpc-js';
 import { echoService } from '../helpers/grpc-test-server.js';
 import { benchArgs } from './bench-args.js';
 import { loadAverage } from './bench-child.js';
-import { median } from './bench-stats.js';
+import { median, medianInterval } from './bench-stats.js';
 import { ratio, runChild, type StartedChild, startChild } from './bench-util.js';
 import { startTcpForwarder } from './tcp-forwarder.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick');
 const VERBOSE = process.argv.includes('--verbose');
-const ROUNDS = QUICK ? 2 : 3;
+const ROUNDS = benchArgs(process.argv.slice(2)).number('rounds', QUICK ? 2 : 3, { min: 1, max: 1000, integer: true });
 const WARMUP_MS = QUICK ? 500 : 1000;
 const DURATION_MS = QUICK ? 1000 : 3000;
 const CONCURRENCY = 32;
@@ -343,6 +343,20 @@ function report(scenario: Scenario, samples: Map<VariantId, Sample[]>): void {
         `${ratio(med(v, 'rps'), med('clusterip', 'rps'))} | ${med(v, 'p50').toFixed(2)} | ${med(v, 'p99').toFixed(2)} | ` +
         `${ratio(med(v, 'p99'), med('rr', 'p99'))} | ${med(v, 'cpuUs').toFixed(1)} | ${used} of ${PODS.length} | ` +
         `${(busiest * 100).toFixed(1)} % | ${s.reduce((n, x) => n + x.errors, 0)} |`,
+    );
+  }
+  // Each round runs every variant once, close in time: per-round ratios cancel part of the machine's drift.
+  console.log('');
+  const rr = samples.get('rr')!;
+  for (const v of VARIANTS) {
+    if (v === 'rr') continue;
+    const perRound = (f: 'rps' | 'cpuUs') => {
+      const ratios = samples.get(v)!.map((x, i) => x[f] / rr[i]![f]);
+      const iv = medianInterval(ratios);
+      return `${median(ratios).toFixed(3)} (${Math.round(iv.coverage * 100)} % interval ${iv.low.toFixed(3)}–${iv.high.toFixed(3)})`;
+    };
+    console.log(
+      `- ${NAMES[v]} ÷ round_robin, median of ${rr.length} per-round ratios: calls/s ${perRound('rps')}, client CPU per call ${perRound('cpuUs')}`,
     );
   }
   const pinned = samples
