@@ -212,7 +212,7 @@ const unusable: [string, (api: FakeKubernetesApi) => void, Partial<KubernetesSou
 for (const [title, fault, options] of unusable) {
   // Serial: the failure channel is global to the process, and other tests here fail watches on purpose.
   test.serial(
-    `a namespace-wide list ${title}: every Service gets its own pair, and the namespace is not tried again`,
+    `a namespace-wide list ${title}: every Service gets its own pair, and the namespace is not tried again before its retry`,
     async (t) => {
       const api = await createFakeKubeApi(t);
       for (const [i, svc] of ['a', 'b', 'c'].entries()) {
@@ -256,6 +256,86 @@ for (const [title, fault, options] of unusable) {
     },
   );
 }
+
+/** Timers that hold those of a minute or more (the shared pair's retry) for the test to fire; others run. */
+function heldTimers() {
+  interface Held {
+    readonly ms: number;
+    readonly fire: () => void;
+    cleared: boolean;
+  }
+  const held: Held[] = [];
+  const waiters: { n: number; resolve: (h: Held) => void }[] = [];
+  const timers = {
+    setTimeout(callback: () => void, ms: number): unknown {
+      if (ms < 60_000) return setTimeout(callback, ms);
+      const h: Held = { ms, fire: callback, cleared: false };
+      held.push(h);
+      for (const w of waiters.filter((x) => x.n === held.length)) w.resolve(h);
+      return h;
+    },
+    clearTimeout(handle: unknown): void {
+      const h = held.find((x) => x === handle);
+      if (h !== undefined) h.cleared = true;
+      else clearTimeout(handle as NodeJS.Timeout);
+    },
+  };
+  /** The `n`-th held timer (from 1), once it is set. */
+  const nth = (n: number): Promise<Held> =>
+    held.length >= n ? Promise.resolve(held[n - 1]!) : new Promise((resolve) => waiters.push({ n, resolve }));
+  return { timers, held, nth };
+}
+
+test('a namespace that fell back tries the shared pair again after its retry delay: a RoleBinding applied late is picked up', async (t) => {
+  const api = await createFakeKubeApi(t);
+  applyServicesWithPods(api, ['a', 'b']);
+  // RBAC not there yet: the namespace-wide lists are forbidden, twice.
+  const forbidden = api.failNext({ status: 403, path: SLICES, query: { labelSelector: null }, count: 2 });
+  const { timers, nth } = heldTimers();
+  const src = source(t, api, { namespaceWatchServices: 2, timers });
+  const a = watchFor(t, src, 'a');
+  const b = watchFor(t, src, 'b');
+  await setUntil(a, (s) => s.size === 1);
+  await setUntil(b, (s) => s.size === 1);
+  const first = await nth(1);
+  t.is(first.ms, 60_000, 'a retry, a minute on');
+  t.deepEqual(src.namespaceWatches, []);
+  // Still forbidden at the first retry: back again, the next retry twice as far.
+  first.fire();
+  const second = await nth(2);
+  t.is(second.ms, 120_000);
+  t.is(forbidden.remaining, 0);
+  t.deepEqual(src.namespaceWatches, []);
+  await api.waitForWatchState((open) => open.length === 4 && open.every(selected), timeout());
+  // The RoleBinding is there by the second retry: the namespace-wide pair takes both Services over.
+  second.fire();
+  t.true(isReset(await a.next(isUpdate)));
+  t.true(isReset(await b.next(isUpdate)));
+  await api.waitForWatchState((open) => open.length === 2 && !open.some(selected), timeout());
+  t.deepEqual(src.namespaceWatches, [NS]);
+  applyPod(api, 'a', 3);
+  t.like(await a.next(isUpdate), { type: 'update', update: { type: 'add' } });
+  t.false(
+    [...a.events, ...b.events].some((e) => e.type === 'stale'),
+    'never an outage',
+  );
+});
+
+test('close() cancels a pending retry of the shared pair', async (t) => {
+  const api = await createFakeKubeApi(t);
+  applyServicesWithPods(api, ['a']);
+  api.failNext({ status: 403, path: SERVICES, query: { fieldSelector: null }, count: 1 });
+  const { timers, held, nth } = heldTimers();
+  const src = source(t, api, { namespaceWatchServices: 1, timers });
+  const a = watchFor(t, src, 'a');
+  await setUntil(a, (s) => s.size === 1);
+  const retry = await nth(1);
+  await src.close();
+  t.true(retry.cleared);
+  retry.fire(); // a timer that fired anyway starts nothing
+  t.is(held.length, 1);
+  t.deepEqual(src.namespaceWatches, []);
+});
 
 /** Services a request selected by name or label (a per-Service pair's), sorted. */
 const selectedBy = (api: FakeKubernetesApi) =>

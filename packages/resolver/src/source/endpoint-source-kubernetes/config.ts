@@ -88,8 +88,9 @@ export interface KubernetesSourceOptions {
    * (idle ones count until `idleTimeoutMs`). It needs list and watch of `services` and
    * `discovery.k8s.io/endpointslices` in the namespace without a name; when that is forbidden (403, RBAC
    * granting Services by `resourceNames`), or an object of the namespace does not decode, or a list or
-   * event is over `maxResponseBytes`, the namespace goes back to per-Service pairs for the life of the
-   * source.
+   * event is over `maxResponseBytes`, the namespace goes back to per-Service pairs, and tries the shared
+   * pair again after 1 minute, then 2, 4, … up to 30 minutes after each further failure (a RoleBinding
+   * applied after the pod started is picked up; a lasting refusal costs one request per try).
    */
   readonly namespaceWatchServices?: number;
   /** Retry backoff (client-go defaults: 800 ms × 2 up to 30 s, jitter 1.0, reset after 2 min). */

@@ -35,6 +35,10 @@ import { KubeApiClient } from './kube-api-client.js';
 import { NamespaceWatch, type NamespaceWatchMember, type WatchedCollection } from './namespace-watch.js';
 import { createWatchPair, type WatchPair } from './watch-pair.js';
 
+/** When a namespace whose shared pair did not work tries it again: after 1 min, doubling up to 30 min. */
+const RETRY_SHARED_FIRST_MS = 60_000;
+const RETRY_SHARED_MAX_MS = 30 * 60_000;
+
 /**
  * Why a Service's endpoint set is empty or unusable, carried on `reset` updates (`reason.code`):
  * - `no-endpoint-slices`: the Service has no EndpointSlice (its selector matches no pod, or it has
@@ -606,8 +610,11 @@ export class KubernetesSource implements EndpointSource {
   /** Watched Services per namespace (the count `namespaceWatchServices` is compared with). */
   readonly #perNamespace = new Map<string, number>();
   readonly #namespaceWatches = new Map<string, NamespaceWatch>();
-  /** Namespaces where a namespace-wide pair did not work (forbidden, undecodable, oversized): per-Service pairs only. */
-  readonly #perServiceOnly = new Set<string>();
+  /**
+   * Namespaces where a namespace-wide pair did not work (forbidden, undecodable, oversized): how often,
+   * and the timer that tries it again; per-Service pairs only while that timer runs.
+   */
+  readonly #fellBack = new Map<string, { failures: number; retry: unknown }>();
   readonly #stopping = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
@@ -786,22 +793,46 @@ export class KubernetesSource implements EndpointSource {
       shared.join(sw);
       return;
     }
-    if (count < this.config.namespaceWatchServices || this.#perServiceOnly.has(ns)) {
+    if (count < this.config.namespaceWatchServices || this.#fellBack.get(ns)?.retry !== undefined) {
       sw.start();
       return;
     }
+    this.#share(ns);
+  }
+
+  /** Start the namespace-wide pair of `ns` and make every watched Service of `ns` a member. */
+  #share(ns: string): void {
     const created = new NamespaceWatch(this.config, this.#client, ns, () => {
       // Not workable here (forbidden, undecodable or oversized data): every Service of the namespace gets
-      // its own pair, for the life of this source.
+      // its own pair until the next try.
       if (this.#namespaceWatches.get(ns) !== created) return;
       this.#namespaceWatches.delete(ns);
-      this.#perServiceOnly.add(ns);
+      this.#fallBack(ns);
       this.#track(created.stop());
       for (const other of this.#watches.values()) if (other.namespace === ns) other.start();
     });
     this.#namespaceWatches.set(ns, created);
     for (const other of this.#watches.values()) if (other.namespace === ns) created.join(other);
     created.start();
+  }
+
+  /**
+   * Per-Service pairs for `ns` for a while: 1 min after the first failure, doubling per failure up to
+   * 30 min (RBAC fixed later is picked up; a lasting refusal costs one request per try).
+   */
+  #fallBack(ns: string): void {
+    const failures = (this.#fellBack.get(ns)?.failures ?? 0) + 1;
+    const delayMs = Math.min(RETRY_SHARED_MAX_MS, RETRY_SHARED_FIRST_MS * 2 ** (failures - 1));
+    const entry = { failures, retry: undefined as unknown };
+    entry.retry = unrefTimer(
+      this.config.timers.setTimeout(() => {
+        entry.retry = undefined;
+        // Enough Services now: try again over them; else the next one to join past the threshold does.
+        if (this.#closing !== undefined || this.#namespaceWatches.has(ns)) return;
+        if ((this.#perNamespace.get(ns) ?? 0) >= this.config.namespaceWatchServices) this.#share(ns);
+      }, delayMs),
+    );
+    this.#fellBack.set(ns, entry);
   }
 
   /** @internal Called by an idle ServiceWatch whose timeout expired. */
@@ -848,6 +879,10 @@ export class KubernetesSource implements EndpointSource {
       this.#watches.clear();
       this.#namespaceWatches.clear();
       this.#perNamespace.clear();
+      for (const entry of this.#fellBack.values()) {
+        if (entry.retry !== undefined) this.config.timers.clearTimeout(entry.retry);
+        entry.retry = undefined;
+      }
       for (const sw of watches) for (const v of sw.views.values()) for (const s of v.subs) s.closed = true;
       await Promise.all([...watches.map((sw) => sw.stop()), ...shared.map((n) => n.stop()), ...this.#stopping]);
       await this.#client.close();
