@@ -9,7 +9,7 @@
 // (variant, round) runs in a fresh client process (warm-up, then one measured closed-loop run); rounds
 // interleaved with the order rotated; medians and ratios to the baselines measured in the same run.
 // Run: node --conditions=clusterip-internal build/test/bench/compare-grpc.bench.js [--quick] [--verbose]
-// [--scenario=fast|capacity] [--rounds=N]
+// [--scenario=fast|capacity] [--rounds=N] [--warmup-ms=N]
 
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,11 @@ const SELF = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick');
 const VERBOSE = process.argv.includes('--verbose');
 const ROUNDS = benchArgs(process.argv.slice(2)).number('rounds', QUICK ? 2 : 3, { min: 1, max: 1000, integer: true });
-const WARMUP_MS = QUICK ? 500 : 1000;
+const WARMUP_MS = benchArgs(process.argv.slice(2)).number('warmup-ms', QUICK ? 500 : 1000, {
+  min: 0,
+  max: 600_000,
+  integer: true,
+});
 const DURATION_MS = QUICK ? 1000 : 3000;
 const CONCURRENCY = 32;
 /** Bound on calls per measured run, whatever the duration. */
