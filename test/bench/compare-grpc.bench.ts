@@ -66,6 +66,9 @@ interface ClientJob {
   readonly pods: readonly { host: string; port: number }[];
   readonly vip: string;
   readonly apiUrl: string;
+  /** The parent's durations: a client process does not see the parent's options (`--quick`, `--warmup-ms`). */
+  readonly warmupMs: number;
+  readonly durationMs: number;
 }
 
 interface Sample {
@@ -189,8 +192,8 @@ async function client(job: ClientJob): Promise<void> {
       break;
     }
   }
-  await closedLoop(ch.who, WARMUP_MS);
-  const sample = await closedLoop(ch.who, DURATION_MS);
+  await closedLoop(ch.who, job.warmupMs);
+  const sample = await closedLoop(ch.who, job.durationMs);
   await close();
   process.send?.(sample, () => process.exit(0));
 }
@@ -290,6 +293,8 @@ async function main(): Promise<void> {
       pods: podList(scenario),
       vip: `${VIP}:${fwd.first[scenario]}`,
       apiUrl: api!.url,
+      warmupMs: WARMUP_MS,
+      durationMs: DURATION_MS,
     });
 
     console.log(

@@ -29,6 +29,8 @@ const CONCURRENCY = 32;
 const NICE = args.number('nice', 0, { min: -20, max: 19, integer: true });
 /** The in-process check of "API, no SDK": block pairs and block length. */
 const PAIRED_BLOCKS = QUICK ? 6 : 20;
+/** Client processes read their durations from their own arguments: `--quick` is passed on. */
+const CHILD_FLAGS: readonly string[] = QUICK ? ['--quick'] : [];
 const BLOCK_MS = 250;
 const PODS = ['127.0.82.11', '127.0.82.12', '127.0.82.13'];
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -152,7 +154,10 @@ async function main(): Promise<void> {
       // Rotate the order every round so no mode always runs first (or right after the same neighbour).
       for (let i = 0; i < MODES.length; i++) {
         const mode = MODES[(i + round) % MODES.length]!;
-        const child = startChild(node(process.argv[1]!, '--client', mode, JSON.stringify(ports)), clientPlace);
+        const child = startChild(
+          node(process.argv[1]!, '--client', mode, JSON.stringify(ports), ...CHILD_FLAGS),
+          clientPlace,
+        );
         try {
           samples.get(mode)!.push(await child.next<LoadSample>(15_000 + 3 * (WARMUP_MS + DURATION_MS)));
         } finally {
@@ -162,7 +167,7 @@ async function main(): Promise<void> {
     }
     report(samples, pin.why, loadStart);
     if (MODES.includes('API, no SDK')) {
-      const child = startChild(node(process.argv[1]!, '--paired', JSON.stringify(ports)), clientPlace);
+      const child = startChild(node(process.argv[1]!, '--paired', JSON.stringify(ports), ...CHILD_FLAGS), clientPlace);
       try {
         const r = await child.next<{ off: number[]; api: number[] }>(30_000 + 4 * PAIRED_BLOCKS * BLOCK_MS);
         const ratios = r.api.map((x, i) => x / r.off[i]!).sort((a, b) => a - b);
