@@ -20,6 +20,7 @@ export type {
   FailOptions,
   FaultHandle,
   RequestMatcher,
+  RespondOptions,
   SlowOptions,
   StallHandle,
 } from './fake-kubernetes-api/fault-injector.js';

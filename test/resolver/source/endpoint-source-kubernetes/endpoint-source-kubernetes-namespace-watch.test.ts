@@ -208,6 +208,22 @@ const unusable: [string, (api: FakeKubernetesApi) => void, Partial<KubernetesSou
     {},
   ],
   ['over maxResponseBytes', () => {}, { maxResponseBytes: 1024 }],
+  [
+    'with an object that does not decode',
+    (api) =>
+      api.respondNext({
+        path: SLICES,
+        watch: false,
+        query: { labelSelector: null },
+        body: {
+          kind: 'EndpointSliceList',
+          apiVersion: 'discovery.k8s.io/v1',
+          metadata: { resourceVersion: api.resourceVersion },
+          items: [{ metadata: { name: 'odd', namespace: NS }, addressType: 'IPv4', endpoints: 'none' }],
+        },
+      }),
+    {},
+  ],
 ];
 for (const [title, fault, options] of unusable) {
   // Serial: the failure channel is global to the process, and other tests here fail watches on purpose.

@@ -493,6 +493,29 @@ test('failNext answers the next N matching requests with the given Status', asyn
   t.throws(() => api.failNext({ status: 200 }), { code: 'CLUSTERIP_ERR_INVALID_ARG' });
 });
 
+test('respondNext answers matching requests with a body of the caller, then the store answers again', async (t) => {
+  const api = await createFakeKubeApi(t);
+  const odd = { kind: 'ServiceList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [{ spec: 7 }] };
+  const fault = api.respondNext({ path: SVC, watch: false, body: odd, count: 2 });
+  t.is((await call(`${api.url}${SLICES}`)).status, 200, 'other paths are unaffected');
+  const first = await call(`${api.url}${SVC}`);
+  t.is(first.status, 200);
+  t.deepEqual(first.body, odd);
+  t.is(fault.remaining, 1);
+  t.deepEqual((await call(`${api.url}${SVC}`)).body, odd);
+  t.is((await call(`${api.url}${SVC}`)).body.items.length, 0, 'the store again');
+  api.respondNext({ path: SVC, body: '{"kind":', status: 200 });
+  const truncated = await call(`${api.url}${SVC}`);
+  t.is(truncated.text, '{"kind":');
+  t.is(truncated.headers['content-type'], 'application/json');
+  api.respondNext({ path: SVC, body: 'oops', status: 502, contentType: 'text/plain' });
+  const proxy = await call(`${api.url}${SVC}`);
+  t.is(proxy.status, 502);
+  t.is(proxy.headers['content-type'], 'text/plain');
+  t.throws(() => api.respondNext({ body: '', status: 99 }), { code: 'CLUSTERIP_ERR_INVALID_ARG' });
+  t.throws(() => api.respondNext({ body: undefined }), { code: 'CLUSTERIP_ERR_INVALID_ARG' });
+});
+
 test('matchers by query: failNext for unselected lists only; waitForWatchState waits for watches to end', async (t) => {
   const api = await createFakeKubeApi(t);
   api.failNext({ status: 403, path: SVC, query: { fieldSelector: null, labelSelector: null } });

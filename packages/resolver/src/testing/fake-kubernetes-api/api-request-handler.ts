@@ -221,6 +221,14 @@ export class ApiRequestHandler {
       case 'disconnect':
         req.socket.destroy();
         return;
+      case 'respond':
+        req.resume();
+        res.writeHead(fault.status, {
+          'content-type': fault.contentType,
+          'content-length': Buffer.byteLength(fault.body),
+        });
+        res.end(fault.body);
+        return;
       case 'slow': {
         const timer = setTimeout(() => {
           this.#host.untrackTimer(timer);

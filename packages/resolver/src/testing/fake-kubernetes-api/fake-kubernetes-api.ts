@@ -23,6 +23,7 @@ import {
   matchesQuery,
   matchesRequest,
   type RequestMatcher,
+  type RespondOptions,
   type SlowOptions,
   type StallHandle,
 } from './fault-injector.js';
@@ -494,6 +495,22 @@ export class FakeKubernetesApi {
   failNext(options: FailOptions): FaultHandle {
     this.#assertOpen();
     return this.#faults.fail(options);
+  }
+
+  /**
+   * Answer the next `count` (default 1) matching requests with `body` as given (status 200 and JSON by
+   * default), without looking at the store: what a server that sends garbage, or an object of a newer
+   * shape, looks like to the client.
+   *
+   * @example
+   * ```ts
+   * api.respondNext({ path: /endpointslices$/, watch: false, body: { kind: 'EndpointSliceList', items: [{}] } })
+   * api.respondNext({ path: /services$/, body: '{"kind":', contentType: 'application/json' }) // truncated
+   * ```
+   */
+  respondNext(options: RespondOptions): FaultHandle {
+    this.#assertOpen();
+    return this.#faults.respond(options);
   }
 
   /**

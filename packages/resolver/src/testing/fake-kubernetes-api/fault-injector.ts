@@ -38,6 +38,18 @@ export interface FailOptions extends RequestMatcher {
   readonly retryAfterSeconds?: number;
 }
 
+/** Options of {@link FakeKubernetesApi.respondNext}. */
+export interface RespondOptions extends RequestMatcher {
+  /** The body: a string as is, anything else as JSON. E.g. a list holding an object no real server sends. */
+  readonly body: unknown;
+  /** HTTP status (default 200). */
+  readonly status?: number;
+  /** `content-type` (default `application/json`). */
+  readonly contentType?: string;
+  /** How many matching requests to answer so (default 1). */
+  readonly count?: number;
+}
+
 /** Options of {@link FakeKubernetesApi.slow}. */
 export interface SlowOptions extends RequestMatcher {
   /** Delay before the request is processed. */
@@ -74,6 +86,7 @@ export interface StallHandle extends FaultHandle {
 export type Fault =
   | { readonly type: 'fail'; readonly options: FailOptions }
   | { readonly type: 'disconnect' }
+  | { readonly type: 'respond'; readonly status: number; readonly body: string; readonly contentType: string }
   | { readonly type: 'slow'; readonly delayMs: number }
   | { readonly type: 'stall'; readonly hold: (resume: () => void) => void };
 
@@ -159,6 +172,30 @@ export class FaultInjector {
     }
     return this.#handle(
       this.#add(options, validateCount('failNext.count', options.count, 1), { type: 'fail', options }),
+    );
+  }
+
+  respond(options: RespondOptions): FaultHandle {
+    validateMatcher('respondNext', options);
+    const status = options.status ?? 200;
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw new InvalidArgumentError(
+        'respondNext.status',
+        `respondNext.status must be an HTTP status 100-599, got ${String(options.status)}`,
+      );
+    }
+    const body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    if (body === undefined) {
+      throw new InvalidArgumentError('respondNext.body', 'respondNext.body must be a string or a JSON value');
+    }
+    const contentType = options.contentType ?? 'application/json';
+    return this.#handle(
+      this.#add(options, validateCount('respondNext.count', options.count, 1), {
+        type: 'respond',
+        status,
+        body,
+        contentType,
+      }),
     );
   }
 
