@@ -79,7 +79,8 @@ export class EndpointSet {
           const key = endpointKey(e);
           const prev = map.get(key);
           if (prev !== undefined && endpointEqual(prev, e)) continue;
-          changed ||= this.#handOver();
+          if (!changed) this.#handOver();
+          changed = true;
           map.set(key, e);
         }
         return changed ? new EndpointSet(map) : this;
@@ -89,7 +90,8 @@ export class EndpointSet {
         let changed = false;
         for (const key of update.keys) {
           if (!map.has(key)) continue;
-          changed ||= this.#handOver();
+          if (!changed) this.#handOver();
+          changed = true;
           map.delete(key);
         }
         return changed ? new EndpointSet(map) : this;
@@ -110,12 +112,11 @@ export class EndpointSet {
 
   /**
    * Give up this set's map to the set `apply()` is building, before its first change: this set keeps its
-   * contents as its list. Returns true.
+   * contents as its list.
    */
-  #handOver(): true {
+  #handOver(): void {
     this.#list ??= Object.freeze([...this.#byKey!.values()]);
     this.#byKey = undefined;
-    return true;
   }
 
   #reset(endpoints: readonly Endpoint[]): EndpointSet {

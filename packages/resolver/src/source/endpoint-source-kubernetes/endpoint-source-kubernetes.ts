@@ -9,6 +9,7 @@ import { ClosedError } from '../../errors/closed-error.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../../errors/port-not-found-error.js';
 import { WatchFailedError } from '../../errors/watch-failed-error.js';
+import { Backoff, type BackoffConfig } from '../../internal/backoff.js';
 import { unrefTimer } from '../../internal/timers.js';
 import { isDns1123Label } from '../../name/validate-names.js';
 import { findServicePort } from '../../service/find-service-port.js';
@@ -35,9 +36,17 @@ import { KubeApiClient } from './kube-api-client.js';
 import { NamespaceWatch, type NamespaceWatchMember, type WatchedCollection } from './namespace-watch.js';
 import { createWatchPair, type WatchPair } from './watch-pair.js';
 
-/** When a namespace whose shared pair did not work tries it again: after 1 min, doubling up to 30 min. */
-const RETRY_SHARED_FIRST_MS = 60_000;
-const RETRY_SHARED_MAX_MS = 30 * 60_000;
+/**
+ * When a namespace whose shared pair did not work tries it again: after 1 min, doubling per failure up to
+ * 30 min, never reset (a namespace whose lists work but whose watch is refused would otherwise churn).
+ */
+const RETRY_SHARED: BackoffConfig = Object.freeze({
+  initialMs: 60_000,
+  maxMs: 30 * 60_000,
+  factor: 2,
+  jitter: 0,
+  resetAfterMs: Number.POSITIVE_INFINITY,
+});
 
 /**
  * Why a Service's endpoint set is empty or unusable, carried on `reset` updates (`reason.code`):
@@ -614,7 +623,7 @@ export class KubernetesSource implements EndpointSource {
    * Namespaces where a namespace-wide pair did not work (forbidden, undecodable, oversized): how often,
    * and the timer that tries it again; per-Service pairs only while that timer runs.
    */
-  readonly #fellBack = new Map<string, { failures: number; retry: unknown }>();
+  readonly #fellBack = new Map<string, { readonly backoff: Backoff; retry: unknown }>();
   readonly #stopping = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
@@ -821,18 +830,19 @@ export class KubernetesSource implements EndpointSource {
    * 30 min (RBAC fixed later is picked up; a lasting refusal costs one request per try).
    */
   #fallBack(ns: string): void {
-    const failures = (this.#fellBack.get(ns)?.failures ?? 0) + 1;
-    const delayMs = Math.min(RETRY_SHARED_MAX_MS, RETRY_SHARED_FIRST_MS * 2 ** (failures - 1));
-    const entry = { failures, retry: undefined as unknown };
+    const entry = this.#fellBack.get(ns) ?? {
+      backoff: new Backoff(RETRY_SHARED, this.config.now, this.config.random),
+      retry: undefined as unknown,
+    };
+    this.#fellBack.set(ns, entry);
     entry.retry = unrefTimer(
       this.config.timers.setTimeout(() => {
         entry.retry = undefined;
         // Enough Services now: try again over them; else the next one to join past the threshold does.
         if (this.#closing !== undefined || this.#namespaceWatches.has(ns)) return;
         if ((this.#perNamespace.get(ns) ?? 0) >= this.config.namespaceWatchServices) this.#share(ns);
-      }, delayMs),
+      }, entry.backoff.next()),
     );
-    this.#fellBack.set(ns, entry);
   }
 
   /** @internal Called by an idle ServiceWatch whose timeout expired. */
