@@ -26,10 +26,11 @@ import { ratio, runChild, type StartedChild, startChild } from './bench-util.js'
 import { startTcpForwarder } from './tcp-forwarder.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const QUICK = process.argv.includes('--quick');
-const VERBOSE = process.argv.includes('--verbose');
-const ROUNDS = benchArgs(process.argv.slice(2)).number('rounds', QUICK ? 2 : 3, { min: 1, max: 1000, integer: true });
-const WARMUP_MS = benchArgs(process.argv.slice(2)).number('warmup-ms', QUICK ? 500 : 1000, {
+const args = benchArgs(process.argv.slice(2));
+const QUICK = args.flag('quick');
+const VERBOSE = args.flag('verbose');
+const ROUNDS = args.number('rounds', QUICK ? 2 : 3, { min: 1, max: 1000, integer: true });
+const WARMUP_MS = args.number('warmup-ms', QUICK ? 500 : 1000, {
   min: 0,
   max: 600_000,
   integer: true,
@@ -47,7 +48,7 @@ const SERVICE_MS = 5;
 type Scenario = 'fast' | 'capacity';
 const SCENARIOS: readonly Scenario[] = ['fast', 'capacity'];
 /** `--scenario=fast` or `--scenario=capacity` measures one kind of pods only. */
-const ONLY_SCENARIO = benchArgs(process.argv.slice(2)).choice('scenario', ['all', ...SCENARIOS], 'all');
+const ONLY_SCENARIO = args.choice('scenario', ['all', ...SCENARIOS], 'all');
 const SERVICE_OF: Readonly<Record<Scenario, string>> = { fast: 'echo', capacity: 'echo-slow' };
 
 type VariantId = 'clusterip' | 'rr' | 'plugin' | 'plugin-rr';
