@@ -5,6 +5,7 @@ import {
   type Endpoint,
   READY,
   Resolver,
+  ServiceNotFoundError,
   type ServiceSnapshot,
   StaticSource,
   WatchFailedError,
@@ -195,6 +196,82 @@ test('when only SERVFAILs and NXDOMAINs come back, glibc reports the temporary f
   const resolver = await resolverFor(t, source, context());
   const error = await t.throwsAsync(resolver.resolve('web:80'));
   t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_DNS_UNAVAILABLE');
+});
+
+/** A source answering per candidate name: a not-found reason, SERVFAIL, or (anything else) NXDOMAIN. */
+function answering(by: Record<string, 'nodata' | 'servfail' | 'found'>) {
+  const endpoint: Endpoint = {
+    address: '127.0.0.5',
+    port: 80,
+    protocol: 'TCP',
+    addressType: 'IPv4',
+    conditions: READY,
+  };
+  return new FakeEndpointSource((q) => {
+    const how = by[q.fqdn];
+    if (how === 'servfail')
+      return [{ type: 'stale', error: new DnsUnavailableError(q.fqdn, [], 'servfail', 'SERVFAIL') }];
+    if (how === 'found') return [{ type: 'update', update: { type: 'reset', endpoints: [endpoint] } }];
+    if (how === 'nodata') return [{ type: 'update', update: { type: 'not-found', reason: 'nodata' } }];
+    return [{ type: 'update', update: { type: 'not-found', reason: 'nxdomain' } }];
+  });
+}
+
+test('NODATA: glibc goes on to the next candidate, musl stops there (spec 2.3, pitfall 9)', async (t) => {
+  const by = { 'web.svc.cluster.local.': 'nodata', 'web.cluster.local.': 'found' } as const;
+  const glibc = await resolverFor(t, answering(by), context());
+  const found = await glibc.resolve('web:80');
+  t.is(found.fqdn, 'web.cluster.local.');
+  t.deepEqual(found.tried, ['web.prod.svc.cluster.local.', 'web.svc.cluster.local.', 'web.cluster.local.']);
+
+  const musl = await resolverFor(t, answering(by), context(), 'musl');
+  const error = await t.throwsAsync(musl.resolve('web:80'), { instanceOf: ServiceNotFoundError });
+  t.deepEqual(error.tried, ['web.prod.svc.cluster.local.', 'web.svc.cluster.local.']);
+  t.regex(error.message, /web\.svc\.cluster\.local\. exists but has no address records$/);
+});
+
+test('glibc, nothing answers: NODATA is reported before SERVFAIL and NXDOMAIN (spec 2.3)', async (t) => {
+  const resolver = await resolverFor(
+    t,
+    answering({ 'web.prod.svc.cluster.local.': 'servfail', 'web.cluster.local.': 'nodata' }),
+    context(),
+  );
+  const error = await t.throwsAsync(resolver.resolve('web:80'), { instanceOf: ServiceNotFoundError });
+  t.deepEqual(error.tried, ['web.prod.svc.cluster.local.', 'web.svc.cluster.local.', 'web.cluster.local.', 'web.']);
+  t.regex(error.message, /: web\.cluster\.local\. exists but has no address records$/);
+
+  // Only NXDOMAINs: the plain not-found, without a detail.
+  const none = await resolverFor(t, answering({}), context());
+  const nx = await t.throwsAsync(none.resolve('web:80'), { instanceOf: ServiceNotFoundError });
+  t.regex(nx.message, /\(tried [^)]+\)$/);
+});
+
+test('glibc, a name tried as-is first (dots >= ndots): the as-is attempt gives the error (spec 2.3)', async (t) => {
+  const ctx = detectClusterContext({
+    namespace: 'prod',
+    resolvConf: 'search prod.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:1\n',
+    env: {},
+    podIP: '10.0.0.1',
+  });
+  // As-is first answers SERVFAIL, a later candidate NODATA: the SERVFAIL wins, unlike in the test above.
+  const servfailFirst = await resolverFor(
+    t,
+    answering({ 'web.other.': 'servfail', 'web.other.svc.cluster.local.': 'nodata' }),
+    ctx,
+  );
+  const e1 = await t.throwsAsync(servfailFirst.resolve('web.other:80'));
+  t.is((e1 as { code?: string }).code, 'CLUSTERIP_ERR_DNS_UNAVAILABLE');
+
+  // As-is first answers NXDOMAIN, a later one NODATA: NXDOMAIN (no detail).
+  const nxFirst = await resolverFor(t, answering({ 'web.other.svc.cluster.local.': 'nodata' }), ctx);
+  const e2 = await t.throwsAsync(nxFirst.resolve('web.other:80'), { instanceOf: ServiceNotFoundError });
+  t.is(e2.tried[0], 'web.other.');
+  t.regex(e2.message, /\(tried [^)]+\)$/);
+
+  // As-is first answers NODATA: its detail.
+  const nodataFirst = await resolverFor(t, answering({ 'web.other.': 'nodata' }), ctx);
+  const e3 = await t.throwsAsync(nodataFirst.resolve('web.other:80'), { instanceOf: ServiceNotFoundError });
+  t.regex(e3.message, /: web\.other\. exists but has no address records$/);
 });
 
 test('stale: the last good set keeps being served and flagged; the next update clears it', async (t) => {

@@ -8,10 +8,11 @@ import {
 } from '../context/cluster-context.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
-import type { ClusterIPError } from '../errors/clusterip-error.js';
+import { ClusterIPError } from '../errors/clusterip-error.js';
 import type { DnsUnavailableError } from '../errors/dns-unavailable-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { ServiceNotFoundError } from '../errors/service-not-found-error.js';
+import { WatchFailedError } from '../errors/watch-failed-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
 import { interpretClusterName } from '../name/interpret-cluster-name.js';
 import { type ResolverMode, searchCandidates } from '../name/search-candidates.js';
@@ -321,14 +322,28 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
     this.#evaluate();
   }
 
-  /** Walk the candidates in order with the rules of a pod's resolver; hold watches up to the decision. */
+  /**
+   * Walk the candidates in order with the rules of a pod's resolver; hold watches up to the decision.
+   * glibc: NXDOMAIN, NODATA and SERVFAIL go on to the next candidate; when none answers, the error is
+   * the as-is attempt's if the name was tried as-is first, else NODATA, else SERVFAIL, else NXDOMAIN.
+   * musl: only NXDOMAIN goes on. Any other failure stops the search in both.
+   */
   #evaluate(): void {
     if (this.#closing !== undefined || this.#candidates === undefined) return;
     const candidates = this.#candidates;
     const glibc = this.#resolver._mode === 'glibc';
     let servfail: ClusterIPError | undefined;
+    let nodata: string | undefined; // the first NODATA's detail
     for (let i = 0; i < candidates.length; i++) {
-      const entry = this.#hold(i, candidates[i]!);
+      let entry: NameWatch;
+      try {
+        entry = this.#hold(i, candidates[i]!);
+      } catch (error) {
+        // The source refused the watch (closed, or a custom source that throws): fail, never hang.
+        this.#release(i);
+        this.#emitFailure('unavailable', i, sourceError(error, candidates[i]!.fqdn));
+        return;
+      }
       const state = entry.state;
       if (state.phase === 'pending') return; // wait: a change of this entry re-evaluates
       if (state.phase === 'found') {
@@ -336,20 +351,42 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
         this.#emitFrom(entry, i);
         return;
       }
-      if (state.phase === 'unavailable') {
-        if (glibc && isServfail(state.error)) {
-          servfail ??= state.error;
-          continue;
+      if (state.phase === 'not-found') {
+        if (state.reason === 'nodata') {
+          const detail = nodataDetail(state, candidates[i]!.fqdn);
+          if (!glibc) {
+            this.#release(i + 1);
+            this.#emitFailure('not-found', i, this.#notFound(i, detail));
+            return;
+          }
+          nodata ??= detail;
         }
-        this.#release(i + 1);
-        this.#emitFailure('unavailable', i, state.error);
-        return;
+        continue;
       }
+      if (glibc && isServfail(state.error)) {
+        servfail ??= state.error;
+        continue;
+      }
+      this.#release(i + 1);
+      this.#emitFailure('unavailable', i, state.error);
+      return;
     }
     const last = candidates.length - 1;
-    const tried = candidates.map((c) => c.fqdn);
-    const error = servfail ?? new ServiceNotFoundError(this.#target.input, tried);
-    this.#emitFailure(servfail === undefined ? 'not-found' : 'unavailable', last, error);
+    const first = this.#held[0]?.entry.state;
+    const asIsFirst = candidates.length > 1 && candidates[0]!.fqdn === `${this.#target.host.toLowerCase()}.`;
+    if (asIsFirst && first?.phase === 'unavailable') this.#emitFailure('unavailable', last, first.error);
+    else if (asIsFirst && first?.phase === 'not-found') {
+      const detail = first.reason === 'nodata' ? nodataDetail(first, candidates[0]!.fqdn) : undefined;
+      this.#emitFailure('not-found', last, this.#notFound(last, detail));
+    } else if (nodata !== undefined) this.#emitFailure('not-found', last, this.#notFound(last, nodata));
+    else if (servfail !== undefined) this.#emitFailure('unavailable', last, servfail);
+    else this.#emitFailure('not-found', last, this.#notFound(last, undefined));
+  }
+
+  /** The error when the search ends at candidate `index` without an answer (NODATA: why, when known). */
+  #notFound(index: number, detail: string | undefined): ServiceNotFoundError {
+    const tried = this.#candidates!.slice(0, index + 1).map((c) => c.fqdn);
+    return new ServiceNotFoundError(this.#target.input, tried, detail);
   }
 
   #hold(index: number, candidate: { fqdn: string; name: ClusterName }): NameWatch {
@@ -466,6 +503,18 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
 }
 
 // glibc continues the search list after SERVFAIL and stops on every other failure (spec §2.2).
+/** What a source's `watch()` threw, as a ClusterIPError (a custom source may throw anything). */
+function sourceError(error: unknown, fqdn: string): ClusterIPError {
+  if (error instanceof ClusterIPError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WatchFailedError(fqdn, `the endpoint source threw: ${detail}`, { cause: error });
+}
+
+/** Why a name answered NODATA: the source's detail, else a generic one. */
+function nodataDetail(state: { readonly detail?: string }, fqdn: string): string {
+  return state.detail ?? `${fqdn} exists but has no address records`;
+}
+
 function isServfail(error: ClusterIPError): boolean {
   return error.code === 'CLUSTERIP_ERR_DNS_UNAVAILABLE' && (error as DnsUnavailableError).reason === 'servfail';
 }
