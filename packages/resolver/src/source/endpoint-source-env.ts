@@ -3,6 +3,7 @@
 
 import { envVariableName, readServiceFromEnv } from '../context/service-env.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
+import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { validateNamespace } from '../name/validate-names.js';
 import type { ServiceInfo } from '../service/service-info.js';
@@ -32,7 +33,7 @@ export class EnvSource implements EndpointSource {
   readonly kind = 'env';
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #namespace: string;
-  #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: EnvSourceOptions = {}) {
     for (const key of Object.keys(options)) {
@@ -46,7 +47,8 @@ export class EnvSource implements EndpointSource {
   }
 
   watch(query: SourceQuery, listener: SourceListener): SourceWatch {
-    let closed = this.#closed;
+    if (this.#closing !== undefined) throw new ClosedError('env source');
+    let closed = false;
     const events = this.#answer(query);
     setImmediate(() => {
       for (const event of events) if (!closed) listener(event);
@@ -59,9 +61,20 @@ export class EnvSource implements EndpointSource {
     };
   }
 
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Later `watch()` calls throw `ClosedError`; idempotent, the same promise. */
   close(): Promise<void> {
-    this.#closed = true;
-    return Promise.resolve();
+    this.#closing ??= Promise.resolve();
+    return this.#closing;
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #answer(query: SourceQuery): SourceEvent[] {

@@ -2,6 +2,7 @@
 // Consumes Service definitions; produces `SourceEvent`s like a cluster would.
 
 import { dashedIp, type Endpoint, READY } from '../endpoint/endpoint.js';
+import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
 import { validateNamespace, validateServiceName } from '../name/validate-names.js';
@@ -70,8 +71,9 @@ export class StaticSource implements EndpointSource {
   }
 
   watch(query: SourceQuery, listener: SourceListener): SourceWatch {
-    const subscriber: Subscriber = { query, listener, closed: this.#closing !== undefined };
-    if (!subscriber.closed) this.#subscribers.add(subscriber);
+    if (this.#closing !== undefined) throw new ClosedError('static source');
+    const subscriber: Subscriber = { query, listener, closed: false };
+    this.#subscribers.add(subscriber);
     this.#deliver(subscriber);
     return {
       close: () => {
@@ -82,12 +84,24 @@ export class StaticSource implements EndpointSource {
     };
   }
 
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Stop every watch at once (no listener call afterwards); idempotent, the same promise. */
   close(): Promise<void> {
-    this.#closing ??= Promise.resolve().then(() => {
+    if (this.#closing === undefined) {
       for (const s of this.#subscribers) s.closed = true;
       this.#subscribers.clear();
-    });
+      this.#closing = Promise.resolve();
+    }
     return this.#closing;
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #store(service: StaticService): void {

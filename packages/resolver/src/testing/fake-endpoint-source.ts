@@ -1,6 +1,7 @@
 // Testing: an endpoint source driven by hand, to test code that consumes sources (and ours).
 // Consumes events pushed by a test; produces them to watchers exactly as a real source would.
 
+import { ClosedError } from '../errors/closed-error.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from '../source/endpoint-source.js';
 import type { SourceEvent } from '../source/endpoint-update.js';
 
@@ -27,7 +28,7 @@ export class FakeEndpointSource implements EndpointSource {
   readonly kind: string;
   readonly #respond: ((query: SourceQuery) => readonly SourceEvent[] | undefined) | undefined;
   readonly #watches: (FakeWatch & { closed: boolean })[] = [];
-  #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(respond?: (query: SourceQuery) => readonly SourceEvent[] | undefined, kind = 'fake') {
     this.#respond = respond;
@@ -52,9 +53,10 @@ export class FakeEndpointSource implements EndpointSource {
   }
 
   watch(query: SourceQuery, listener: SourceListener): SourceWatch {
+    if (this.#closing !== undefined) throw new ClosedError('fake endpoint source');
     const entry = {
       query,
-      closed: this.#closed,
+      closed: false,
       emit: (event: SourceEvent) => {
         setImmediate(() => {
           if (!entry.closed) listener(event);
@@ -71,9 +73,22 @@ export class FakeEndpointSource implements EndpointSource {
     };
   }
 
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Stop every watch (no listener call afterwards); later `watch()` calls throw. Idempotent. */
   close(): Promise<void> {
-    this.#closed = true;
-    for (const w of this.#watches) w.closed = true;
-    return Promise.resolve();
+    if (this.#closing === undefined) {
+      for (const w of this.#watches) w.closed = true;
+      this.#closing = Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
