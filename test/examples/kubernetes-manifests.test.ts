@@ -91,20 +91,25 @@ test('the Role grants exactly the (verb, group, resource) the frontend used agai
   // What the SDK asked the API server for: the fake's request log (the frontend is its only client).
   const sdkRequests = api.requests;
   t.true(sdkRequests.length >= 4, 'a list and a watch of the Service and of its EndpointSlices');
-  t.true(
-    sdkRequests.every((r) => r.path.includes(`/namespaces/${NAMESPACE}/`)),
-    'only its own namespace',
+  t.deepEqual(
+    sdkRequests.filter((r) => !r.path.includes(`/namespaces/${NAMESPACE}/`)).map((r) => `${r.method} ${r.path}`),
+    ['GET /api/v1/nodes/node-a'],
+    'only its own namespace, and its own Node once (the zone)',
   );
   const { used, nonResource } = check.usedPermissions(sdkRequests);
   t.deepEqual(nonResource, new Set(), 'no discovery or other non-resource requests');
 
   const manifests = check.readManifests();
-  const granted = check.grantedPermissions(byKind(manifests, 'Role'));
+  const granted = new Set([
+    ...check.grantedPermissions(byKind(manifests, 'Role')),
+    ...check.grantedPermissions(byKind(manifests, 'ClusterRole')),
+  ]);
   const missing = [...used].filter((p) => !granted.has(p));
   const unused = [...granted].filter((p) => !used.has(p));
   t.deepEqual(missing, [], 'sufficient: every permission used is granted');
   t.deepEqual(unused, [], 'minimal: every permission granted was used');
   t.deepEqual([...granted].sort(), [
+    'get /nodes',
     'list /services',
     'list discovery.k8s.io/endpointslices',
     'watch /services',
@@ -115,8 +120,19 @@ test('the Role grants exactly the (verb, group, resource) the frontend used agai
 test('the manifests fit together and fit the program: service account, binding, labels, ports, probes, downward API', async (t) => {
   const check = await loadCheck();
   const manifests = check.readManifests();
-  t.deepEqual(manifests.map((m) => m.kind).sort(), ['Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
-  for (const m of manifests) t.is(m.metadata.namespace, NAMESPACE, `${m.kind} ${m.metadata.name} namespace`);
+  t.deepEqual(manifests.map((m) => m.kind).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'Deployment',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'ServiceAccount',
+  ]);
+  for (const m of manifests) {
+    const clusterScoped = m.kind.startsWith('Cluster');
+    t.is(m.metadata.namespace, clusterScoped ? undefined : NAMESPACE, `${m.kind} ${m.metadata.name} namespace`);
+  }
 
   const account = byKind(manifests, 'ServiceAccount');
   const role = byKind(manifests, 'Role');
@@ -126,6 +142,13 @@ test('the manifests fit together and fit the program: service account, binding, 
   };
   t.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
   t.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: account.metadata.name, namespace: NAMESPACE }]);
+  const clusterBinding = byKind(manifests, 'ClusterRoleBinding') as typeof binding;
+  t.deepEqual(clusterBinding.roleRef, {
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'ClusterRole',
+    name: byKind(manifests, 'ClusterRole').metadata.name,
+  });
+  t.deepEqual(clusterBinding.subjects, binding.subjects);
 
   type Container = {
     command: string[];

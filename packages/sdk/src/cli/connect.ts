@@ -13,6 +13,7 @@ import {
   KubernetesSource,
   parseResolvConf,
   Resolver,
+  readNodeZone,
   synthesizeClusterFirst,
 } from '@clusterip/resolver';
 import type { ClientTopology } from '../eligibility/eligibility.js';
@@ -21,7 +22,6 @@ import { EXIT, withExit } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-const ZONE_LABEL = 'topology.kubernetes.io/zone';
 /** A CLI should answer or fail within seconds, not the library's 30 s. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -107,7 +107,7 @@ export async function connect(common: CommonOptions, io: CliIo): Promise<Cluster
     throw err;
   }
   let zone = common.zone ?? (env.NODE_ZONE || undefined);
-  if (zone === undefined && nodeName !== undefined) zone = await nodeZone(reader, nodeName);
+  if (zone === undefined && nodeName !== undefined) zone = await readNodeZone(source, nodeName);
   // The search list a pod of `namespace` gets from kubelet (ClusterFirst), whatever this machine's
   // resolv.conf says: the CLI answers "what would a client in that namespace see".
   const detected = await detectClusterContext({ namespace, env: {}, ...(nodeName === undefined ? {} : { nodeName }) });
@@ -139,17 +139,4 @@ export async function connect(common: CommonOptions, io: CliIo): Promise<Cluster
       return closing;
     },
   };
-}
-
-/** The node's zone label, when the credentials may read Nodes (403 and 404 leave it unknown). */
-async function nodeZone(reader: KubeApiReader, node: string): Promise<string | undefined> {
-  try {
-    const object = (await reader.get(`/api/v1/nodes/${encodeURIComponent(node)}`)) as
-      | { metadata?: { labels?: Record<string, unknown> } }
-      | undefined;
-    const zone = object?.metadata?.labels?.[ZONE_LABEL];
-    return typeof zone === 'string' && zone !== '' ? zone : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -120,7 +120,11 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly source?: EndpointSource;
   /** Share an existing resolver (and its discovery cache) instead; not closed by the mesh. Excludes `source`. */
   readonly resolver?: Resolver;
-  /** Namespace, cluster domain, node and zone; default detected (`detectClusterContext`). */
+  /**
+   * Namespace, cluster domain, node and zone; default detected (`detectClusterContext`). With a Kubernetes
+   * source, a node name (`NODE_NAME`) and no zone (`NODE_ZONE`), the zone is read once from the Node's
+   * `topology.kubernetes.io/zone` label (needs `get` on `nodes`; without it, no zone filtering).
+   */
   readonly context?: ClusterContext | DetectClusterContextOptions;
   /** Per-endpoint connection pools. */
   readonly pool?: MeshPoolOptions;

@@ -17,6 +17,7 @@ import {
   type ServiceInfo,
   type ServiceSnapshot,
   type SnapshotStatus,
+  withNodeZone,
 } from '@clusterip/resolver';
 import { fetch as undiciFetch } from 'undici';
 import type { BalancerOptions } from '../balancer/balancer.js';
@@ -117,8 +118,16 @@ export class Mesh {
     } else {
       let source = config.source;
       let context: ResolverOptions['context'] = config.context;
-      if (source !== undefined) untraceApiRequests(source);
-      if (source === undefined) {
+      // Unless the options give a whole ClusterContext, detect it; with a Kubernetes source, a node name and
+      // no zone, the zone comes from the Node object (spec §6.4), for zone hints and trafficDistribution.
+      const detect: DetectClusterContextOptions | undefined = isClusterContext(config.context)
+        ? undefined
+        : (config.context ?? {});
+      if (source !== undefined) {
+        untraceApiRequests(source);
+        const given = source;
+        if (detect !== undefined) context = () => detectClusterContext(detect).then((c) => zoneFromNode(c, given));
+      } else {
         const nodeName = nodeNameOf(config.context);
         const chosen = createDefaultSource(nodeName === undefined ? {} : { nodeName });
         const deferred = new DeferredSource(
@@ -129,13 +138,17 @@ export class Mesh {
         );
         this.#ownedSource = deferred;
         source = deferred;
-        if (!isClusterContext(config.context) && config.context?.namespace === undefined) {
+        if (detect !== undefined) {
           // The namespace of the chosen source's configuration (the kubeconfig context's, the service
           // account's) is this client's namespace, as kubectl would use it, unless the options name one.
-          const detect: DetectClusterContextOptions = config.context ?? {};
           context = () =>
             chosen.then(
-              (d) => detectClusterContext(d.namespace === undefined ? detect : { ...detect, namespace: d.namespace }),
+              (d) =>
+                detectClusterContext(
+                  detect.namespace !== undefined || d.namespace === undefined
+                    ? detect
+                    : { ...detect, namespace: d.namespace },
+                ).then((c) => zoneFromNode(c, d.source)),
               () => detectClusterContext(detect),
             );
         }
@@ -342,6 +355,11 @@ function isClusterContext(context: MeshConfig['context']): context is ClusterCon
 function nodeNameOf(context: MeshConfig['context']): string | undefined {
   const n = (context as { nodeName?: unknown } | undefined)?.nodeName;
   return typeof n === 'string' ? n : undefined;
+}
+
+/** {@link withNodeZone}, its one API request untraced like the source's own (plumbing, not app traffic). */
+function zoneFromNode(context: ClusterContext, source: EndpointSource): Promise<ClusterContext> {
+  return runWithoutTracing(() => withNodeZone(context, source));
 }
 
 /**

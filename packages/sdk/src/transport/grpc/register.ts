@@ -5,12 +5,15 @@
 import {
   ClosedError,
   createDefaultSource,
+  detectClusterContext,
   type EndpointSource,
   InvalidArgumentError,
   Resolver,
+  withNodeZone,
 } from '@clusterip/resolver';
 import type * as Grpc from '@grpc/grpc-js';
 import { describe } from '../../internal/options.js';
+import { runWithoutTracing } from '../../telemetry/suppress-tracing.js';
 import { createLoadBalancerClasses } from './grpc-load-balancer.js';
 import { createResolverClass, type GrpcMesh, SCHEME } from './grpc-resolver.js';
 import { LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
@@ -89,7 +92,10 @@ class RegistrationImpl implements GrpcRegistration {
     if (this.#mesh !== undefined) return Promise.resolve(this.#mesh.resolver);
     this.#default ??= (async () => {
       const { source, namespace } = await createDefaultSource();
-      const resolver = new Resolver({ source, ...(namespace === undefined ? {} : { context: { namespace } }) });
+      // As the Mesh does: the zone from the Node object when only the node name is known (spec §6.4).
+      const detect = namespace === undefined ? {} : { namespace };
+      const context = () => detectClusterContext(detect).then((c) => runWithoutTracing(() => withNodeZone(c, source)));
+      const resolver = new Resolver({ source, context });
       return { resolver, source };
     })();
     return this.#default.then((d) => d.resolver);
