@@ -125,3 +125,31 @@ test.serial('metrics match the traffic: picks, retries, request durations, endpo
     );
   }
 });
+
+test.serial(
+  'url.full of an attempt span: signed-URL credentials in the query are REDACTED, the rest kept',
+  async (t) => {
+    const otel = createTestOtel(t);
+    const { cluster } = await twoPods(t, 234);
+    const mesh = new Mesh({
+      resolver: cluster.resolver,
+      tracerProvider: otel.tracerProvider,
+      meterProvider: otel.meterProvider,
+      retry: false,
+      outlierDetection: false,
+    });
+    t.teardown(() => mesh.close());
+    const query =
+      '?X-Goog-Signature=abc123&part=2&AWSAccessKeyId=AKIA0&Signature=s%3D&sig=zz&signature=lower&x=sig%3D1#frag';
+    const res = await mesh.fetch(`http://web/bucket/object${query}`);
+    await res.arrayBuffer();
+    const attempt = otel.spans().find((s) => s.kind === SpanKind.CLIENT);
+    const full = String(attempt?.attributes['url.full']);
+    t.regex(full, /^http:\/\/web:80\/bucket\/object\?/);
+    t.is(
+      full.slice(full.indexOf('?')),
+      '?X-Goog-Signature=REDACTED&part=2&AWSAccessKeyId=REDACTED&Signature=REDACTED&sig=REDACTED&signature=lower&x=sig%3D1',
+    );
+    t.false(/abc123|AKIA0|zz/.test(JSON.stringify(otel.spans().map((s) => s.attributes))));
+  },
+);

@@ -155,7 +155,7 @@ export class RoutingTracer {
         [ATTR_SERVER_ADDRESS]: r.hostname,
         [ATTR_SERVER_PORT]: r.port,
         [ATTR_URL_SCHEME]: r.scheme,
-        [ATTR_URL_FULL]: `${r.scheme}://${r.hostname}:${r.port}${r.path}`,
+        [ATTR_URL_FULL]: `${r.scheme}://${r.hostname}:${r.port}${redactQuery(r.path)}`,
         [ATTR_CLUSTERIP_ATTEMPT]: msg.attempt,
       };
       endpointAttributes(msg.endpoint, attributes);
@@ -309,4 +309,15 @@ export class RoutingTracer {
 export function errorTypeOf(error: Error): string {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && code !== '' ? code : error.name || 'Error';
+}
+
+/**
+ * The query values OpenTelemetry's HTTP conventions say to redact in `url.full` (signed-URL credentials of
+ * S3, Azure and GCS): `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`, each value → `REDACTED`.
+ */
+const SENSITIVE_QUERY = /([?&](?:AWSAccessKeyId|Signature|sig|X-Goog-Signature)=)[^&#]*/g;
+
+/** `path` (with its query) as `url.full` may carry it. */
+export function redactQuery(path: string): string {
+  return path.includes('?') ? path.replace(SENSITIVE_QUERY, '$1REDACTED') : path;
 }
