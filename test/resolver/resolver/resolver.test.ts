@@ -41,6 +41,9 @@ function web(namespace: string, addresses: string[]) {
   };
 }
 
+/** The one endpoint of the fake sources below. */
+const endpoint: Endpoint = { address: '127.0.0.5', port: 80, protocol: 'TCP', addressType: 'IPv4', conditions: READY };
+
 const addrs = (s: ServiceSnapshot) => s.endpoints.map((e) => `${e.address}:${e.port}`).sort();
 
 test('a bare name resolves in the own namespace, port by name and by number, target ports mapped', async (t) => {
@@ -159,13 +162,6 @@ test('a Service created later under an earlier candidate takes over, as a pod wo
 
 test('glibc continues after SERVFAIL, musl stops; other failures stop the search in both', async (t) => {
   const servfail = new DnsUnavailableError('web.prod.svc.cluster.local.', ['127.0.0.1:53'], 'servfail', 'SERVFAIL');
-  const endpoint: Endpoint = {
-    address: '127.0.0.5',
-    port: 80,
-    protocol: 'TCP',
-    addressType: 'IPv4',
-    conditions: READY,
-  };
   const respond = (fail: Error) => (q: { fqdn: string }) =>
     q.fqdn === 'web.prod.svc.cluster.local.'
       ? [{ type: 'stale' as const, error: fail as DnsUnavailableError }]
@@ -200,13 +196,6 @@ test('when only SERVFAILs and NXDOMAINs come back, glibc reports the temporary f
 
 /** A source answering per candidate name: a not-found reason, SERVFAIL, or (anything else) NXDOMAIN. */
 function answering(by: Record<string, 'nodata' | 'servfail' | 'found'>) {
-  const endpoint: Endpoint = {
-    address: '127.0.0.5',
-    port: 80,
-    protocol: 'TCP',
-    addressType: 'IPv4',
-    conditions: READY,
-  };
   return new FakeEndpointSource((q) => {
     const how = by[q.fqdn];
     if (how === 'servfail')
@@ -276,13 +265,6 @@ test('glibc, a name tried as-is first (dots >= ndots): the as-is attempt gives t
 
 test('stale: the last good set keeps being served and flagged; the next update clears it', async (t) => {
   const fqdn = 'web.prod.svc.cluster.local.';
-  const endpoint: Endpoint = {
-    address: '127.0.0.5',
-    port: 80,
-    protocol: 'TCP',
-    addressType: 'IPv4',
-    conditions: READY,
-  };
   const source = new FakeEndpointSource((q) =>
     q.fqdn === fqdn ? [{ type: 'update', update: { type: 'reset', endpoints: [endpoint] } }] : undefined,
   );
