@@ -263,6 +263,19 @@ test('glibc, a name tried as-is first (dots >= ndots): the as-is attempt gives t
   t.regex(e3.message, /: web\.other\. exists but has no address records$/);
 });
 
+test('glibc, a root search domain puts the name first without it being tried as-is first: NODATA still wins', async (t) => {
+  const ctx = detectClusterContext({
+    namespace: 'prod',
+    resolvConf: 'search . prod.svc.cluster.local cluster.local\noptions ndots:5\n',
+    env: {},
+    podIP: '10.0.0.1',
+  });
+  const resolver = await resolverFor(t, answering({ 'web.': 'servfail', 'web.cluster.local.': 'nodata' }), ctx);
+  const error = await t.throwsAsync(resolver.resolve('web:80'), { instanceOf: ServiceNotFoundError });
+  t.is(error.tried[0], 'web.');
+  t.regex(error.message, /: web\.cluster\.local\. exists but has no address records$/);
+});
+
 test('stale: the last good set keeps being served and flagged; the next update clears it', async (t) => {
   const fqdn = 'web.prod.svc.cluster.local.';
   const source = new FakeEndpointSource((q) =>

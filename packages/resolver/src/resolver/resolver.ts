@@ -229,6 +229,7 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
   /** Candidate watches held, in search order. */
   #held: { entry: NameWatch; unsubscribe: () => void }[] = [];
   #candidates: { fqdn: string; name: ClusterName }[] | undefined;
+  #asIsFirst = false;
   #current: ServiceSnapshot | undefined;
   #lastKey = '';
   #version = 0;
@@ -314,6 +315,12 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
       this.#candidates = this.#resolver
         ._candidates(target, context)
         .map((fqdn) => ({ fqdn, name: interpretClusterName(fqdn, context.clusterDomain) }));
+      // glibc tries the name as-is first when it has at least ndots dots (a root search domain can put
+      // the same name first otherwise; that is not an as-is-first attempt).
+      this.#asIsFirst =
+        target.namespace === undefined &&
+        !target.host.endsWith('.') &&
+        target.host.split('.').length - 1 >= context.dns.ndots;
     } catch (error) {
       this.#readyReject(error);
       void this.close();
@@ -373,7 +380,7 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
     }
     const last = candidates.length - 1;
     const first = this.#held[0]?.entry.state;
-    const asIsFirst = candidates.length > 1 && candidates[0]!.fqdn === `${this.#target.host.toLowerCase()}.`;
+    const asIsFirst = this.#asIsFirst && candidates.length > 1;
     if (asIsFirst && first?.phase === 'unavailable') this.#emitFailure('unavailable', last, first.error);
     else if (asIsFirst && first?.phase === 'not-found') {
       const detail = first.reason === 'nodata' ? nodataDetail(first, candidates[0]!.fqdn) : undefined;
@@ -502,7 +509,6 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
   }
 }
 
-// glibc continues the search list after SERVFAIL and stops on every other failure (spec §2.2).
 /** What a source's `watch()` threw, as a ClusterIPError (a custom source may throw anything). */
 function sourceError(error: unknown, fqdn: string): ClusterIPError {
   if (error instanceof ClusterIPError) return error;
@@ -515,6 +521,7 @@ function nodataDetail(state: { readonly detail?: string }, fqdn: string): string
   return state.detail ?? `${fqdn} exists but has no address records`;
 }
 
+// glibc continues the search list after SERVFAIL and stops on every other failure (spec §2.3).
 function isServfail(error: ClusterIPError): boolean {
   return error.code === 'CLUSTERIP_ERR_DNS_UNAVAILABLE' && (error as DnsUnavailableError).reason === 'servfail';
 }
