@@ -94,3 +94,14 @@ test('Nodes not readable (403), missing, or unlabelled: no zone, no filtering, t
   t.is((await bare.context()).zone, undefined);
   t.deepEqual(nodeReads(cluster), ['/api/v1/nodes/node-b', '/api/v1/nodes/node-x', '/api/v1/nodes/node-bare']);
 });
+
+test('closing the mesh while the Node read hangs ends it at once: the context comes without a zone', async (t) => {
+  const { cluster } = await zonedCluster(t, 235);
+  const stall = cluster.api.stall({ path: /^\/api\/v1\/nodes\// });
+  t.teardown(() => stall.release());
+  const mesh = meshOn(t, cluster.source, { nodeName: 'node-b' });
+  const context = mesh.context();
+  await stall.waitForStalled();
+  await mesh.close();
+  t.is((await context).zone, undefined);
+});

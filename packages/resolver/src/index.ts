@@ -90,7 +90,13 @@ export type {
   KubernetesCredentialRequest,
   KubernetesCredentials,
 } from './source/endpoint-source-kubernetes/kubeconfig-credentials.js';
-export { readNodeZone, withNodeZone, ZONE_LABEL } from './source/endpoint-source-kubernetes/node-zone.js';
+export {
+  NODE_ZONE_TIMEOUT_MS,
+  type NodeZoneOptions,
+  readNodeZone,
+  withNodeZone,
+  ZONE_LABEL,
+} from './source/endpoint-source-kubernetes/node-zone.js';
 export { type StaticEndpoint, type StaticService, StaticSource } from './source/endpoint-source-static.js';
 export type { EndpointUpdate, NotFoundReason, SourceEvent } from './source/endpoint-update.js';
 export {

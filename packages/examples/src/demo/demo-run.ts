@@ -213,7 +213,11 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
     const failed = results.filter((r) => !r.outcome.ok);
     if (failed.length === 0) {
       say(`demo: all ${results.length} scenes held`);
-      if (!embedded) say(`clean up: kubectl delete namespace ${DEMO_NAMESPACE}`);
+      if (!embedded) {
+        say(
+          `clean up: kubectl delete namespace ${DEMO_NAMESPACE}; kubectl delete clusterrolebinding/clusterip-demo-node-zone clusterrole/clusterip-node-zone`,
+        );
+      }
       return 0;
     }
     for (const f of failed) {

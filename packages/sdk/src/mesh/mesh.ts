@@ -105,6 +105,8 @@ export class Mesh {
   readonly #telemetry: TelemetryHandle | undefined;
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
+  /** Aborts the start-up read of the Node's zone when the mesh closes first. */
+  readonly #starting = new AbortController();
 
   constructor(options: MeshOptions = {}) {
     const config = configureMesh(options);
@@ -126,7 +128,8 @@ export class Mesh {
       if (source !== undefined) {
         untraceApiRequests(source);
         const given = source;
-        if (detect !== undefined) context = () => detectClusterContext(detect).then((c) => zoneFromNode(c, given));
+        if (detect !== undefined)
+          context = () => detectClusterContext(detect).then((c) => zoneFromNode(c, given, this.#starting.signal));
       } else {
         const nodeName = nodeNameOf(config.context);
         const chosen = createDefaultSource(nodeName === undefined ? {} : { nodeName });
@@ -148,7 +151,7 @@ export class Mesh {
                   detect.namespace !== undefined || d.namespace === undefined
                     ? detect
                     : { ...detect, namespace: d.namespace },
-                ).then((c) => zoneFromNode(c, d.source)),
+                ).then((c) => zoneFromNode(c, d.source, this.#starting.signal)),
               () => detectClusterContext(detect),
             );
         }
@@ -320,6 +323,7 @@ export class Mesh {
    */
   close(): Promise<void> {
     if (this.#destroying !== undefined) return this.#destroying;
+    this.#starting.abort();
     this.#closing ??= (async () => {
       await Promise.all([this.dispatcher.shutdown(false), this.#routes.close()]);
       await this.#release();
@@ -329,6 +333,7 @@ export class Mesh {
 
   /** Abort every request and close every connection now, then release like `close()`. Idempotent. */
   destroy(error?: Error): Promise<void> {
+    this.#starting.abort();
     this.#destroying ??= (async () => {
       await Promise.all([this.dispatcher.shutdown(true, error), this.#routes.destroy(error)]);
       await this.#closing?.catch(() => {});
@@ -358,8 +363,8 @@ function nodeNameOf(context: MeshConfig['context']): string | undefined {
 }
 
 /** {@link withNodeZone}, its one API request untraced like the source's own (plumbing, not app traffic). */
-function zoneFromNode(context: ClusterContext, source: EndpointSource): Promise<ClusterContext> {
-  return runWithoutTracing(() => withNodeZone(context, source));
+function zoneFromNode(context: ClusterContext, source: EndpointSource, signal: AbortSignal): Promise<ClusterContext> {
+  return runWithoutTracing(() => withNodeZone(context, source, { signal }));
 }
 
 /**

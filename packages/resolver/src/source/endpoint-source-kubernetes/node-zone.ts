@@ -10,12 +10,23 @@ import { KubeApiReader } from './kube-api-reader.js';
 /** The well-known label kubelet (or the cloud provider) sets on every Node. */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
+/** How long {@link readNodeZone} waits for the API server by default: it holds up the first resolve. */
+export const NODE_ZONE_TIMEOUT_MS = 3000;
+
+/** Options of {@link readNodeZone} and {@link withNodeZone}. */
+export interface NodeZoneOptions {
+  /** Give up at once when this aborts (e.g. the owner closes). */
+  readonly signal?: AbortSignal;
+  /** Give up after this long; default {@link NODE_ZONE_TIMEOUT_MS}. */
+  readonly timeoutMs?: number;
+}
+
 /**
  * The zone label of Node `nodeName`, read once with the source's server and credentials (one GET of
- * `/api/v1/nodes/<name>`, within the source's request timeout). Undefined when the Node does not exist,
- * has no zone label, or cannot be read: reading Nodes needs a ClusterRole (`get` on `nodes`) that many
- * service accounts lack, and without a zone the client simply does no zone filtering, as kube-proxy
- * does on a node without the label. Never rejects.
+ * `/api/v1/nodes/<name>`, at most `timeoutMs`, 3 s by default). Undefined when the Node does not exist,
+ * has no zone label, cannot be read in time, or the signal aborts: reading Nodes needs a ClusterRole
+ * (`get` on `nodes`) that many service accounts lack, and without a zone the client simply does no zone
+ * filtering, as kube-proxy does on a node without the label. Never rejects.
  *
  * @example
  * ```ts
@@ -23,11 +34,17 @@ export const ZONE_LABEL = 'topology.kubernetes.io/zone';
  * const zone = await readNodeZone(source, process.env.NODE_NAME ?? '') // 'eu-west-1a', or undefined
  * ```
  */
-export async function readNodeZone(source: KubernetesSource, nodeName: string): Promise<string | undefined> {
-  if (typeof nodeName !== 'string' || nodeName === '' || source.closed) return undefined;
+export async function readNodeZone(
+  source: KubernetesSource,
+  nodeName: string,
+  options: NodeZoneOptions = {},
+): Promise<string | undefined> {
+  if (typeof nodeName !== 'string' || nodeName === '' || source.closed || options.signal?.aborted) return undefined;
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? NODE_ZONE_TIMEOUT_MS);
+  const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
   const reader = new KubeApiReader(source);
   try {
-    const node = (await reader.get(`/api/v1/nodes/${encodeURIComponent(nodeName)}`)) as
+    const node = (await reader.get(`/api/v1/nodes/${encodeURIComponent(nodeName)}`, {}, { signal })) as
       | { metadata?: { labels?: Record<string, unknown> } }
       | undefined;
     const zone = node?.metadata?.labels?.[ZONE_LABEL];
@@ -42,7 +59,7 @@ export async function readNodeZone(source: KubernetesSource, nodeName: string): 
 /**
  * `context` with its zone filled from the Node object ({@link readNodeZone}) when it names a node but no
  * zone and `source` is a {@link KubernetesSource}; otherwise `context` itself. A zone given explicitly
- * (option or `NODE_ZONE`) is never replaced.
+ * (option or `NODE_ZONE`) is never replaced, and then no request is made.
  *
  * @example
  * ```ts
@@ -51,10 +68,14 @@ export async function readNodeZone(source: KubernetesSource, nodeName: string): 
  * const resolver = new Resolver({ source, context })
  * ```
  */
-export async function withNodeZone(context: ClusterContext, source: EndpointSource): Promise<ClusterContext> {
+export async function withNodeZone(
+  context: ClusterContext,
+  source: EndpointSource,
+  options: NodeZoneOptions = {},
+): Promise<ClusterContext> {
   if (context.zone !== undefined || context.nodeName === undefined || !(source instanceof KubernetesSource)) {
     return context;
   }
-  const zone = await readNodeZone(source, context.nodeName);
+  const zone = await readNodeZone(source, context.nodeName, options);
   return zone === undefined ? context : Object.freeze({ ...context, zone });
 }

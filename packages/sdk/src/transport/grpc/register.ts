@@ -58,6 +58,8 @@ const states = new WeakMap<object, PluginState>();
 class RegistrationImpl implements GrpcRegistration {
   #mesh: GrpcMesh | undefined;
   #default: Promise<{ resolver: Resolver; source: EndpointSource }> | undefined;
+  /** Aborts the default resolver's start-up read of the Node's zone when the plugin closes first. */
+  readonly #starting = new AbortController();
   #closing: Promise<void> | undefined;
 
   constructor(mesh: GrpcMesh | undefined) {
@@ -94,7 +96,9 @@ class RegistrationImpl implements GrpcRegistration {
       const { source, namespace } = await createDefaultSource();
       // As the Mesh does: the zone from the Node object when only the node name is known (spec §6.4).
       const detect = namespace === undefined ? {} : { namespace };
-      const context = () => detectClusterContext(detect).then((c) => runWithoutTracing(() => withNodeZone(c, source)));
+      const signal = this.#starting.signal;
+      const context = () =>
+        detectClusterContext(detect).then((c) => runWithoutTracing(() => withNodeZone(c, source, { signal })));
       const resolver = new Resolver({ source, context });
       return { resolver, source };
     })();
@@ -102,6 +106,7 @@ class RegistrationImpl implements GrpcRegistration {
   }
 
   close(): Promise<void> {
+    this.#starting.abort();
     this.#closing ??= (async () => {
       const created = this.#default;
       if (created === undefined) return;

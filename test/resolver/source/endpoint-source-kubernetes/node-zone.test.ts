@@ -1,0 +1,69 @@
+import {
+  type ClusterContext,
+  detectClusterContext,
+  KubernetesSource,
+  readNodeZone,
+  StaticSource,
+  withNodeZone,
+} from '@clusterip/resolver';
+import test, { type ExecutionContext } from 'ava';
+import { createFakeKubeApi } from '../../../helpers/fake-kube-api.js';
+
+async function apiWithNode(t: ExecutionContext) {
+  const api = await createFakeKubeApi(t);
+  api.apply({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'node-a', labels: { 'topology.kubernetes.io/zone': 'zone-a' } },
+  });
+  const source = new KubernetesSource({ server: api.url });
+  t.teardown(() => source.close());
+  return { api, source };
+}
+
+const nodeReads = (api: { requests: readonly { path: string }[] }) =>
+  api.requests.filter((r) => r.path.startsWith('/api/v1/nodes')).length;
+
+const context = (extra: Record<string, string> = {}): Promise<ClusterContext> =>
+  detectClusterContext({ namespace: 'shop', resolvConf: '', env: {}, podIP: '10.0.0.1', ...extra });
+
+test('readNodeZone: the label of the Node; undefined for a missing Node, an empty name or a closed source', async (t) => {
+  const { api, source } = await apiWithNode(t);
+  t.is(await readNodeZone(source, 'node-a'), 'zone-a');
+  t.is(await readNodeZone(source, 'node-x'), undefined);
+  t.is(await readNodeZone(source, ''), undefined);
+  t.is(nodeReads(api), 2, 'no request for an empty name');
+  await source.close();
+  t.is(await readNodeZone(source, 'node-a'), undefined);
+  t.is(nodeReads(api), 2, 'no request on a closed source');
+});
+
+test('readNodeZone gives up after timeoutMs, or at once when its signal aborts, and never rejects', async (t) => {
+  const { api, source } = await apiWithNode(t);
+  const stall = api.stall({ path: /^\/api\/v1\/nodes\// });
+  t.teardown(() => stall.release());
+  t.is(await readNodeZone(source, 'node-a', { timeoutMs: 50 }), undefined);
+
+  const controller = new AbortController();
+  const pending = readNodeZone(source, 'node-a', { signal: controller.signal, timeoutMs: 60_000 });
+  await stall.waitForStalled();
+  controller.abort();
+  t.is(await pending, undefined);
+  t.is(await readNodeZone(source, 'node-a', { signal: controller.signal }), undefined, 'aborted before: no request');
+});
+
+test('withNodeZone: fills the zone from the Node only when a node is named and no zone given, with a Kubernetes source', async (t) => {
+  const { api, source } = await apiWithNode(t);
+  const filled = await withNodeZone(await context({ nodeName: 'node-a' }), source);
+  t.is(filled.zone, 'zone-a');
+  t.true(Object.isFrozen(filled));
+  t.is(filled.nodeName, 'node-a');
+
+  const given = await context({ nodeName: 'node-a', zone: 'zone-z' });
+  t.is(await withNodeZone(given, source), given, 'an explicit zone is kept, the context returned as is');
+  const noNode = await context();
+  t.is(await withNodeZone(noNode, source), noNode);
+  const other = await context({ nodeName: 'node-a' });
+  t.is(await withNodeZone(other, new StaticSource([])), other, 'not a Kubernetes source: nothing to read');
+  t.is(nodeReads(api), 1);
+});
