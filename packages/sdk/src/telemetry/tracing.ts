@@ -312,10 +312,13 @@ export function errorTypeOf(error: Error): string {
 }
 
 /**
- * The query values OpenTelemetry's HTTP conventions say to redact in `url.full` (signed-URL credentials of
- * S3, Azure and GCS): `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`, each value → `REDACTED`.
+ * Query values redacted in `url.full` (each value → `REDACTED`): the keys OpenTelemetry's HTTP conventions
+ * list (`AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`: signed URLs of S3, Azure, GCS), and the
+ * S3 SigV4 presigned ones they leave out (`X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`).
+ * Keys match exactly, as written; a percent-encoded key is not recognised.
  */
-const SENSITIVE_QUERY = /([?&](?:AWSAccessKeyId|Signature|sig|X-Goog-Signature)=)[^&#]*/g;
+const SENSITIVE_QUERY =
+  /([?&](?:AWSAccessKeyId|Signature|sig|X-Goog-Signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&#]*/g;
 
 /** `path` (with its query) as `url.full` may carry it. */
 export function redactQuery(path: string): string {
