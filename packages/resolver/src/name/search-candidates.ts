@@ -48,13 +48,12 @@ export function searchCandidates(name: string, options: SearchOptions): string[]
   validateDnsName(name);
   if (name.endsWith('.')) return [name];
 
-  const dots = countDots(name);
   const asIs = `${name}.`;
   const out: string[] = [];
   const add = (candidate: string) => {
     if (candidate.length - 1 <= MAX_NAME_LENGTH && !out.includes(candidate)) out.push(candidate);
   };
-  if (dots >= options.ndots) {
+  if (triesAsIsFirst(name, options.ndots)) {
     add(asIs);
     if (mode === 'musl') return out;
   }
@@ -105,6 +104,14 @@ export function validateDnsName(name: string, kind: 'dns name' | 'cluster domain
 /** `name` without one trailing dot. */
 export function stripTrailingDot(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+/**
+ * Whether a resolver tries relative `name` as-is before the search domains: it has at least `ndots`
+ * dots (glibc and musl alike). Not for absolute names (those are tried alone).
+ */
+export function triesAsIsFirst(name: string, ndots: number): boolean {
+  return countDots(name) >= ndots;
 }
 
 function countDots(name: string): number {

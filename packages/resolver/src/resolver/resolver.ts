@@ -15,7 +15,7 @@ import { ServiceNotFoundError } from '../errors/service-not-found-error.js';
 import { WatchFailedError } from '../errors/watch-failed-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
 import { interpretClusterName } from '../name/interpret-cluster-name.js';
-import { type ResolverMode, searchCandidates } from '../name/search-candidates.js';
+import { type ResolverMode, searchCandidates, triesAsIsFirst } from '../name/search-candidates.js';
 import { parseServiceTarget, type ServiceTarget } from '../name/service-target.js';
 import type { EndpointSource } from '../source/endpoint-source.js';
 import { resolverChannels } from '../telemetry/channels.js';
@@ -318,9 +318,7 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
       // glibc tries the name as-is first when it has at least ndots dots (a root search domain can put
       // the same name first otherwise; that is not an as-is-first attempt).
       this.#asIsFirst =
-        target.namespace === undefined &&
-        !target.host.endsWith('.') &&
-        target.host.split('.').length - 1 >= context.dns.ndots;
+        target.namespace === undefined && !target.host.endsWith('.') && triesAsIsFirst(target.host, context.dns.ndots);
     } catch (error) {
       this.#readyReject(error);
       void this.close();

@@ -17,7 +17,6 @@ import {
   type ServiceInfo,
   type ServiceSnapshot,
   type SnapshotStatus,
-  withNodeZone,
 } from '@clusterip/resolver';
 import { fetch as undiciFetch } from 'undici';
 import type { BalancerOptions } from '../balancer/balancer.js';
@@ -26,6 +25,7 @@ import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
 import { enableTelemetry, type TelemetryHandle } from '../telemetry/otel-adapter.js';
 import { runWithoutTracing } from '../telemetry/suppress-tracing.js';
 import { MeshDispatcher } from '../transport/http/mesh-dispatcher.js';
+import { detectClientContext } from './client-context.js';
 import { DeferredSource } from './deferred-source.js';
 import {
   balancerOptions,
@@ -128,8 +128,7 @@ export class Mesh {
       if (source !== undefined) {
         untraceApiRequests(source);
         const given = source;
-        if (detect !== undefined)
-          context = () => detectClusterContext(detect).then((c) => zoneFromNode(c, given, this.#starting.signal));
+        if (detect !== undefined) context = () => detectClientContext(detect, given, this.#starting.signal);
       } else {
         const nodeName = nodeNameOf(config.context);
         const chosen = createDefaultSource(nodeName === undefined ? {} : { nodeName });
@@ -147,11 +146,13 @@ export class Mesh {
           context = () =>
             chosen.then(
               (d) =>
-                detectClusterContext(
+                detectClientContext(
                   detect.namespace !== undefined || d.namespace === undefined
                     ? detect
                     : { ...detect, namespace: d.namespace },
-                ).then((c) => zoneFromNode(c, d.source, this.#starting.signal)),
+                  d.source,
+                  this.#starting.signal,
+                ),
               () => detectClusterContext(detect),
             );
         }
@@ -360,11 +361,6 @@ function isClusterContext(context: MeshConfig['context']): context is ClusterCon
 function nodeNameOf(context: MeshConfig['context']): string | undefined {
   const n = (context as { nodeName?: unknown } | undefined)?.nodeName;
   return typeof n === 'string' ? n : undefined;
-}
-
-/** {@link withNodeZone}, its one API request untraced like the source's own (plumbing, not app traffic). */
-function zoneFromNode(context: ClusterContext, source: EndpointSource, signal: AbortSignal): Promise<ClusterContext> {
-  return runWithoutTracing(() => withNodeZone(context, source, { signal }));
 }
 
 /**

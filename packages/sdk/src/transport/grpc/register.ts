@@ -5,15 +5,13 @@
 import {
   ClosedError,
   createDefaultSource,
-  detectClusterContext,
   type EndpointSource,
   InvalidArgumentError,
   Resolver,
-  withNodeZone,
 } from '@clusterip/resolver';
 import type * as Grpc from '@grpc/grpc-js';
 import { describe } from '../../internal/options.js';
-import { runWithoutTracing } from '../../telemetry/suppress-tracing.js';
+import { detectClientContext } from '../../mesh/client-context.js';
 import { createLoadBalancerClasses } from './grpc-load-balancer.js';
 import { createResolverClass, type GrpcMesh, SCHEME } from './grpc-resolver.js';
 import { LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
@@ -96,9 +94,7 @@ class RegistrationImpl implements GrpcRegistration {
       const { source, namespace } = await createDefaultSource();
       // As the Mesh does: the zone from the Node object when only the node name is known (spec §6.4).
       const detect = namespace === undefined ? {} : { namespace };
-      const signal = this.#starting.signal;
-      const context = () =>
-        detectClusterContext(detect).then((c) => runWithoutTracing(() => withNodeZone(c, source, { signal })));
+      const context = () => detectClientContext(detect, source, this.#starting.signal);
       const resolver = new Resolver({ source, context });
       return { resolver, source };
     })();
