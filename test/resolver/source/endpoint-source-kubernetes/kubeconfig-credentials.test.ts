@@ -21,10 +21,10 @@ const NS = 'shop';
 
 /** An exec credential plugin: prints the token in `token` with an expiry `ttl` ms away, counts its runs. */
 const PLUGIN = `
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 const dir = process.argv[2];
-const countFile = dir + '/count';
-writeFileSync(countFile, String((existsSync(countFile) ? Number(readFileSync(countFile, 'utf8')) : 0) + 1));
+// One byte appended per run (O_APPEND): runs that overlap cannot lose a count, as read-increment-write could.
+appendFileSync(dir + '/count', '.');
 const token = readFileSync(dir + '/token', 'utf8').trim();
 const ttl = Number(readFileSync(dir + '/ttl', 'utf8'));
 process.stdout.write(JSON.stringify({
@@ -99,7 +99,7 @@ async function setup(t: ExecutionContext, token: string, ttlMs: number): Promise
     server,
     dir,
     kubeconfig,
-    runs: async () => Number(await readFile(join(dir, 'count'), 'utf8').catch(() => '0')),
+    runs: async () => (await readFile(join(dir, 'count'), 'utf8').catch(() => '')).length,
     setPluginToken: (next) => writeFile(join(dir, 'token'), next),
   };
 }
