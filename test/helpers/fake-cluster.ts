@@ -54,10 +54,22 @@ export interface FakeCluster {
  */
 export async function createFakeCluster(
   t: ExecutionContext,
-  options: { namespace?: string; nodeName?: string; zone?: string; podIP?: string; idleTimeoutMs?: number } = {},
+  options: {
+    namespace?: string;
+    nodeName?: string;
+    zone?: string;
+    podIP?: string;
+    idleTimeoutMs?: number;
+    /** ClusterIP range, e.g. `127.0.236.0/24` so that a test server can stand in for a ClusterIP. */
+    serviceClusterIPRange?: string;
+  } = {},
 ): Promise<FakeCluster> {
   const namespace = options.namespace ?? 'default';
-  const api = await createFakeKubeApi(t, { endpointSliceController: true, bookmarkIntervalMs: 60_000 });
+  const api = await createFakeKubeApi(t, {
+    endpointSliceController: true,
+    bookmarkIntervalMs: 60_000,
+    ...(options.serviceClusterIPRange === undefined ? {} : { serviceClusterIPRange: options.serviceClusterIPRange }),
+  });
   const source = new KubernetesSource({
     server: api.url,
     ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }),

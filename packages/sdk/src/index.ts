@@ -35,6 +35,7 @@ export type {
   FailureRateOptions,
   OutlierDetectionOptions,
 } from './eligibility/outlier-detection.js';
+export { otherProxy, SERVICE_PROXY_NAME_LABEL } from './eligibility/service-proxy-name.js';
 export { CircuitOpenError } from './errors/circuit-open-error.js';
 export { NoEligibleEndpointsError } from './errors/no-eligible-endpoints-error.js';
 export { NoEndpointsError } from './errors/no-endpoints-error.js';

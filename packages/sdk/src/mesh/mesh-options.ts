@@ -19,6 +19,7 @@ import {
   type ServiceAffinityOptions,
 } from '../balancer/balancer.js';
 import type { OutlierDetectionOptions } from '../eligibility/outlier-detection.js';
+import { serviceProxyNameOption } from '../eligibility/service-proxy-name.js';
 import { monotonicClock } from '../internal/clock.js';
 import { asRecord, describe, functionOr, integerIn, oneOf, rejectUnknownKeys } from '../internal/options.js';
 import { type AffinityKeyFunction, type AffinityKeyOptions, affinityKeyFrom } from '../picker/affinity-key.js';
@@ -142,6 +143,14 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly notFound?: 'pass-through' | 'error';
   /** How long "not a Service" answers are remembered per host. Default 30000. */
   readonly negativeCacheTtlMs?: number;
+  /**
+   * Which Services the mesh balances, by their `service.kubernetes.io/service-proxy-name` label (spec §4).
+   * Default `''`: those without the label, as kube-proxy; a Service labelled for another proxy passes
+   * through untouched (to its name or ClusterIP, where that proxy handles it). A name (e.g. `'clusterip'`):
+   * only the Services labelled with it; all others pass through (the rule of Cilium's
+   * `k8s-service-proxy-name`).
+   */
+  readonly serviceProxyName?: string;
   /** Most Service routes (host, port) kept; the least recently used goes first. Default 1024. */
   readonly maxServices?: number;
   /**
@@ -219,6 +228,8 @@ export interface MeshConfig {
   readonly resolveMs: number;
   readonly notFound: 'pass-through' | 'error';
   readonly negativeCacheTtlMs: number;
+  /** `''`: Services without the service-proxy-name label; else those labelled with it. */
+  readonly serviceProxyName: string;
   readonly routeIdleTimeoutMs: number;
   readonly maxServices: number;
   readonly tracerProvider: unknown;
@@ -238,6 +249,7 @@ const MESH_KEYS = [
   'connect',
   'notFound',
   'negativeCacheTtlMs',
+  'serviceProxyName',
   'routeIdleTimeoutMs',
   'maxServices',
   'services',
@@ -332,6 +344,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
     resolveMs: integerIn('timeouts.resolveMs', t.resolveMs, 1, HOUR_MS, 10_000),
     notFound: oneOf('notFound', o.notFound, ['pass-through', 'error'] as const, 'pass-through'),
     negativeCacheTtlMs: integerIn('negativeCacheTtlMs', o.negativeCacheTtlMs, 0, HOUR_MS, 30_000),
+    serviceProxyName: serviceProxyNameOption('serviceProxyName', o.serviceProxyName),
     maxServices: integerIn('maxServices', o.maxServices, 1, 1_000_000, 1024),
     routeIdleTimeoutMs: integerIn('routeIdleTimeoutMs', o.routeIdleTimeoutMs, 0, 24 * HOUR_MS, 300_000),
     tracerProvider: o.tracerProvider,

@@ -22,6 +22,7 @@ import { fetch as undiciFetch } from 'undici';
 import type { BalancerOptions } from '../balancer/balancer.js';
 import { type EligibilityOutcome, eligibleUniqueEndpoints } from '../eligibility/eligibility.js';
 import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
+import { otherProxy } from '../eligibility/service-proxy-name.js';
 import { enableTelemetry, type TelemetryHandle } from '../telemetry/otel-adapter.js';
 import { runWithoutTracing } from '../telemetry/suppress-tracing.js';
 import { MeshDispatcher } from '../transport/http/mesh-dispatcher.js';
@@ -71,6 +72,12 @@ export interface MeshEndpoints {
   readonly service?: ServiceInfo;
   /** kube-proxy's verdict for the Service port; undefined when the Service was not found. */
   readonly outcome?: EligibilityOutcome;
+  /**
+   * Set when the Service belongs to another proxy (its `service.kubernetes.io/service-proxy-name` label,
+   * see `serviceProxyName`): that proxy's name (`kube-proxy` for an unlabelled Service when the mesh has
+   * a name). Requests to it pass through untouched; `endpoints` shows what kube-proxy's rules would pick.
+   */
+  readonly proxiedBy?: string;
   readonly endpoints: readonly MeshEndpoint[];
 }
 
@@ -181,6 +188,11 @@ export class Mesh {
     return this.#destroying !== undefined;
   }
 
+  /** The `serviceProxyName` option: which Services this mesh balances (the gRPC plugin follows it too). */
+  get serviceProxyName(): string {
+    return this.#config.serviceProxyName;
+  }
+
   /**
    * `fetch` through the mesh (undici's fetch with `dispatcher: mesh.dispatcher`).
    *
@@ -248,6 +260,7 @@ export class Mesh {
       publishNotReadyAddresses: false,
     };
     const eligible = eligibleUniqueEndpoints(snapshot.endpoints, info, client, snapshot.port);
+    const proxiedBy = service === undefined ? undefined : otherProxy(service, this.#config.serviceProxyName);
     const keys = new Set(eligible.endpoints.map(endpointKey));
     const route =
       typeof parsed.port === 'number'
@@ -281,6 +294,7 @@ export class Mesh {
       fqdn: snapshot.fqdn,
       ...(service === undefined ? {} : { service }),
       outcome,
+      ...(proxiedBy === undefined ? {} : { proxiedBy }),
       endpoints: Object.freeze(endpoints),
     });
   }

@@ -9,6 +9,7 @@ import {
   type ServiceInfo,
 } from '@clusterip/resolver';
 import type { ClientTopology } from '../eligibility/eligibility.js';
+import { otherProxy } from '../eligibility/service-proxy-name.js';
 import { channels } from '../telemetry/channels.js';
 import type { ParsedOrigin, RouteDecision, RouteLookup } from '../transport/http/http-route.js';
 import { classifyHost } from './host-classifier.js';
@@ -106,6 +107,8 @@ export class RouteTable implements RouteLookup, RouteHost {
   }
 
   learn(service: ServiceInfo): void {
+    // A ClusterIP another proxy serves stays with it: requests to it pass through.
+    if (otherProxy(service, this.config.serviceProxyName) !== undefined) return;
     for (const ip of service.clusterIPs) {
       const known = this.#clusterIPs.get(ip);
       if (known !== undefined && known.name === service.name && known.namespace === service.namespace) continue;

@@ -20,6 +20,7 @@ import {
   type EligibleEndpoints,
   eligibleUniqueEndpoints,
 } from '../eligibility/eligibility.js';
+import { otherProxy } from '../eligibility/service-proxy-name.js';
 import type { PickContext, PickResult } from '../picker/picker.js';
 import { EndpointPools } from '../pool/endpoint-pools.js';
 import { channels } from '../telemetry/channels.js';
@@ -43,6 +44,8 @@ export interface RouteHost {
 }
 
 const PASS: RouteDecision = Object.freeze({ type: 'pass' });
+/** Keeps no pool: `retain(NO_ENDPOINT)` drains them all. */
+const NO_ENDPOINT = Object.freeze({ has: (_key: string) => false });
 
 /**
  * A route for `host:port`. The first request waits for the first snapshot (at most `timeouts.resolveMs`);
@@ -224,8 +227,14 @@ export class ServiceRoute implements HttpRoute {
     if (name.kind !== 'service' && name.kind !== 'endpoint' && name.kind !== 'pod') return PASS;
     const service = s.service;
     if (service?.type === 'ExternalName' || s.reason?.code === 'external-name') {
+      this.#pools?.retain(NO_ENDPOINT);
       const target = service?.externalName;
       return target === undefined ? PASS : { type: 'external', host: target };
+    }
+    if (service !== undefined && otherProxy(service, this.#host.config.serviceProxyName) !== undefined) {
+      // Labelled for another proxy (spec §4): requests go untouched to the name or ClusterIP it serves.
+      this.#pools?.retain(NO_ENDPOINT);
+      return PASS;
     }
     if (service !== undefined) this.#host.learn(service);
     if (s.reason?.code === 'port-not-found' && service !== undefined) {

@@ -6,6 +6,7 @@ import {
   type ClusterIPError,
   type Endpoint,
   endpointKey,
+  findServicePort,
   InvalidNameError,
   parseServiceTarget,
   type Resolver,
@@ -17,6 +18,7 @@ import {
 import type { ChannelOptions, experimental, StatusObject } from '@grpc/grpc-js';
 import type { BalancerOptions } from '../../balancer/balancer.js';
 import { type EligibleEndpoints, eligibleEndpoints, eligibleUniqueEndpoints } from '../../eligibility/eligibility.js';
+import { otherProxy } from '../../eligibility/service-proxy-name.js';
 import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import { channels } from '../../telemetry/channels.js';
@@ -56,6 +58,8 @@ export interface Resolution {
  */
 export interface GrpcMesh {
   readonly resolver: Resolver;
+  /** Which Services are balanced, by their service-proxy-name label (see `MeshOptions.serviceProxyName`). Default `''`. */
+  readonly serviceProxyName?: string;
   /** The mesh's resolved options for one Service (its overrides applied); see `Mesh.serviceConfig`. */
   serviceConfig?(service?: { readonly namespace: string; readonly name: string }): MeshServiceConfig;
   /** `createBalancer` options for one Service under the mesh's options; see `Mesh.balancerOptions`. */
@@ -239,6 +243,13 @@ export function createResolverClass(deps: ResolverDeps) {
         this.#push([], { service: label, eligible, ...(failure === undefined ? {} : { failure }) }, failure?.message);
         return;
       }
+      const mesh = (this.#options[deps.meshOptionKey] as GrpcMesh | undefined) ?? deps.processMesh?.();
+      const known = snapshot.service;
+      const proxy = known === undefined ? undefined : otherProxy(known, mesh?.serviceProxyName ?? '');
+      if (proxy !== undefined) {
+        this.#pushClusterIPs(known!, target, label, proxy);
+        return;
+      }
       // `ok`, possibly stale: a stale snapshot carries the last good set, so an API outage never empties
       // the channel's list (pushing it again is a no-op below).
       let eligible = eligibleUniqueEndpoints(snapshot.endpoints, service, topology, target.port);
@@ -248,8 +259,6 @@ export function createResolverClass(deps: ResolverDeps) {
         eligible = { endpoints: [], outcome: { type: 'no-endpoints', error } };
       }
       const note = eligible.outcome.type === 'ok' ? '' : eligible.outcome.error.message;
-      const mesh = (this.#options[deps.meshOptionKey] as GrpcMesh | undefined) ?? deps.processMesh?.();
-      const known = snapshot.service;
       if (channels.grpcResolution.hasSubscribers) {
         channels.grpcResolution.publish({
           service: label,
@@ -268,6 +277,45 @@ export function createResolverClass(deps: ResolverDeps) {
           ...(known === undefined ? {} : { identity: { namespace: known.namespace, name: known.name } }),
         },
         note,
+      );
+    }
+
+    /**
+     * A Service labelled for another proxy (spec §4): the channel connects to its ClusterIPs and that proxy
+     * balances, as for a pod without this plugin. No affinity or mesh options of ours apply.
+     */
+    #pushClusterIPs(service: ServiceInfo, target: ServiceTarget, label: string, proxy: string): void {
+      let port: number;
+      try {
+        port = target.port === undefined ? (service.ports[0]?.port ?? 0) : findServicePort(service, target.port).port;
+      } catch (error) {
+        this.#pushError(`${label}: ${(error as Error).message}`);
+        return;
+      }
+      const endpoints = service.clusterIPs.map(
+        (address): Endpoint => ({
+          address,
+          port,
+          protocol: 'TCP',
+          addressType: address.includes(':') ? 'IPv6' : 'IPv4',
+          conditions: { ready: true, serving: true, terminating: false },
+        }),
+      );
+      if (endpoints.length === 0 || port === 0) {
+        this.#pushError(
+          `${label}: labelled for proxy ${JSON.stringify(proxy)} but has no ClusterIP and port to send to`,
+        );
+        return;
+      }
+      const eligible: EligibleEndpoints = {
+        endpoints,
+        outcome: { type: 'ok', policy: 'Cluster', topology: 'none', terminatingFallback: false },
+      };
+      const info = { ...syntheticService(target), namespace: service.namespace, name: service.name };
+      this.#push(
+        endpoints,
+        { service: label, serviceInfo: info, eligible },
+        `labelled for proxy ${proxy}: via its ClusterIP`,
       );
     }
 

@@ -10,6 +10,7 @@ import {
   Resolver,
 } from '@clusterip/resolver';
 import type * as Grpc from '@grpc/grpc-js';
+import { serviceProxyNameOption } from '../../eligibility/service-proxy-name.js';
 import { describe } from '../../internal/options.js';
 import { detectClientContext } from '../../mesh/client-context.js';
 import { createLoadBalancerClasses } from './grpc-load-balancer.js';
@@ -136,6 +137,7 @@ export function checkMesh(path: string, mesh: unknown): GrpcMesh {
       `${path} must be a Mesh or an object { resolver } with a @clusterip/resolver Resolver, got ${describe(mesh)}`,
     );
   }
+  serviceProxyNameOption(`${path}.serviceProxyName`, (mesh as { serviceProxyName?: unknown }).serviceProxyName);
   return mesh as GrpcMesh;
 }
 
