@@ -19,7 +19,8 @@ export interface SelfSignedCert {
 
 /**
  * Create a P-256 self-signed certificate valid for one day, with `subjectAltName=IP:<ip>`
- * (default `127.0.0.1`), so clients verify it against the URL `https://<ip>:<port>`.
+ * (default `127.0.0.1`) and `DNS:<name>` for each of `dnsNames`, so clients verify it against the URL
+ * `https://<ip>:<port>` or `https://<name>:<port>`.
  *
  * @example
  * ```ts
@@ -27,7 +28,11 @@ export interface SelfSignedCert {
  * const api = await createFakeKubeApi(t, { tls: { key, cert } })
  * ```
  */
-export async function createSelfSignedCert(t: ExecutionContext, ip = '127.0.0.1'): Promise<SelfSignedCert> {
+export async function createSelfSignedCert(
+  t: ExecutionContext,
+  ip = '127.0.0.1',
+  dnsNames: readonly string[] = [],
+): Promise<SelfSignedCert> {
   const scratch = await mkdtemp(join(tmpdir(), 'clusterip-tls-'));
   t.teardown(() => rm(scratch, { recursive: true, force: true }));
   const keyFile = join(scratch, 'key.pem');
@@ -45,7 +50,7 @@ export async function createSelfSignedCert(t: ExecutionContext, ip = '127.0.0.1'
     '-subj',
     `/CN=${ip}`,
     '-addext',
-    `subjectAltName=IP:${ip}`,
+    `subjectAltName=${[`IP:${ip}`, ...dnsNames.map((n) => `DNS:${n}`)].join(',')}`,
     '-keyout',
     keyFile,
     '-out',

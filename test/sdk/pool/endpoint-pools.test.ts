@@ -45,3 +45,39 @@ test('one pool per endpoint, scheme and TLS name; retain() drains the pools of e
   await closing;
   t.true(made.every((m) => m.pool.closed));
 });
+
+test('h2c: turning it on or off drains every pool, and new http pools speak HTTP/2 with many streams', async (t) => {
+  const made: { origin: string; options: Pool.Options; pool: Pool }[] = [];
+  const pools = new EndpointPools({
+    connections: 4,
+    keepAliveTimeoutMs: 1000,
+    pipelining: 1,
+    connectTimeoutMs: 100,
+    headersTimeoutMs: 200,
+    bodyTimeoutMs: 300,
+    connect: undefined,
+    maxConcurrentStreams: 50,
+    factory: (origin, options) => {
+      const pool = new Pool(origin, options);
+      made.push({ origin, options, pool });
+      return pool;
+    },
+  });
+  const h1 = pools.get(ep('10.0.0.1'), 'http:', undefined);
+  t.is(made[0]!.options.pipelining, 1);
+  t.is(made[0]!.options.factory, undefined, 'plain HTTP/1.1 pools use undici own clients');
+  pools.h2c = true;
+  pools.h2c = true;
+  t.true(made[0]!.pool.closed, 'the HTTP/1.1 pool drains');
+  t.is(pools.size, 0);
+  const h2 = pools.get(ep('10.0.0.1'), 'http:', undefined);
+  t.not(h2, h1);
+  t.deepEqual(made[1]!.options.connect, { timeout: 100, useH2c: true });
+  t.is(made[1]!.options.pipelining, 50);
+  t.is(made[1]!.options.maxConcurrentStreams, 50);
+  t.is(typeof made[1]!.options.factory, 'function');
+  t.is(made.length, 2, 'setting the same value again changed nothing');
+  pools.h2c = false;
+  t.true(made[1]!.pool.closed);
+  await pools.close();
+});

@@ -81,10 +81,19 @@ export interface MeshPoolOptions {
   /** HTTP/1.1 pipelining depth (undici `pipelining`). Default 1. */
   readonly pipelining?: number;
   /**
+   * Offer HTTP/2 in TLS ALPN to https endpoints (undici `allowH2`); a pod that answers `h2` gets up to
+   * `maxConcurrentStreams` requests at once on one connection, one answering `http/1.1` keeps `pipelining`.
+   * Default false. Ports with `appProtocol: kubernetes.io/h2c` speak HTTP/2 over cleartext whatever this says.
+   */
+  readonly allowH2?: boolean;
+  /** Concurrent requests on one HTTP/2 connection (h2 or h2c), before another is opened. Default 100. */
+  readonly maxConcurrentStreams?: number;
+  /**
    * Builds the dispatcher of one endpoint (undici's `factory`, as in `Agent` and `BalancedPool`), given
    * the endpoint's origin (`http://10.0.0.7:8080`) and the pool options derived from this Mesh's settings.
    * Default `new Pool(origin, options)`. Use it to wrap each endpoint's pool, e.g.
    * `(origin, options) => new Pool(origin, options).compose(myInterceptor)`, or to choose `Client`.
+   * For HTTP/2 endpoints the options carry their own client `factory` (see `allowH2`): keep it.
    */
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
@@ -222,6 +231,8 @@ export interface MeshConfig {
     readonly connections: number | null;
     readonly keepAliveTimeoutMs: number;
     readonly pipelining: number;
+    readonly allowH2: boolean;
+    readonly maxConcurrentStreams: number;
     readonly factory: ((origin: string, options: Pool.Options) => Dispatcher) | undefined;
   };
   readonly connect: Readonly<Record<string, unknown>> | undefined;
@@ -309,7 +320,17 @@ export function configureMesh(options: MeshOptions): MeshConfig {
   }
 
   const p = o.pool === undefined ? {} : asRecord('pool', o.pool);
-  rejectUnknownKeys('pool', p, ['connections', 'keepAliveTimeoutMs', 'pipelining', 'factory']);
+  rejectUnknownKeys('pool', p, [
+    'connections',
+    'keepAliveTimeoutMs',
+    'pipelining',
+    'allowH2',
+    'maxConcurrentStreams',
+    'factory',
+  ]);
+  if (p.allowH2 !== undefined && typeof p.allowH2 !== 'boolean') {
+    throw new InvalidArgumentError('pool.allowH2', `pool.allowH2 must be true or false, got ${describe(p.allowH2)}`);
+  }
   const connections = p.connections === null ? null : integerIn('pool.connections', p.connections, 1, 100_000, 64);
 
   let connect: Readonly<Record<string, unknown>> | undefined;
@@ -338,6 +359,8 @@ export function configureMesh(options: MeshOptions): MeshConfig {
       connections,
       keepAliveTimeoutMs: integerIn('pool.keepAliveTimeoutMs', p.keepAliveTimeoutMs, 1, HOUR_MS, 4000),
       pipelining: integerIn('pool.pipelining', p.pipelining, 1, 128, 1),
+      allowH2: p.allowH2 === true,
+      maxConcurrentStreams: integerIn('pool.maxConcurrentStreams', p.maxConcurrentStreams, 1, 10_000, 100),
       factory: functionOr<MeshConfig['pool']['factory']>('pool.factory', p.factory, undefined),
     }),
     connect,

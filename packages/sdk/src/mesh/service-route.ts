@@ -44,6 +44,8 @@ export interface RouteHost {
 }
 
 const PASS: RouteDecision = Object.freeze({ type: 'pass' });
+/** The Kubernetes `appProtocol` of a port that speaks HTTP/2 over cleartext (KEP-3726). */
+const H2C = 'kubernetes.io/h2c';
 /** Keeps no pool: `retain(NO_ENDPOINT)` drains them all. */
 const NO_ENDPOINT = Object.freeze({ has: (_key: string) => false });
 
@@ -261,6 +263,8 @@ export class ServiceRoute implements HttpRoute {
     this.#info = info;
     this.#balancer!.update(eligible, service);
     this.#pools!.retain(this.#balancer!);
+    // `appProtocol: kubernetes.io/h2c` (spec §4): the pods speak HTTP/2 without TLS.
+    this.#pools!.h2c = service?.ports.find((p) => p.port === this.#port)?.appProtocol === H2C;
     return { type: 'route', route: this };
   }
 
@@ -287,6 +291,8 @@ export class ServiceRoute implements HttpRoute {
       headersTimeoutMs: c.timeouts.headersMs,
       bodyTimeoutMs: c.timeouts.bodyMs,
       connect: host.config.connect,
+      allowH2: p.allowH2,
+      maxConcurrentStreams: p.maxConcurrentStreams,
       ...(p.factory === undefined ? {} : { factory: p.factory }),
     });
   }

@@ -1,8 +1,9 @@
 // ⑦ Connection pool: one undici Pool per endpoint (and scheme, and TLS server name) of one Service route.
 // Consumes picked endpoints and eligible-set changes; produces keep-alive Pools, drained when an endpoint leaves.
 
+import type { TLSSocket } from 'node:tls';
 import { type Endpoint, endpointKey } from '@clusterip/resolver';
-import { type Dispatcher, Pool } from 'undici';
+import { type buildConnector, Client, type Dispatcher, Pool } from 'undici';
 
 /** How pools are built (undici `Pool` options, keeping undici's names). */
 export interface EndpointPoolOptions {
@@ -14,6 +15,10 @@ export interface EndpointPoolOptions {
   readonly bodyTimeoutMs: number;
   /** TLS options (ca, cert, key, ...) for https endpoints. */
   readonly connect: Readonly<Record<string, unknown>> | undefined;
+  /** Offer HTTP/2 in TLS ALPN to https endpoints (undici `allowH2`). Default false. */
+  readonly allowH2?: boolean;
+  /** Concurrent requests on one HTTP/2 connection. Default 100. */
+  readonly maxConcurrentStreams?: number;
   /** Builds a pool; default `new Pool(origin, options)`. */
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
@@ -62,9 +67,24 @@ export class EndpointPools {
   /** Pools closing after their endpoint left; awaited by close() and destroy(). */
   readonly #draining = new Map<Dispatcher, Promise<void>>();
   #closing: Promise<void> | undefined;
+  #h2c = false;
 
   constructor(options: EndpointPoolOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Speak HTTP/2 without TLS (h2c, prior knowledge) to http endpoints: set from the Service port's
+   * `appProtocol: kubernetes.io/h2c`. A change drains every pool; the next requests open new ones.
+   */
+  get h2c(): boolean {
+    return this.#h2c;
+  }
+
+  set h2c(on: boolean) {
+    if (on === this.#h2c) return;
+    this.#h2c = on;
+    this.retain(NO_ENDPOINT);
   }
 
   /** Number of live (not draining) pools. */
@@ -91,13 +111,24 @@ export class EndpointPools {
     }
     const o = this.#options;
     const tls = protocol === 'https:' ? { ...o.connect, ...(servername ? { servername } : {}) } : {};
+    const h2c = protocol === 'http:' && this.#h2c;
+    const h2 = h2c || (protocol === 'https:' && o.allowH2 === true);
+    const streams = o.maxConcurrentStreams ?? 100;
     const options: Pool.Options = {
       connections: o.connections,
       keepAliveTimeout: o.keepAliveTimeoutMs,
-      pipelining: o.pipelining,
+      pipelining: h2c ? streams : o.pipelining,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
-      connect: { ...tls, timeout: o.connectTimeoutMs },
+      // undici's Pool reads `useH2c` from its connect options only (its own option goes to no connector).
+      connect: { ...tls, timeout: o.connectTimeoutMs, ...(h2c ? { useH2c: true } : {}) },
+      ...(h2
+        ? {
+            maxConcurrentStreams: streams,
+            factory: streamingClients(o.pipelining, streams, h2c),
+            ...(protocol === 'https:' ? { allowH2: true } : {}),
+          }
+        : {}),
     };
     const origin = `${protocol}//${ep}`;
     const pool = o.factory === undefined ? new Pool(origin, options) : o.factory(origin, options);
@@ -158,6 +189,55 @@ export class EndpointPools {
       .catch(() => {})
       .finally(() => this.#draining.delete(pool));
     this.#draining.set(pool, done);
+  }
+}
+
+const NO_ENDPOINT = Object.freeze({ has: (_key: string) => false });
+
+/**
+ * Clients of one HTTP/2-capable pool. Written here because undici 7 gets two things wrong for h2 that no
+ * option fixes (nodejs/undici#4143, multiplexing fixed only in undici 8), using public API only
+ * (`Client.pipelining`, `Client.stats`, `socket.alpnProtocol`, a `Client` subclass):
+ * - a connection carries at most `pipelining` requests at once, h2 included: each connection gets
+ *   `streams` once its socket speaks h2, else `h1` (ALPN may still answer `http/1.1`);
+ * - while a connection is being opened, a Client reports busy as soon as one request waits, so a burst
+ *   opens one connection per request: once the endpoint is known to speak h2 (h2c, or an earlier ALPN
+ *   answer), requests wait on the connection being opened, up to `streams`.
+ */
+function streamingClients(h1: number, streams: number, knownH2: boolean) {
+  const endpoint = { h2: knownH2 };
+  return (origin: string | URL, options: object): Dispatcher => {
+    const base = (options as { connect: buildConnector.connector }).connect;
+    let client: StreamingClient | undefined;
+    const connect: buildConnector.connector = (opts, callback) =>
+      base(opts, (...args) => {
+        const socket = args[1];
+        if (socket !== null) {
+          endpoint.h2 = (socket as TLSSocket).alpnProtocol === 'h2';
+          if (client !== undefined) client.pipelining = endpoint.h2 ? streams : h1;
+        }
+        callback(...args);
+      });
+    client = new StreamingClient(origin, { ...(options as Client.Options), connect }, endpoint, streams);
+    return client;
+  };
+}
+
+class StreamingClient extends Client {
+  readonly #endpoint: { readonly h2: boolean };
+  readonly #streams: number;
+
+  constructor(origin: string | URL, options: Client.Options, endpoint: { readonly h2: boolean }, streams: number) {
+    super(origin, options);
+    this.#endpoint = endpoint;
+    this.#streams = streams;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (super.dispatch(options, handler)) return true;
+    if (!this.#endpoint.h2) return false;
+    const stats = this.stats;
+    return !stats.connected && stats.size < this.#streams;
   }
 }
 

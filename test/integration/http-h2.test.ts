@@ -1,0 +1,197 @@
+import { once } from 'node:events';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  createServer as createH2cServer,
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { Mesh } from '@clusterip/sdk';
+import test, { type ExecutionContext } from 'ava';
+import { request } from 'undici';
+import { createFakeCluster, type FakeCluster } from '../helpers/fake-cluster.js';
+import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
+
+/** What a pod answers: who it is, the HTTP version, the authority it was asked for, the TLS server name. */
+interface Reply {
+  readonly pod: string;
+  readonly version: string;
+  readonly authority: string;
+  readonly servername?: string;
+}
+
+/** One pod: its server, and how many connections (h2 sessions or h1 sockets) it accepted. */
+interface H2Pod {
+  readonly name: string;
+  readonly port: number;
+  connections: number;
+  /** Most requests in flight at once on one connection. */
+  maxInFlightPerConnection: number;
+}
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type AnyResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * Start a pod on `host` with `make(handler)` and add it to the cluster under app `app` (named port
+ * `http`). The handler answers after 20 ms, so concurrent requests overlap on the server.
+ */
+async function startPod(
+  t: ExecutionContext,
+  cluster: FakeCluster,
+  app: string,
+  name: string,
+  host: string,
+  make: (handler: (req: AnyRequest, res: AnyResponse) => void) => Server | ReturnType<typeof createH2cServer>,
+): Promise<H2Pod> {
+  const inFlight = new Map<object, number>();
+  const pod: H2Pod = { name, port: 0, connections: 0, maxInFlightPerConnection: 0 };
+  const server = make((req, res) => {
+    const connection = 'stream' in req ? (req.stream.session ?? req.socket) : req.socket;
+    const now = (inFlight.get(connection as object) ?? 0) + 1;
+    inFlight.set(connection as object, now);
+    pod.maxInFlightPerConnection = Math.max(pod.maxInFlightPerConnection, now);
+    const reply: Reply = {
+      pod: name,
+      version: req.httpVersion,
+      authority: String(req.headers[':authority'] ?? req.headers.host),
+      ...((req.socket as TLSSocket).encrypted ? { servername: String((req.socket as TLSSocket).servername) } : {}),
+    };
+    const timer = setTimeout(() => {
+      inFlight.set(connection as object, (inFlight.get(connection as object) ?? 1) - 1);
+      (res as ServerResponse).setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(reply));
+    }, 20);
+    res.on('close', () => clearTimeout(timer));
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // An h2 server counts sessions; an HTTP/1.1 server (or an h2 server's h1 fallback) counts sockets.
+  server.on('session', () => pod.connections++);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol !== 'h2') pod.connections++;
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  (pod as { port: number }).port = (server.address() as AddressInfo).port;
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  cluster.addPod({ name, ip: host, labels: { app }, ports: { http: pod.port } });
+  return pod;
+}
+
+function service(name: string, port: number, appProtocol?: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name },
+    spec: {
+      selector: { app: name },
+      ports: [{ name: 'http', port, targetPort: 'http', ...(appProtocol ? { appProtocol } : {}) }],
+    },
+  };
+}
+
+async function get(mesh: Mesh, url: string): Promise<Reply> {
+  const res = await request(url, { dispatcher: mesh.dispatcher });
+  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+  return (await res.body.json()) as Reply;
+}
+
+async function concurrently(mesh: Mesh, url: string, count: number): Promise<Reply[]> {
+  return Promise.all(Array.from({ length: count }, () => get(mesh, url)));
+}
+
+test('appProtocol kubernetes.io/h2c: cleartext HTTP/2 to every pod, requests balanced per request and multiplexed', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('grpcweb', 80, 'kubernetes.io/h2c'));
+  // h2c servers only: an HTTP/1.1 request would fail, so every answer proves the protocol.
+  const pods = await Promise.all(
+    [1, 2, 3].map((i) => startPod(t, cluster, 'grpcweb', `grpcweb-${i}`, `127.0.238.${10 + i}`, createH2cServer)),
+  );
+  await cluster.resolver.resolve('grpcweb:80').then((s) => t.is(s.endpoints.length, 3));
+  const mesh = new Mesh({ resolver: cluster.resolver, policy: 'round-robin' });
+  t.teardown(() => mesh.close());
+
+  const replies = [
+    ...(await concurrently(mesh, 'http://grpcweb/', 60)),
+    ...(await concurrently(mesh, 'http://grpcweb/', 60)),
+  ];
+  t.deepEqual([...new Set(replies.map((r) => r.pod))].sort(), ['grpcweb-1', 'grpcweb-2', 'grpcweb-3']);
+  t.deepEqual([...new Set(replies.map((r) => r.version))], ['2.0']);
+  t.deepEqual([...new Set(replies.map((r) => r.authority))], ['grpcweb'], ':authority is the name the caller used');
+  for (const pod of pods) {
+    t.is(pod.connections, 1, `${pod.name}: one connection carries all its requests`);
+    t.true(pod.maxInFlightPerConnection > 1, `${pod.name}: requests overlap on that connection`);
+  }
+});
+
+test('pool.allowH2: https pods that offer h2 get multiplexed HTTP/2, an HTTP/1.1-only pod keeps one request per connection; CA, client certificate and server name pass through', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('secure', 443));
+  const { key, cert } = await createSelfSignedCert(t, '127.0.0.1', ['secure']);
+  // Mutual TLS: the pods require a client certificate signed by the same CA.
+  const tls = { key, cert, ca: cert, requestCert: true, rejectUnauthorized: true };
+  const h2Pods = await Promise.all(
+    [1, 2].map((i) =>
+      startPod(t, cluster, 'secure', `h2-${i}`, `127.0.238.${20 + i}`, (h) =>
+        createSecureServer({ ...tls, allowHTTP1: true }, h),
+      ),
+    ),
+  );
+  const h1Pod = await startPod(t, cluster, 'secure', 'h1-3', '127.0.238.23', (h) =>
+    createHttpsServer(tls, h as (req: IncomingMessage, res: ServerResponse) => void),
+  );
+  await cluster.resolver.resolve('secure:443').then((s) => t.is(s.endpoints.length, 3));
+  const mesh = new Mesh({
+    resolver: cluster.resolver,
+    policy: 'round-robin',
+    pool: { allowH2: true },
+    connect: { ca: cert, key, cert },
+  });
+  t.teardown(() => mesh.close());
+
+  // One request at a time first: one connection per pod, and each learns its protocol.
+  const first = [];
+  for (let i = 0; i < 6; i++) first.push(await get(mesh, 'https://secure/'));
+  const replies = [...first, ...(await concurrently(mesh, 'https://secure/', 60))];
+  const byPod = new Map<string, Set<string>>();
+  for (const r of replies) byPod.set(r.pod, (byPod.get(r.pod) ?? new Set()).add(r.version));
+  t.deepEqual(Object.fromEntries([...byPod].map(([pod, versions]) => [pod, [...versions]])), {
+    'h2-1': ['2.0'],
+    'h2-2': ['2.0'],
+    'h1-3': ['1.1'],
+  });
+  t.deepEqual([...new Set(replies.map((r) => r.servername))], ['secure'], 'TLS server name: the URL host');
+  t.deepEqual([...new Set(replies.map((r) => r.authority))], ['secure']);
+  for (const pod of h2Pods) {
+    t.is(pod.connections, 1, `${pod.name}: one HTTP/2 connection`);
+    t.true(pod.maxInFlightPerConnection > 1, `${pod.name}: multiplexed`);
+  }
+  t.true(h1Pod.connections > 1, 'the HTTP/1.1 pod needs more connections for concurrent requests');
+  t.is(h1Pod.maxInFlightPerConnection, 1, 'and is never pipelined');
+});
+
+test('without allowH2, https pods that offer h2 are spoken to in HTTP/1.1', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('plain', 443));
+  const { key, cert } = await createSelfSignedCert(t, '127.0.0.1', ['plain']);
+  await startPod(t, cluster, 'plain', 'plain-1', '127.0.238.31', (h) =>
+    createSecureServer({ key, cert, allowHTTP1: true }, h),
+  );
+  await cluster.resolver.resolve('plain:443').then((s) => t.is(s.endpoints.length, 1));
+  const mesh = new Mesh({ resolver: cluster.resolver, connect: { ca: cert } });
+  t.teardown(() => mesh.close());
+  t.is((await get(mesh, 'https://plain/')).version, '1.1');
+});
