@@ -42,7 +42,10 @@ export interface DnsSourceOptions {
   readonly backoff?: BackoffOptions;
   /** Clock in milliseconds (SOA cache expiry). Default `Date.now`. */
   readonly now?: () => number;
-  /** Random number in [0, 1) for backoff jitter (±20 %). Default `Math.random`. */
+  /**
+   * Random number in [0, 1) for backoff jitter: each delay × (1 + `backoff.jitter` × random), so 0–100 %
+   * added with the default jitter of 1. Default `Math.random`.
+   */
   readonly random?: () => number;
   /** Timer functions. Default the global `setTimeout`/`clearTimeout`. */
   readonly timers?: Timers;
