@@ -2,6 +2,7 @@
 // Consumes a target and a shared Resolver watch; pushes every endpoint-set change to the channel, with the
 // full endpoint data (conditions, zone, node) and the Service riding along as a resolver attribute.
 
+import { lookup } from 'node:dns/promises';
 import {
   type ClusterIPError,
   type Endpoint,
@@ -146,6 +147,8 @@ export function createResolverClass(deps: ResolverDeps) {
     #generation = 0;
     #starting = false;
     #lastPushKey = '';
+    /** While the Service is an ExternalName: its target, looked up with the system resolver. */
+    #external: ExternalTarget | undefined;
 
     constructor(uri: GrpcUri, listener: ResolverListener, options: ChannelOptions) {
       this.#uri = uri;
@@ -160,6 +163,8 @@ export function createResolverClass(deps: ResolverDeps) {
 
     /** Start the watch if it is not running; the watch itself pushes every change, so nothing else to do. */
     updateResolution(): void {
+      // grpc-js asks again when connections fail: an ExternalName's addresses may have moved.
+      if (this.#external !== undefined) this.#lookUpExternal(this.#external, false);
       if (this.#watch !== undefined || this.#starting) return;
       const generation = this.#generation;
       this.#starting = true;
@@ -172,6 +177,7 @@ export function createResolverClass(deps: ResolverDeps) {
       this.#generation++;
       this.#starting = false;
       this.#lastPushKey = '';
+      this.#external = undefined;
       const watch = this.#watch;
       this.#watch = undefined;
       void watch?.close();
@@ -236,15 +242,20 @@ export function createResolverClass(deps: ResolverDeps) {
         this.#pushError(`${label}: ${snapshot.error?.message ?? 'endpoint source unavailable'}`);
         return;
       }
-      const service = snapshot.service ?? syntheticService(target);
+      const service = snapshot.service ?? syntheticService(target.namespace, target.host);
       if (snapshot.status === 'not-found') {
         const failure = snapshot.error;
         const eligible = eligibleEndpoints([], service, topology, target.port);
         this.#push([], { service: label, eligible, ...(failure === undefined ? {} : { failure }) }, failure?.message);
         return;
       }
-      const mesh = (this.#options[deps.meshOptionKey] as GrpcMesh | undefined) ?? deps.processMesh?.();
       const known = snapshot.service;
+      if (known?.type === 'ExternalName' && known.externalName !== undefined) {
+        this.#toExternal(known, known.externalName, target, label);
+        return;
+      }
+      this.#external = undefined;
+      const mesh = (this.#options[deps.meshOptionKey] as GrpcMesh | undefined) ?? deps.processMesh?.();
       const proxy = known === undefined ? undefined : otherProxy(known, mesh?.serviceProxyName ?? '');
       if (proxy !== undefined) {
         this.#pushClusterIPs(known!, target, label, proxy);
@@ -285,38 +296,77 @@ export function createResolverClass(deps: ResolverDeps) {
      * balances, as for a pod without this plugin. No affinity or mesh options of ours apply.
      */
     #pushClusterIPs(service: ServiceInfo, target: ServiceTarget, label: string, proxy: string): void {
-      let port: number;
+      const port = this.#portOf(service, target, label, true);
+      if (port === undefined) return;
+      if (service.clusterIPs.length === 0) {
+        this.#pushError(`${label}: labelled for proxy ${JSON.stringify(proxy)} but has no ClusterIP to send to`);
+        return;
+      }
+      const endpoints = service.clusterIPs.map((address) => plainEndpoint(address, port));
+      this.#pushPlain(endpoints, service, label, `labelled for proxy ${proxy}: via its ClusterIP`);
+    }
+
+    /**
+     * An ExternalName Service (spec §1.4): a pod's DNS answers its name with a CNAME to `host`, so the
+     * channel connects to the addresses of `host` (system resolver, as grpc-js's `dns:` scheme), at the
+     * target's port; the authority stays the Service name, as behind a CNAME.
+     */
+    #toExternal(service: ServiceInfo, host: string, target: ServiceTarget, label: string): void {
+      const port = this.#portOf(service, target, label, false);
+      if (port === undefined) return;
+      const current = this.#external;
+      if (current !== undefined && current.host === host && current.port === port) return;
+      const external: ExternalTarget = { host, port, label, service, lookedUpAt: undefined, busy: false };
+      this.#external = external;
+      this.#lookUpExternal(external, true);
+    }
+
+    #lookUpExternal(external: ExternalTarget, force: boolean): void {
+      if (external.busy) return;
+      const last = external.lookedUpAt;
+      if (!force && last !== undefined && performance.now() - last < EXTERNAL_LOOKUP_INTERVAL_MS) return;
+      external.busy = true;
+      const generation = this.#generation;
+      const current = () => generation === this.#generation && this.#external === external;
+      lookup(external.host, { all: true, verbatim: true }).then(
+        (addresses) => {
+          external.busy = false;
+          if (!current()) return;
+          external.lookedUpAt = performance.now();
+          const endpoints = addresses.map((a) => plainEndpoint(a.address, external.port));
+          this.#pushPlain(endpoints, external.service, external.label, `ExternalName: ${external.host}`);
+        },
+        (error: Error) => {
+          external.busy = false;
+          if (current()) this.#pushError(`${external.label}: ExternalName ${external.host}: ${error.message}`);
+        },
+      );
+    }
+
+    /**
+     * The port to connect to: the target's number as is for an ExternalName (a CNAME has no ports), else
+     * the Service port it names; a target without a port takes the Service's first port.
+     */
+    #portOf(service: ServiceInfo, target: ServiceTarget, label: string, servicePortsOnly: boolean): number | undefined {
       try {
-        port = target.port === undefined ? (service.ports[0]?.port ?? 0) : findServicePort(service, target.port).port;
+        if (typeof target.port === 'number' && !servicePortsOnly) return target.port;
+        const port = target.port === undefined ? service.ports[0]?.port : findServicePort(service, target.port).port;
+        if (port !== undefined) return port;
+        this.#pushError(`${label}: no port: name one in the target, e.g. kubernetes:///${service.name}:443`);
       } catch (error) {
         this.#pushError(`${label}: ${(error as Error).message}`);
-        return;
       }
-      const endpoints = service.clusterIPs.map(
-        (address): Endpoint => ({
-          address,
-          port,
-          protocol: 'TCP',
-          addressType: address.includes(':') ? 'IPv6' : 'IPv4',
-          conditions: { ready: true, serving: true, terminating: false },
-        }),
-      );
-      if (endpoints.length === 0 || port === 0) {
-        this.#pushError(
-          `${label}: labelled for proxy ${JSON.stringify(proxy)} but has no ClusterIP and port to send to`,
-        );
-        return;
-      }
+      return undefined;
+    }
+
+    /** Push addresses that something else balances (a proxy's ClusterIP, an external name). */
+    #pushPlain(endpoints: Endpoint[], service: ServiceInfo, label: string, note: string): void {
       const eligible: EligibleEndpoints = {
         endpoints,
         outcome: { type: 'ok', policy: 'Cluster', topology: 'none', terminatingFallback: false },
       };
-      const info = { ...syntheticService(target), namespace: service.namespace, name: service.name };
-      this.#push(
-        endpoints,
-        { service: label, serviceInfo: info, eligible },
-        `labelled for proxy ${proxy}: via its ClusterIP`,
-      );
+      const info = syntheticService(service.namespace, service.name);
+      this.#push(endpoints, { service: label, serviceInfo: info, eligible }, note);
     }
 
     #push(endpoints: readonly Endpoint[], resolution: Resolution, note = ''): void {
@@ -341,6 +391,32 @@ export function createResolverClass(deps: ResolverDeps) {
   };
 }
 
+/** Least time between two lookups of an ExternalName's target (grpc-js's `dns:` default). */
+const EXTERNAL_LOOKUP_INTERVAL_MS = 30_000;
+
+/** An ExternalName Service's target while the channel follows it. */
+interface ExternalTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly label: string;
+  readonly service: ServiceInfo;
+  /** `performance.now()` of the last answer; undefined before the first. */
+  lookedUpAt: number | undefined;
+  /** A lookup is running. */
+  busy: boolean;
+}
+
+/** An address something else balances (a proxy's ClusterIP, an external name's address): always ready. */
+function plainEndpoint(address: string, port: number): Endpoint {
+  return {
+    address,
+    port,
+    protocol: 'TCP',
+    addressType: address.includes(':') ? 'IPv6' : 'IPv4',
+    conditions: { ready: true, serving: true, terminating: false },
+  };
+}
+
 function uriText(uri: GrpcUri): string {
   return `${uri.scheme ?? SCHEME}://${uri.authority ?? ''}/${uri.path}`;
 }
@@ -356,10 +432,10 @@ function serviceLabel(snapshot: ServiceSnapshot, target: ServiceTarget): string 
 }
 
 /** Eligibility input when the source knows no Service (DNS, static): plain Cluster semantics. */
-function syntheticService(target: ServiceTarget): ServiceInfo {
+function syntheticService(namespace: string | undefined, name: string): ServiceInfo {
   return {
-    namespace: target.namespace ?? '',
-    name: target.host,
+    namespace: namespace ?? '',
+    name,
     type: 'ClusterIP',
     clusterIPs: [],
     headless: false,
