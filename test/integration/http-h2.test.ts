@@ -162,10 +162,11 @@ test('pool.allowH2: https pods that offer h2 get multiplexed HTTP/2, an HTTP/1.1
   });
   t.teardown(() => mesh.close());
 
-  // One request at a time first: one connection per pod, and each learns its protocol.
-  const first = [];
-  for (let i = 0; i < 6; i++) first.push(await get(mesh, 'https://secure/'));
-  const replies = [...first, ...(await concurrently(mesh, 'https://secure/', 60))];
+  // A cold burst waits for each pod's first connection; the second burst finds the protocols known.
+  const replies = [
+    ...(await concurrently(mesh, 'https://secure/', 60)),
+    ...(await concurrently(mesh, 'https://secure/', 60)),
+  ];
   const byPod = new Map<string, Set<string>>();
   for (const r of replies) byPod.set(r.pod, (byPod.get(r.pod) ?? new Set()).add(r.version));
   t.deepEqual(Object.fromEntries([...byPod].map(([pod, versions]) => [pod, [...versions]])), {
@@ -179,7 +180,7 @@ test('pool.allowH2: https pods that offer h2 get multiplexed HTTP/2, an HTTP/1.1
     t.is(pod.connections, 1, `${pod.name}: one HTTP/2 connection`);
     t.true(pod.maxInFlightPerConnection > 1, `${pod.name}: multiplexed`);
   }
-  t.true(h1Pod.connections > 1, 'the HTTP/1.1 pod needs more connections for concurrent requests');
+  t.true(h1Pod.connections > 1, 'the HTTP/1.1 pod gets more connections once it answered http/1.1');
   t.is(h1Pod.maxInFlightPerConnection, 1, 'and is never pipelined');
 });
 
@@ -194,4 +195,49 @@ test('without allowH2, https pods that offer h2 are spoken to in HTTP/1.1', asyn
   const mesh = new Mesh({ resolver: cluster.resolver, connect: { ca: cert } });
   t.teardown(() => mesh.close());
   t.is((await get(mesh, 'https://plain/')).version, '1.1');
+});
+
+test('h2c: POSTs of a cold burst are not queued behind each other; a burst above maxConcurrentStreams opens more connections', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('upload', 80, 'kubernetes.io/h2c'));
+  const pod = await startPod(t, cluster, 'upload', 'upload-1', '127.0.238.41', createH2cServer);
+  await cluster.resolver.resolve('upload:80').then((s) => t.is(s.endpoints.length, 1));
+  const mesh = new Mesh({ resolver: cluster.resolver, pool: { maxConcurrentStreams: 4 } });
+  t.teardown(() => mesh.close());
+  // undici sends a POST on an h2 connection only when nothing else runs on it: each needs its own.
+  const posts = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      request('http://upload/', { dispatcher: mesh.dispatcher, method: 'POST', body: 'x' }).then((r) => r.body.json()),
+    ),
+  );
+  t.is(posts.length, 6);
+  t.is(pod.connections, 6, 'one connection per concurrent POST, none waiting behind another');
+  // 20 GETs at once from a fresh mesh: 4 streams per connection at most, so 5 connections.
+  const fresh = new Mesh({ resolver: cluster.resolver, pool: { maxConcurrentStreams: 4 } });
+  t.teardown(() => fresh.close());
+  const before = pod.connections;
+  await concurrently(fresh, 'http://upload/', 20);
+  t.true(pod.maxInFlightPerConnection <= 4, `${pod.maxInFlightPerConnection} streams on one connection`);
+  t.is(pod.connections - before, 5, 'more connections when the streams run out, and no more');
+});
+
+test('h2c and allowH2: a refused connection is retried on another pod, and the process lives on', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('flaky', 80, 'kubernetes.io/h2c'));
+  await startPod(t, cluster, 'flaky', 'flaky-1', '127.0.238.51', createH2cServer);
+  // A pod whose port is closed: every connect is refused.
+  const closed = createH2cServer();
+  closed.listen(0, '127.0.238.52');
+  await once(closed, 'listening');
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  cluster.addPod({ name: 'flaky-2', ip: '127.0.238.52', labels: { app: 'flaky' }, ports: { http: port } });
+  await cluster.resolver.resolve('flaky:80').then((s) => t.is(s.endpoints.length, 2));
+  const mesh = new Mesh({ resolver: cluster.resolver, policy: 'round-robin', pool: { allowH2: true } });
+  t.teardown(() => mesh.close());
+  const replies = [
+    ...(await concurrently(mesh, 'http://flaky/', 10)),
+    ...(await concurrently(mesh, 'http://flaky/', 10)),
+  ];
+  t.deepEqual([...new Set(replies.map((r) => r.pod))], ['flaky-1']);
 });

@@ -1,12 +1,13 @@
 import { READY } from '@clusterip/resolver';
-import { EndpointPools } from '@clusterip/sdk/internal/pool/endpoint-pools.js';
+import { type EndpointPoolOptions, EndpointPools } from '@clusterip/sdk/internal/pool/endpoint-pools.js';
 import test from 'ava';
 import { Pool } from 'undici';
 
 const ep = (address: string, port = 80) =>
   ({ address, port, protocol: 'TCP', addressType: 'IPv4', conditions: READY }) as const;
 
-test('one pool per endpoint, scheme and TLS name; retain() drains the pools of endpoints that left', async (t) => {
+/** Pools with short timeouts whose factory records every pool it makes. */
+function recordingPools(extra: Partial<EndpointPoolOptions>) {
   const made: { origin: string; options: Pool.Options; pool: Pool }[] = [];
   const pools = new EndpointPools({
     connections: 4,
@@ -15,13 +16,19 @@ test('one pool per endpoint, scheme and TLS name; retain() drains the pools of e
     connectTimeoutMs: 100,
     headersTimeoutMs: 200,
     bodyTimeoutMs: 300,
-    connect: { rejectUnauthorized: false },
+    connect: undefined,
+    ...extra,
     factory: (origin, options) => {
       const pool = new Pool(origin, options);
       made.push({ origin, options, pool });
       return pool;
     },
   });
+  return { pools, made };
+}
+
+test('one pool per endpoint, scheme and TLS name; retain() drains the pools of endpoints that left', async (t) => {
+  const { pools, made } = recordingPools({ connect: { rejectUnauthorized: false } });
   const a = pools.get(ep('10.0.0.1'), 'http:', undefined);
   t.is(pools.get(ep('10.0.0.1'), 'http:', undefined), a);
   t.is(a.endpoint, '10.0.0.1:80');
@@ -47,26 +54,10 @@ test('one pool per endpoint, scheme and TLS name; retain() drains the pools of e
 });
 
 test('h2c: turning it on or off drains every pool, and new http pools speak HTTP/2 with many streams', async (t) => {
-  const made: { origin: string; options: Pool.Options; pool: Pool }[] = [];
-  const pools = new EndpointPools({
-    connections: 4,
-    keepAliveTimeoutMs: 1000,
-    pipelining: 1,
-    connectTimeoutMs: 100,
-    headersTimeoutMs: 200,
-    bodyTimeoutMs: 300,
-    connect: undefined,
-    maxConcurrentStreams: 50,
-    factory: (origin, options) => {
-      const pool = new Pool(origin, options);
-      made.push({ origin, options, pool });
-      return pool;
-    },
-  });
+  const { pools, made } = recordingPools({ maxConcurrentStreams: 50 });
   const h1 = pools.get(ep('10.0.0.1'), 'http:', undefined);
   t.is(made[0]!.options.pipelining, 1);
   t.is(made[0]!.options.factory, undefined, 'plain HTTP/1.1 pools use undici own clients');
-  pools.h2c = true;
   pools.h2c = true;
   t.true(made[0]!.pool.closed, 'the HTTP/1.1 pool drains');
   t.is(pools.size, 0);
@@ -76,7 +67,10 @@ test('h2c: turning it on or off drains every pool, and new http pools speak HTTP
   t.is(made[1]!.options.pipelining, 50);
   t.is(made[1]!.options.maxConcurrentStreams, 50);
   t.is(typeof made[1]!.options.factory, 'function');
-  t.is(made.length, 2, 'setting the same value again changed nothing');
+  pools.h2c = true;
+  t.false(made[1]!.pool.closed, 'setting the same value again changes nothing');
+  t.is(pools.get(ep('10.0.0.1'), 'http:', undefined), h2);
+  t.is(made.length, 2);
   pools.h2c = false;
   t.true(made[1]!.pool.closed);
   await pools.close();

@@ -46,8 +46,6 @@ export interface RouteHost {
 const PASS: RouteDecision = Object.freeze({ type: 'pass' });
 /** The Kubernetes `appProtocol` of a port that speaks HTTP/2 over cleartext (KEP-3726). */
 const H2C = 'kubernetes.io/h2c';
-/** Keeps no pool: `retain(NO_ENDPOINT)` drains them all. */
-const NO_ENDPOINT = Object.freeze({ has: (_key: string) => false });
 
 /**
  * A route for `host:port`. The first request waits for the first snapshot (at most `timeouts.resolveMs`);
@@ -229,13 +227,13 @@ export class ServiceRoute implements HttpRoute {
     if (name.kind !== 'service' && name.kind !== 'endpoint' && name.kind !== 'pod') return PASS;
     const service = s.service;
     if (service?.type === 'ExternalName' || s.reason?.code === 'external-name') {
-      this.#pools?.retain(NO_ENDPOINT);
+      this.#pools?.drainAll();
       const target = service?.externalName;
       return target === undefined ? PASS : { type: 'external', host: target };
     }
     if (service !== undefined && otherProxy(service, this.#host.config.serviceProxyName) !== undefined) {
       // Labelled for another proxy (spec §4): requests go untouched to the name or ClusterIP it serves.
-      this.#pools?.retain(NO_ENDPOINT);
+      this.#pools?.drainAll();
       return PASS;
     }
     if (service !== undefined) this.#host.learn(service);
@@ -264,7 +262,7 @@ export class ServiceRoute implements HttpRoute {
     this.#balancer!.update(eligible, service);
     this.#pools!.retain(this.#balancer!);
     // `appProtocol: kubernetes.io/h2c` (spec §4): the pods speak HTTP/2 without TLS.
-    this.#pools!.h2c = service?.ports.find((p) => p.port === this.#port)?.appProtocol === H2C;
+    this.#pools!.h2c = service?.ports.find((p) => p.port === this.#port && p.protocol === 'TCP')?.appProtocol === H2C;
     return { type: 'route', route: this };
   }
 

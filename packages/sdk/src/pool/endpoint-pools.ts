@@ -1,5 +1,6 @@
-// ⑦ Connection pool: one undici Pool per endpoint (and scheme, and TLS server name) of one Service route.
-// Consumes picked endpoints and eligible-set changes; produces keep-alive Pools, drained when an endpoint leaves.
+// ⑦ Connection pool: one undici Pool per endpoint (and scheme, and TLS server name) of one Service route,
+// HTTP/1.1 or HTTP/2. Consumes picked endpoints and eligible-set changes; produces keep-alive Pools, drained
+// when an endpoint leaves.
 
 import type { TLSSocket } from 'node:tls';
 import { type Endpoint, endpointKey } from '@clusterip/resolver';
@@ -125,7 +126,7 @@ export class EndpointPools {
       ...(h2
         ? {
             maxConcurrentStreams: streams,
-            factory: streamingClients(o.pipelining, streams, h2c),
+            factory: streamingClients(o.pipelining, streams),
             ...(protocol === 'https:' ? { allowH2: true } : {}),
           }
         : {}),
@@ -154,6 +155,16 @@ export class EndpointPools {
       drained = true;
     }
     if (drained) this.#http = new WeakMap();
+  }
+
+  /**
+   * Drain every pool without offering their unsent requests another endpoint (the route stops balancing:
+   * they go where they were sent). Later `get()` calls open new pools.
+   */
+  drainAll(): void {
+    for (const entry of this.#pools.values()) this.#drain(entry.pool);
+    this.#pools.clear();
+    this.#http = new WeakMap();
   }
 
   /**
@@ -195,24 +206,28 @@ export class EndpointPools {
 const NO_ENDPOINT = Object.freeze({ has: (_key: string) => false });
 
 /**
- * Clients of one HTTP/2-capable pool. Written here because undici 7 gets two things wrong for h2 that no
- * option fixes (nodejs/undici#4143, multiplexing fixed only in undici 8), using public API only
- * (`Client.pipelining`, `Client.stats`, `socket.alpnProtocol`, a `Client` subclass):
+ * Clients of one HTTP/2-capable pool (h2c, or https with `allowH2`). Written here because undici 7 gets two
+ * things wrong for h2 that no option fixes (nodejs/undici#4143; undici 8 multiplexes on its own, #5362:
+ * drop this then), using public API only (`Client.pipelining`, `Client.stats`, `socket.alpnProtocol`, a
+ * `Client` subclass, against the house rule of no inheritance, for want of a hook):
  * - a connection carries at most `pipelining` requests at once, h2 included: each connection gets
- *   `streams` once its socket speaks h2, else `h1` (ALPN may still answer `http/1.1`);
+ *   `streams` once its socket speaks h2, else `h1` (ALPN may answer `http/1.1`);
  * - while a connection is being opened, a Client reports busy as soon as one request waits, so a burst
- *   opens one connection per request: once the endpoint is known to speak h2 (h2c, or an earlier ALPN
- *   answer), requests wait on the connection being opened, up to `streams`.
+ *   opens one connection per request (and undici 7 never closes an idle h2 session): while the endpoint
+ *   is believed to speak h2 (h2c; with ALPN until a connection answers otherwise), requests that h2 would
+ *   multiplex wait on the connection being opened, up to `streams`. Should ALPN answer `http/1.1`, those
+ *   few go one by one on it, and later requests open connections as usual.
  */
-function streamingClients(h1: number, streams: number, knownH2: boolean) {
-  const endpoint = { h2: knownH2 };
+function streamingClients(h1: number, streams: number) {
+  const endpoint = { h2: true };
   return (origin: string | URL, options: object): Dispatcher => {
     const base = (options as { connect: buildConnector.connector }).connect;
     let client: StreamingClient | undefined;
     const connect: buildConnector.connector = (opts, callback) =>
       base(opts, (...args) => {
-        const socket = args[1];
-        if (socket !== null) {
+        // A failure calls back with the error alone: no socket, nothing learnt.
+        const [error, socket] = args;
+        if (error == null && socket != null) {
           endpoint.h2 = (socket as TLSSocket).alpnProtocol === 'h2';
           if (client !== undefined) client.pipelining = endpoint.h2 ? streams : h1;
         }
@@ -235,10 +250,22 @@ class StreamingClient extends Client {
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (super.dispatch(options, handler)) return true;
-    if (!this.#endpoint.h2) return false;
+    if (!this.#endpoint.h2 || this.closed || this.destroyed || !multiplexed(options)) return false;
     const stats = this.stats;
     return !stats.connected && stats.size < this.#streams;
   }
+}
+
+/**
+ * Whether undici's h2 client sends `options` beside other requests on one connection (client-h2.js
+ * `busy`): idempotent, not an upgrade or CONNECT, and a body that is not a stream, iterable or form.
+ */
+function multiplexed(options: Dispatcher.DispatchOptions): boolean {
+  const method = options.method;
+  if (options.upgrade != null || method === 'CONNECT') return false;
+  if (!(options.idempotent ?? (method === 'GET' || method === 'HEAD'))) return false;
+  const body = options.body;
+  return body == null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 function requeueAll(entry: PoolEntry): void {
