@@ -119,10 +119,32 @@ test('serviceProxyName: an unlabelled Service belongs to kube-proxy for a named 
   t.is((await named.endpoints(`proxied:${proxy.port}`)).proxiedBy, 'kube-proxy');
 });
 
-test('serviceProxyName must be a label value', (t) => {
-  for (const bad of ['-x', 'a b', 'x'.repeat(64), 7]) {
+test('a short name keeps its route while labelled: removing the label takes effect at once', async (t) => {
+  const { cluster, proxy, pods, apply } = await setup(t, { [LABEL]: 'other-proxy' });
+  const mesh = meshOf(t, cluster, { negativeCacheTtlMs: 3_600_000 });
+  const url = `http://proxied:${proxy.port}/`;
+  t.deepEqual([...(await podsSeen(mesh, url, 6))], ['other-proxy']);
+  const routed = nextMessage<MeshRouteMessage>(
+    t,
+    CHANNEL_NAMES.meshRoute,
+    (m) => m.route === `proxied:${proxy.port}` && m.decision === 'route' && m.endpoints.length === 3,
+  );
+  apply({});
+  await routed;
+  t.deepEqual([...(await podsSeen(mesh, url, 30))].sort(), names(pods));
+});
+
+test('serviceProxyName false: the label is ignored, every Service is balanced', async (t) => {
+  const { cluster, proxy, pods } = await setup(t, { [LABEL]: 'other-proxy' });
+  const mesh = meshOf(t, cluster, { serviceProxyName: false });
+  t.deepEqual([...(await podsSeen(mesh, `http://${FQDN}:${proxy.port}/`, 30))].sort(), names(pods));
+  t.is((await mesh.endpoints(`proxied:${proxy.port}`)).proxiedBy, undefined);
+});
+
+test('serviceProxyName must be a label value or false', (t) => {
+  for (const bad of ['-x', 'a b', 'x'.repeat(64), 7, true]) {
     const error = t.throws(() => new Mesh({ serviceProxyName: bad as string, source: undefined }));
     t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
-    t.regex(error!.message, /serviceProxyName must be a Kubernetes label value/);
+    t.is((error as { option?: string }).option, 'serviceProxyName');
   }
 });

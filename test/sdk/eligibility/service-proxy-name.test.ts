@@ -16,6 +16,16 @@ test('with a name: only the Services labelled with it are ours', (t) => {
   t.is(otherProxy(unlabelled, 'clusterip'), 'kube-proxy');
 });
 
+test('false ignores the label', (t) => {
+  t.is(otherProxy(labelled('multus-proxy'), false), undefined);
+  t.is(otherProxy(unlabelled, false), undefined);
+});
+
+test('ExternalName Services are always ours: sent to the external name', (t) => {
+  t.is(otherProxy({ ...labelled('multus-proxy'), type: 'ExternalName' }, ''), undefined);
+  t.is(otherProxy({ ...unlabelled, type: 'ExternalName' }, 'clusterip'), undefined);
+});
+
 test('headless Services are always ours: no proxy has a virtual IP for them', (t) => {
   t.is(otherProxy({ ...labelled('multus-proxy'), headless: true }, ''), undefined);
   t.is(otherProxy({ ...unlabelled, headless: true }, 'clusterip'), undefined);

@@ -24,9 +24,11 @@ const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
  * The proxy that handles `service` instead of a client named `ownName`, or `undefined` when the client
  * balances it. The rule is the one proxies that replace kube-proxy follow (Cilium's
  * `k8s-service-proxy-name`): a client with no name (`''`, the default) takes the Services without the
- * label, as kube-proxy does; a client with a name takes only the Services whose label is that name.
- * Headless Services are always the client's: no proxy has a virtual IP for them (kube-proxy skips them
- * whatever their labels), and the client balances over their pods as their DNS records would.
+ * label, as kube-proxy does; a client with a name takes only the Services whose label is that name;
+ * `false` ignores the label (spec §11's alternative) and takes every Service. Headless and ExternalName
+ * Services are always the client's: no proxy has a virtual IP for them (kube-proxy skips them whatever
+ * their labels); the client balances over a headless Service's pods as its DNS records would, and sends
+ * ExternalName traffic to the external name.
  *
  * @example
  * ```ts
@@ -35,23 +37,28 @@ const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
  * ```
  */
 export function otherProxy(
-  service: { readonly labels: Readonly<Record<string, string>>; readonly headless?: boolean },
-  ownName: string,
+  service: {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly headless?: boolean;
+    readonly type?: string;
+  },
+  ownName: string | false,
 ): string | undefined {
-  if (service.headless === true) return undefined;
+  if (ownName === false || service.headless === true || service.type === 'ExternalName') return undefined;
   const label = service.labels[SERVICE_PROXY_NAME_LABEL];
   if (ownName === '') return label;
   return label === ownName ? undefined : (label ?? 'kube-proxy');
 }
 
-/** @internal Validate a `serviceProxyName` option: a Kubernetes label value, `''` by default. */
-export function serviceProxyNameOption(path: string, value: unknown): string {
+/** @internal Validate a `serviceProxyName` option: a Kubernetes label value or `false`, `''` by default. */
+export function serviceProxyNameOption(path: string, value: unknown): string | false {
   if (value === undefined) return '';
-  if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
+  if (value !== false && (typeof value !== 'string' || !LABEL_VALUE.test(value))) {
     throw new InvalidArgumentError(
       path,
       `${path} must be a Kubernetes label value (up to 63 of A-Z a-z 0-9 . _ -, alphanumeric at both ends), ` +
-        `the value of ${SERVICE_PROXY_NAME_LABEL} on the Services this client should balance; got ${describe(value)}`,
+        `the value of ${SERVICE_PROXY_NAME_LABEL} on the Services this client should balance, or false to ` +
+        `balance every Service; got ${describe(value)}`,
     );
   }
   return value;

@@ -157,9 +157,10 @@ export interface MeshOptions extends MeshServiceOverrides {
    * Default `''`: those without the label, as kube-proxy; a Service labelled for another proxy passes
    * through untouched (to its name or ClusterIP, where that proxy handles it). A name (e.g. `'clusterip'`):
    * only the Services labelled with it; all others pass through (the rule of Cilium's
-   * `k8s-service-proxy-name`).
+   * `k8s-service-proxy-name`). `false`: ignore the label, balance every Service. Headless and ExternalName
+   * Services are handled the same whatever their labels.
    */
-  readonly serviceProxyName?: string;
+  readonly serviceProxyName?: string | false;
   /** Most Service routes (host, port) kept; the least recently used goes first. Default 1024. */
   readonly maxServices?: number;
   /**
@@ -240,7 +241,7 @@ export interface MeshConfig {
   readonly notFound: 'pass-through' | 'error';
   readonly negativeCacheTtlMs: number;
   /** `''`: Services without the service-proxy-name label; else those labelled with it. */
-  readonly serviceProxyName: string;
+  readonly serviceProxyName: string | false;
   readonly routeIdleTimeoutMs: number;
   readonly maxServices: number;
   readonly tracerProvider: unknown;

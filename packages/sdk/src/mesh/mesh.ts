@@ -188,8 +188,15 @@ export class Mesh {
     return this.#destroying !== undefined;
   }
 
-  /** The `serviceProxyName` option: which Services this mesh balances (the gRPC plugin follows it too). */
-  get serviceProxyName(): string {
+  /**
+   * The `serviceProxyName` option: which Services this mesh balances (the gRPC plugin follows it too).
+   *
+   * @example
+   * ```ts
+   * new Mesh({ serviceProxyName: 'clusterip' }).serviceProxyName // 'clusterip'
+   * ```
+   */
+  get serviceProxyName(): string | false {
     return this.#config.serviceProxyName;
   }
 
@@ -211,7 +218,7 @@ export class Mesh {
 
   /**
    * Resolve a target once (`backend-service`, `web.shop:http`, `http://web/…`); the Service's ClusterIPs
-   * become routable by IP. Rejects with ServiceNotFoundError, InvalidNameError, ClosedError, ...
+   * become routable by IP (unless the Service belongs to another proxy, see `serviceProxyName`). Rejects with ServiceNotFoundError, InvalidNameError, ClosedError, ...
    *
    * @example
    * ```ts

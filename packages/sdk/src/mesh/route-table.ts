@@ -123,6 +123,9 @@ export class RouteTable implements RouteLookup, RouteHost {
   decided(route: ServiceRoute, decision: RouteDecision): void {
     if (decision.type !== 'pass' || route.hostClass !== 'candidate') return;
     if (this.#routes.get(route.key) !== route) return;
+    // A Service that passes through (labelled for another proxy) keeps its route and watch: a change of
+    // label takes effect at once, as for names under the cluster domain.
+    if (route.snapshot?.service !== undefined) return;
     // Not a Service: forget the route (and its watch); remember the answer for a while.
     this.#retire(route);
     const ttl = this.config.negativeCacheTtlMs;

@@ -60,7 +60,7 @@ export interface Resolution {
 export interface GrpcMesh {
   readonly resolver: Resolver;
   /** Which Services are balanced, by their service-proxy-name label (see `MeshOptions.serviceProxyName`). Default `''`. */
-  readonly serviceProxyName?: string;
+  readonly serviceProxyName?: string | false;
   /** The mesh's resolved options for one Service (its overrides applied); see `Mesh.serviceConfig`. */
   serviceConfig?(service?: { readonly namespace: string; readonly name: string }): MeshServiceConfig;
   /** `createBalancer` options for one Service under the mesh's options; see `Mesh.balancerOptions`. */
@@ -303,7 +303,7 @@ export function createResolverClass(deps: ResolverDeps) {
         return;
       }
       const endpoints = service.clusterIPs.map((address) => plainEndpoint(address, port));
-      this.#pushPlain(endpoints, service, label, `labelled for proxy ${proxy}: via its ClusterIP`);
+      this.#pushPlain(endpoints, service, label, `labelled for proxy ${JSON.stringify(proxy)}: via its ClusterIP`);
     }
 
     /**
@@ -350,9 +350,12 @@ export function createResolverClass(deps: ResolverDeps) {
     #portOf(service: ServiceInfo, target: ServiceTarget, label: string, servicePortsOnly: boolean): number | undefined {
       try {
         if (typeof target.port === 'number' && !servicePortsOnly) return target.port;
-        const port = target.port === undefined ? service.ports[0]?.port : findServicePort(service, target.port).port;
-        if (port !== undefined) return port;
-        this.#pushError(`${label}: no port: name one in the target, e.g. kubernetes:///${service.name}:443`);
+        if (target.port !== undefined) return findServicePort(service, target.port).port;
+        // No port in the target: the Service's only port, as for a balanced Service.
+        if (service.ports.length === 1) return service.ports[0]!.port;
+        this.#pushError(
+          `${label}: the Service has ${service.ports.length} ports: name one in the target, e.g. kubernetes:///${service.name}:443`,
+        );
       } catch (error) {
         this.#pushError(`${label}: ${(error as Error).message}`);
       }
