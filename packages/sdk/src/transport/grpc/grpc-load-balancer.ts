@@ -2,7 +2,7 @@
 // Consumes resolver results (eligible endpoints in an attribute) and subchannel states; produces grpc-js
 // pickers that choose per RPC with the Balancer and feed every call's status back through done().
 
-import { type Endpoint, endpointKey, READY as READY_CONDITIONS, type ServiceInfo } from '@clusterip/resolver';
+import { type Endpoint, endpointKey, type ServiceInfo } from '@clusterip/resolver';
 import type * as Grpc from '@grpc/grpc-js';
 import type { ChannelOptions, experimental } from '@grpc/grpc-js';
 import { type Balancer, createBalancer } from '../../balancer/balancer.js';
@@ -15,6 +15,7 @@ import { channels, type GrpcPickMessage } from '../../telemetry/channels.js';
 import { HealthChecks } from './grpc-health-check.js';
 import type { Resolution } from './grpc-resolver.js';
 import { balancerOptionsOf, type ClusterIPPolicyConfig, LB_POLICY_NAME, policyConfig } from './grpc-service-config.js';
+import { plainEligible, plainEndpoint } from './plain-addresses.js';
 
 type GrpcModule = typeof Grpc;
 type ChannelControlHelper = experimental.ChannelControlHelper;
@@ -440,22 +441,13 @@ function plainResolution(list: readonly GrpcEndpoint[]): Resolution {
   for (const e of list) {
     const a = e.addresses[0];
     if (a === undefined || !('host' in a)) continue;
-    endpoints.push({
-      address: a.host,
-      port: a.port,
-      protocol: 'TCP',
-      addressType: a.host.includes(':') ? 'IPv6' : 'IPv4',
-      conditions: READY_CONDITIONS,
-    });
+    endpoints.push(plainEndpoint(a.host, a.port));
   }
   if (endpoints.length === 0) {
     const error = new NoEndpointsError('grpc', 0, 'the name resolver returned no addresses');
     return { service: 'grpc', eligible: { endpoints, outcome: { type: 'no-endpoints', error } } };
   }
-  return {
-    service: 'grpc',
-    eligible: { endpoints, outcome: { type: 'ok', policy: 'Cluster', topology: 'none', terminatingFallback: false } },
-  };
+  return { service: 'grpc', eligible: plainEligible(endpoints) };
 }
 
 function errorOf(eligible: EligibleEndpoints): string {

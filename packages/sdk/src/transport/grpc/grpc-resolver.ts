@@ -24,6 +24,7 @@ import { NoEndpointsError } from '../../errors/no-endpoints-error.js';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import { channels } from '../../telemetry/channels.js';
 import { countEndpoints } from '../../telemetry/endpoint-counts.js';
+import { plainEligible, plainEndpoint } from './plain-addresses.js';
 
 /** gRPC status codes used here (same numbers in every gRPC implementation). */
 const UNAVAILABLE = 14;
@@ -364,12 +365,8 @@ export function createResolverClass(deps: ResolverDeps) {
 
     /** Push addresses that something else balances (a proxy's ClusterIP, an external name). */
     #pushPlain(endpoints: Endpoint[], service: ServiceInfo, label: string, note: string): void {
-      const eligible: EligibleEndpoints = {
-        endpoints,
-        outcome: { type: 'ok', policy: 'Cluster', topology: 'none', terminatingFallback: false },
-      };
       const info = syntheticService(service.namespace, service.name);
-      this.#push(endpoints, { service: label, serviceInfo: info, eligible }, note);
+      this.#push(endpoints, { service: label, serviceInfo: info, eligible: plainEligible(endpoints) }, note);
     }
 
     #push(endpoints: readonly Endpoint[], resolution: Resolution, note = ''): void {
@@ -407,17 +404,6 @@ interface ExternalTarget {
   lookedUpAt: number | undefined;
   /** A lookup is running. */
   busy: boolean;
-}
-
-/** An address something else balances (a proxy's ClusterIP, an external name's address): always ready. */
-function plainEndpoint(address: string, port: number): Endpoint {
-  return {
-    address,
-    port,
-    protocol: 'TCP',
-    addressType: address.includes(':') ? 'IPv6' : 'IPv4',
-    conditions: { ready: true, serving: true, terminating: false },
-  };
 }
 
 function uriText(uri: GrpcUri): string {
