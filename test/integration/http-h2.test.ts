@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
+  constants,
   createServer as createH2cServer,
   createSecureServer,
   type Http2ServerRequest,
   type Http2ServerResponse,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -197,21 +199,22 @@ test('without allowH2, https pods that offer h2 are spoken to in HTTP/1.1', asyn
   t.is((await get(mesh, 'https://plain/')).version, '1.1');
 });
 
-test('h2c: POSTs of a cold burst are not queued behind each other; a burst above maxConcurrentStreams opens more connections', async (t) => {
+test('h2c: POSTs multiplex like GETs; a burst above maxConcurrentStreams opens more connections, and no more', async (t) => {
   const cluster = await createFakeCluster(t, { namespace: 'shop' });
   cluster.apply(service('upload', 80, 'kubernetes.io/h2c'));
   const pod = await startPod(t, cluster, 'upload', 'upload-1', '127.0.238.41', createH2cServer);
   await cluster.resolver.resolve('upload:80').then((s) => t.is(s.endpoints.length, 1));
   const mesh = new Mesh({ resolver: cluster.resolver, pool: { maxConcurrentStreams: 4 } });
   t.teardown(() => mesh.close());
-  // undici sends a POST on an h2 connection only when nothing else runs on it: each needs its own.
+  // 6 POSTs at once, 4 streams per connection: 2 connections, each carrying several POSTs at a time.
   const posts = await Promise.all(
     Array.from({ length: 6 }, () =>
       request('http://upload/', { dispatcher: mesh.dispatcher, method: 'POST', body: 'x' }).then((r) => r.body.json()),
     ),
   );
   t.is(posts.length, 6);
-  t.is(pod.connections, 6, 'one connection per concurrent POST, none waiting behind another');
+  t.is(pod.connections, 2, 'POSTs share connections: 4 streams, then a second connection');
+  t.true(pod.maxInFlightPerConnection > 1, 'POSTs run side by side on one connection');
   // 20 GETs at once from a fresh mesh: 4 streams per connection at most, so 5 connections.
   const fresh = new Mesh({ resolver: cluster.resolver, pool: { maxConcurrentStreams: 4 } });
   t.teardown(() => fresh.close());
@@ -240,4 +243,96 @@ test('h2c and allowH2: a refused connection is retried on another pod, and the p
     ...(await concurrently(mesh, 'http://flaky/', 10)),
   ];
   t.deepEqual([...new Set(replies.map((r) => r.pod))], ['flaky-1']);
+});
+
+test('h2c pods that close a connection with GOAWAY: requests it refused go to another pod, none is processed twice, POSTs included', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('rotating', 80, 'kubernetes.io/h2c'));
+  const processed = new Map<string, number>();
+  let refused = 0;
+  for (const [name, host] of [
+    ['rotating-1', '127.0.238.61'],
+    ['rotating-2', '127.0.238.62'],
+  ] as const) {
+    const server = createH2cServer();
+    const answer = (stream: ServerHttp2Stream, id: string) => {
+      if (stream.closed || stream.destroyed) return;
+      processed.set(id, (processed.get(id) ?? 0) + 1);
+      stream.respond({ ':status': 200 });
+      stream.end(name);
+    };
+    // The first connection holds six streams, then sends GOAWAY naming the third as the last it will
+    // process: it answers three and refuses the others, unprocessed (RFC 9113 §6.8). Later ones answer.
+    const held: { stream: ServerHttp2Stream; id: string }[] = [];
+    let rotated = false;
+    server.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      stream.resume();
+      const id = String(headers['x-id']);
+      if (rotated) {
+        setTimeout(() => answer(stream, id), 2);
+        return;
+      }
+      held.push({ stream, id });
+      if (held.length < 6) return;
+      rotated = true;
+      const last = held[2]!.stream.id!;
+      stream.session!.goaway(constants.NGHTTP2_NO_ERROR, last);
+      for (const h of held) {
+        if (h.stream.id! <= last) answer(h.stream, h.id);
+        else h.stream.once('close', () => refused++);
+      }
+    });
+    // A Node server that sent GOAWAY without close() keeps its side open after the client left.
+    const sockets = new Set<Socket>();
+    server.on('connection', (socket: Socket) => sockets.add(socket));
+    server.listen(0, host);
+    await once(server, 'listening');
+    t.teardown(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(() => resolve());
+        }),
+    );
+    cluster.addPod({
+      name,
+      ip: host,
+      labels: { app: 'rotating' },
+      ports: { http: (server.address() as AddressInfo).port },
+    });
+  }
+  await cluster.resolver.resolve('rotating:80').then((s) => t.is(s.endpoints.length, 2));
+  // Round-robin: the first 16 requests, sent at once, put 8 streams on each pod's first connection.
+  const mesh = new Mesh({ resolver: cluster.resolver, policy: 'round-robin' });
+  t.teardown(() => mesh.close());
+  let next = 0;
+  const failures: string[] = [];
+  const worker = async () => {
+    while (next < 200) {
+      const id = next++;
+      const post = id % 2 === 0;
+      try {
+        const res = await request('http://rotating/', {
+          dispatcher: mesh.dispatcher,
+          method: post ? 'POST' : 'GET',
+          headers: { 'x-id': String(id) },
+          ...(post ? { body: `order ${id}` } : {}),
+        });
+        await res.body.text();
+        if (res.statusCode !== 200) failures.push(`${id}: ${res.statusCode}`);
+      } catch (error) {
+        failures.push(`${id}: ${(error as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  t.deepEqual(failures, []);
+  t.is(processed.size, 200, 'every request was processed');
+  t.deepEqual(
+    [...processed].filter(([, n]) => n > 1),
+    [],
+    'and none twice',
+  );
+  t.is(refused, 6, 'each pod refused three streams it held');
 });

@@ -40,6 +40,7 @@ export { CircuitOpenError } from './errors/circuit-open-error.js';
 export { NoEligibleEndpointsError } from './errors/no-eligible-endpoints-error.js';
 export { NoEndpointsError } from './errors/no-endpoints-error.js';
 export { NoLocalEndpointsError } from './errors/no-local-endpoints-error.js';
+export { StreamRefusedError } from './errors/stream-refused-error.js';
 export { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from './errors/upstream-error.js';
 export {
   type EndpointEligibility,

@@ -1,4 +1,11 @@
-import { type CallOutcome, classify, type FailureReason, failureReason, type OutcomeClass } from '@clusterip/sdk';
+import {
+  type CallOutcome,
+  classify,
+  type FailureReason,
+  failureReason,
+  type OutcomeClass,
+  StreamRefusedError,
+} from '@clusterip/sdk';
 import test from 'ava';
 
 const err = (code: string, name = 'Error') => Object.assign(new Error(code), { code, name });
@@ -27,6 +34,12 @@ const rows: ReadonlyArray<[string, CallOutcome, OutcomeClass, FailureReason | un
   ['AbortError', { type: 'error', error: err('ABORT_ERR', 'AbortError') }, 'ignore', undefined],
   ['UND_ERR_ABORTED', { type: 'error', error: err('UND_ERR_ABORTED') }, 'ignore', undefined],
   ['cancelled', { type: 'cancelled' }, 'ignore', undefined],
+  [
+    'HTTP/2 stream refused',
+    { type: 'error', error: new StreamRefusedError('10.0.0.1:80', 'REFUSED_STREAM') },
+    'ignore',
+    undefined,
+  ],
 ];
 
 for (const [name, outcome, cls, reason] of rows) {
@@ -40,9 +53,15 @@ test('classify: an unknown outcome type is ignored, never thrown on', (t) => {
   t.is(classify({ type: 'mystery' } as unknown as CallOutcome), 'ignore');
 });
 
-test('failedBeforeWrite: connect failures and a closed endpoint pool never reached the pod; resets may have', async (t) => {
+test('failedBeforeWrite: connect failures, a closed endpoint pool and refused HTTP/2 streams never reached the application; resets may have', async (t) => {
   const { failedBeforeWrite } = await import('@clusterip/sdk/internal/eligibility/classify.js');
-  for (const code of ['ECONNREFUSED', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']) {
+  for (const code of [
+    'ECONNREFUSED',
+    'EHOSTUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_CLOSED',
+    'CLUSTERIP_ERR_STREAM_REFUSED',
+  ]) {
     t.true(failedBeforeWrite(code), code);
   }
   for (const code of ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'ENOTFOUND']) {

@@ -5,6 +5,7 @@ import {
   NoEligibleEndpointsError,
   NoEndpointsError,
   NoLocalEndpointsError,
+  StreamRefusedError,
 } from '@clusterip/sdk';
 import test from 'ava';
 
@@ -38,6 +39,12 @@ const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
     'CircuitOpenError',
     'CLUSTERIP_ERR_CIRCUIT_OPEN',
     'service web.shop:http: circuit open (12 of 20 recent calls failed)',
+  ],
+  [
+    new StreamRefusedError('10.0.3.7:8080', 'GOAWAY after stream 41'),
+    'StreamRefusedError',
+    'CLUSTERIP_ERR_STREAM_REFUSED',
+    'endpoint 10.0.3.7:8080: HTTP/2 stream refused (GOAWAY after stream 41): not processed, may go to another endpoint',
   ],
 ];
 

@@ -63,10 +63,9 @@ test('h2c: turning it on or off drains every pool, and new http pools speak HTTP
   t.is(pools.size, 0);
   const h2 = pools.get(ep('10.0.0.1'), 'http:', undefined);
   t.not(h2, h1);
-  t.deepEqual(made[1]!.options.connect, { timeout: 100, useH2c: true });
-  t.is(made[1]!.options.pipelining, 50);
+  t.deepEqual(made[1]!.options.connect, { timeout: 100 });
   t.is(made[1]!.options.maxConcurrentStreams, 50);
-  t.is(typeof made[1]!.options.factory, 'function');
+  t.is(typeof made[1]!.options.factory, 'function', 'HTTP/2 pools hold H2Clients');
   pools.h2c = true;
   t.false(made[1]!.pool.closed, 'setting the same value again changes nothing');
   t.is(pools.get(ep('10.0.0.1'), 'http:', undefined), h2);

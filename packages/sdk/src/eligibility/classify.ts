@@ -51,11 +51,14 @@ const CONNECT_CODES = new Set([
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_HTTP2_STREAM_ERROR']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const ABORT_CODES = new Set(['ABORT_ERR', 'UND_ERR_ABORTED', 'ERR_CANCELED']);
+/** An HTTP/2 stream the endpoint closed unprocessed (StreamRefusedError): a connection rotation, not ill health. */
+const STREAM_REFUSED = 'CLUSTERIP_ERR_STREAM_REFUSED';
 
 /**
  * Classify a call outcome (the single classifier shared by outlier detection, retries and metrics):
  * HTTP 5xx, gRPC `UNAVAILABLE`, connect errors, resets and transport timeouts are failures;
- * other HTTP statuses and gRPC codes are successes (the endpoint answered); cancellations are ignored.
+ * other HTTP statuses and gRPC codes are successes (the endpoint answered); cancellations, and HTTP/2
+ * streams the endpoint refused unprocessed (a GOAWAY as it rotates or closes a connection), are ignored.
  *
  * @example
  * ```ts
@@ -76,7 +79,7 @@ export function classify(outcome: CallOutcome): OutcomeClass {
       if (outcome.code === GRPC_UNAVAILABLE) return 'failure';
       return outcome.code === GRPC_CANCELLED ? 'ignore' : 'success';
     case 'error':
-      return isAbort(outcome.error) ? 'ignore' : 'failure';
+      return isAbort(outcome.error) || errorCode(outcome.error) === STREAM_REFUSED ? 'ignore' : 'failure';
     case 'cancelled':
       return 'ignore';
     default:
@@ -116,9 +119,10 @@ export function failureReason(outcome: CallOutcome): FailureReason | undefined {
 }
 
 /**
- * True when an error code means no byte of the request reached the endpoint: a connect failure, or the
- * endpoint's pool closed (removed endpoint) before the request was written. Such a call may be sent to
- * another endpoint whatever its method. The one list of connect codes serves this and `failureReason`.
+ * True when an error code means no byte of the request reached the endpoint, or none was processed: a
+ * connect failure, the endpoint's pool closed (removed endpoint) before the request was written, or an
+ * HTTP/2 stream refused unprocessed. Such a call may be sent to another endpoint whatever its method. The
+ * one list of connect codes serves this and `failureReason`.
  *
  * @example
  * ```ts
@@ -127,7 +131,7 @@ export function failureReason(outcome: CallOutcome): FailureReason | undefined {
  * ```
  */
 export function failedBeforeWrite(code: string): boolean {
-  return CONNECT_CODES.has(code) || code === 'UND_ERR_CLOSED';
+  return CONNECT_CODES.has(code) || code === 'UND_ERR_CLOSED' || code === STREAM_REFUSED;
 }
 
 function isAbort(error: unknown): boolean {

@@ -2,9 +2,9 @@
 // HTTP/1.1 or HTTP/2. Consumes picked endpoints and eligible-set changes; produces keep-alive Pools, drained
 // when an endpoint leaves.
 
-import type { TLSSocket } from 'node:tls';
 import { type Endpoint, endpointKey } from '@clusterip/resolver';
 import { type buildConnector, Client, type Dispatcher, Pool } from 'undici';
+import { H2Client } from './h2-client.js';
 
 /** How pools are built (undici `Pool` options, keeping undici's names). */
 export interface EndpointPoolOptions {
@@ -118,15 +118,14 @@ export class EndpointPools {
     const options: Pool.Options = {
       connections: o.connections,
       keepAliveTimeout: o.keepAliveTimeoutMs,
-      pipelining: h2c ? streams : o.pipelining,
+      pipelining: o.pipelining,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
-      // undici's Pool reads `useH2c` from its connect options only (its own option goes to no connector).
-      connect: { ...tls, timeout: o.connectTimeoutMs, ...(h2c ? { useH2c: true } : {}) },
+      connect: { ...tls, timeout: o.connectTimeoutMs },
       ...(h2
         ? {
             maxConcurrentStreams: streams,
-            factory: streamingClients(o.pipelining, streams),
+            factory: h2Clients(o, streams),
             ...(protocol === 'https:' ? { allowH2: true } : {}),
           }
         : {}),
@@ -206,66 +205,28 @@ export class EndpointPools {
 const NO_ENDPOINT = Object.freeze({ has: (_key: string) => false });
 
 /**
- * Clients of one HTTP/2-capable pool (h2c, or https with `allowH2`). Written here because undici 7 gets two
- * things wrong for h2 that no option fixes (nodejs/undici#4143; undici 8 multiplexes on its own, #5362:
- * drop this then), using public API only (`Client.pipelining`, `Client.stats`, `socket.alpnProtocol`, a
- * `Client` subclass, against the house rule of no inheritance, for want of a hook):
- * - a connection carries at most `pipelining` requests at once, h2 included: each connection gets
- *   `streams` once its socket speaks h2, else `h1` (ALPN may answer `http/1.1`);
- * - while a connection is being opened, a Client reports busy as soon as one request waits, so a burst
- *   opens one connection per request (and undici 7 never closes an idle h2 session): while the endpoint
- *   is believed to speak h2 (h2c; with ALPN until a connection answers otherwise), requests that h2 would
- *   multiplex wait on the connection being opened, up to `streams`. Should ALPN answer `http/1.1`, those
- *   few go one by one on it, and later requests open connections as usual.
+ * Clients of one HTTP/2 pool (h2c, or https with `allowH2`): {@link H2Client}s while the endpoint is
+ * believed to speak h2 (h2c; with ALPN until a connection answers otherwise), undici `Client`s for
+ * HTTP/1.1 once ALPN said `http/1.1` (the client that learnt it hands its requests to one).
  */
-function streamingClients(h1: number, streams: number) {
+function h2Clients(o: EndpointPoolOptions, streams: number) {
   const endpoint = { h2: true };
   return (origin: string | URL, options: object): Dispatcher => {
-    const base = (options as { connect: buildConnector.connector }).connect;
-    let client: StreamingClient | undefined;
-    const connect: buildConnector.connector = (opts, callback) =>
-      base(opts, (...args) => {
-        // A failure calls back with the error alone: no socket, nothing learnt.
-        const [error, socket] = args;
-        if (error == null && socket != null) {
-          endpoint.h2 = (socket as TLSSocket).alpnProtocol === 'h2';
-          if (client !== undefined) client.pipelining = endpoint.h2 ? streams : h1;
-        }
-        callback(...args);
-      });
-    client = new StreamingClient(origin, { ...(options as Client.Options), connect }, endpoint, streams);
-    return client;
+    const poolOptions = options as Client.Options & { connect: buildConnector.connector };
+    const http1 = (connect: buildConnector.connector) => {
+      endpoint.h2 = false;
+      return new Client(origin, { ...poolOptions, connect, allowH2: false, pipelining: o.pipelining });
+    };
+    if (!endpoint.h2) return http1(poolOptions.connect);
+    return new H2Client(origin, {
+      connect: poolOptions.connect,
+      maxConcurrentStreams: streams,
+      keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+      headersTimeoutMs: o.headersTimeoutMs,
+      bodyTimeoutMs: o.bodyTimeoutMs,
+      http1,
+    });
   };
-}
-
-class StreamingClient extends Client {
-  readonly #endpoint: { readonly h2: boolean };
-  readonly #streams: number;
-
-  constructor(origin: string | URL, options: Client.Options, endpoint: { readonly h2: boolean }, streams: number) {
-    super(origin, options);
-    this.#endpoint = endpoint;
-    this.#streams = streams;
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (super.dispatch(options, handler)) return true;
-    if (!this.#endpoint.h2 || this.closed || this.destroyed || !multiplexed(options)) return false;
-    const stats = this.stats;
-    return !stats.connected && stats.size < this.#streams;
-  }
-}
-
-/**
- * Whether undici's h2 client sends `options` beside other requests on one connection (client-h2.js
- * `busy`): idempotent, not an upgrade or CONNECT, and a body that is not a stream, iterable or form.
- */
-function multiplexed(options: Dispatcher.DispatchOptions): boolean {
-  const method = options.method;
-  if (options.upgrade != null || method === 'CONNECT') return false;
-  if (!(options.idempotent ?? (method === 'GET' || method === 'HEAD'))) return false;
-  const body = options.body;
-  return body == null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 function requeueAll(entry: PoolEntry): void {

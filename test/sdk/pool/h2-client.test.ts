@@ -1,0 +1,312 @@
+import { once } from 'node:events';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { H2Client } from '@clusterip/sdk/internal/pool/h2-client.js';
+import test, { type ExecutionContext } from 'ava';
+import { buildConnector, Client, type Dispatcher, Pool, request } from 'undici';
+
+/** An h2c server on `host`; `onStream` answers (or holds) each stream. Closed at teardown. */
+async function h2Server(
+  t: ExecutionContext,
+  host: string,
+  onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+): Promise<{ server: Http2Server; origin: string; sessions: Http2Session[] }> {
+  const server = createServer();
+  const sessions: Http2Session[] = [];
+  server.on('session', (session) => sessions.push(session));
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {}); // refused and cancelled streams end with an error on this side too
+    onStream(stream, headers);
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { server, origin: `http://${host}:${(server.address() as AddressInfo).port}`, sessions };
+}
+
+/** A Pool of H2Clients for `origin`, as the mesh builds it for an h2c endpoint. */
+function h2Pool(t: ExecutionContext, origin: string, extra: { streams?: number; headersTimeoutMs?: number } = {}) {
+  const pool = new Pool(origin, {
+    connect: { timeout: 1000 },
+    factory: (o, options) =>
+      new H2Client(o, {
+        connect: (options as { connect: never }).connect,
+        maxConcurrentStreams: extra.streams ?? 100,
+        keepAliveTimeoutMs: 4000,
+        headersTimeoutMs: extra.headersTimeoutMs ?? 10_000,
+        bodyTimeoutMs: 10_000,
+        http1: (connect) => new Client(o, { connect }),
+      }),
+  });
+  t.teardown(() => pool.destroy());
+  return pool;
+}
+
+function respond(stream: ServerHttp2Stream, body: string, headers: Record<string, string> = {}): void {
+  if (stream.closed) return;
+  stream.respond({ ':status': 200, ...headers });
+  stream.end(body);
+}
+
+/** Send `n` POSTs at once, each with its number as body; settle all. */
+function posts(origin: string, pool: Dispatcher, n: number) {
+  return Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      request(origin, { dispatcher: pool, method: 'POST', body: String(i) }).then((r) => r.body.text()),
+    ),
+  );
+}
+
+/** The server's next stream. */
+async function nextStream(server: Http2Server): Promise<ServerHttp2Stream> {
+  const [stream] = (await once(server, 'stream')) as [ServerHttp2Stream];
+  return stream;
+}
+
+/** Collect `n` streams with their bodies, then hand them to `then` together. */
+function collect(n: number, then: (held: { stream: ServerHttp2Stream; body: string }[]) => void) {
+  const held: { stream: ServerHttp2Stream; body: string }[] = [];
+  return (stream: ServerHttp2Stream) => {
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    stream.on('end', () => {
+      held.push({ stream, body });
+      if (held.length === n) then(held.splice(0));
+    });
+  };
+}
+
+test('a graceful GOAWAY lets every stream the server accepted finish; later requests open a new connection', async (t) => {
+  const { origin, sessions } = await h2Server(
+    t,
+    '127.0.240.1',
+    collect(10, (held) => {
+      // GOAWAY (NO_ERROR, last stream = the last one received), then answer all ten.
+      held[0]!.stream.session!.close();
+      for (const { stream, body } of held) respond(stream, `done ${body}`);
+    }),
+  );
+  const pool = h2Pool(t, origin);
+  const first = await posts(origin, pool, 10);
+  t.deepEqual(
+    first.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason))),
+    Array.from({ length: 10 }, (_, i) => `done ${i}`),
+    'undici 7 fails at least one of these',
+  );
+  const second = await posts(origin, pool, 10);
+  t.true(
+    second.every((r) => r.status === 'fulfilled'),
+    'requests after the GOAWAY go out on a new connection',
+  );
+  t.is(sessions.length, 2);
+});
+
+test('streams above the GOAWAY last stream id fail with StreamRefusedError; the server processed exactly the others', async (t) => {
+  const processed: string[] = [];
+  const { origin } = await h2Server(
+    t,
+    '127.0.240.2',
+    collect(10, (held) => {
+      const ids = held.map((h) => h.stream.id!).sort((a, b) => a - b);
+      const last = ids[3]!; // the four lowest are processed, the six above are not
+      held[0]!.stream.session!.goaway(constants.NGHTTP2_NO_ERROR, last);
+      for (const { stream, body } of held) {
+        if (stream.id! <= last) {
+          processed.push(body);
+          respond(stream, `done ${body}`);
+        }
+      }
+    }),
+  );
+  const pool = h2Pool(t, origin);
+  const results = await posts(origin, pool, 10);
+  const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.slice(5)] : []));
+  const refused = results.flatMap((r) =>
+    r.status === 'rejected' ? [r.reason as { code?: string; message: string }] : [],
+  );
+  t.is(ok.length, 4);
+  t.deepEqual(ok.sort(), processed.sort(), 'what succeeded is what the server processed');
+  t.is(refused.length, 6);
+  for (const error of refused) {
+    t.is(error.code, 'CLUSTERIP_ERR_STREAM_REFUSED');
+    t.regex(error.message, /^endpoint 127\.0\.240\.2:\d+: HTTP\/2 stream refused \(GOAWAY after stream \d+\)/);
+  }
+});
+
+test('RST_STREAM REFUSED_STREAM is a refusal; another reset code is not', async (t) => {
+  const { origin } = await h2Server(t, '127.0.240.3', (stream, headers) => {
+    stream.close(headers[':path'] === '/refuse' ? constants.NGHTTP2_REFUSED_STREAM : constants.NGHTTP2_INTERNAL_ERROR);
+  });
+  const pool = h2Pool(t, origin);
+  const refused = await t.throwsAsync(request(`${origin}/refuse`, { dispatcher: pool }));
+  t.is((refused as { code?: string }).code, 'CLUSTERIP_ERR_STREAM_REFUSED');
+  t.regex(refused!.message, /\(REFUSED_STREAM\)/);
+  const reset = await t.throwsAsync(request(`${origin}/fail`, { dispatcher: pool }));
+  t.not((reset as { code?: string }).code, 'CLUSTERIP_ERR_STREAM_REFUSED');
+  t.regex(String((reset as { code?: string }).code), /^(ERR_HTTP2_STREAM_ERROR|UND_ERR_SOCKET)$/);
+});
+
+test('streamed bodies of concurrent POSTs multiplex on one connection; headers, query, trailers and backpressure', async (t) => {
+  const big = Buffer.alloc(1 << 20, 7);
+  let inFlight = 0;
+  let most = 0;
+  const { origin, sessions } = await h2Server(t, '127.0.240.4', (stream, headers) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    let length = 0;
+    stream.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+    });
+    stream.on('end', () => {
+      inFlight--;
+      if (stream.closed) return;
+      stream.respond(
+        { ':status': 201, 'x-seen': `${headers[':path']} ${headers[':authority']} ${headers['x-a']}` },
+        { waitForTrailers: true },
+      );
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-length': String(length) }));
+      stream.end(big);
+    });
+  });
+  const pool = h2Pool(t, origin);
+  const replies = await Promise.all(
+    Array.from({ length: 4 }, async (_, i) => {
+      const res = await request(`${origin}/up`, {
+        dispatcher: pool,
+        query: { n: i, tag: ['a', 'b'] },
+        method: 'PUT',
+        headers: new Map([
+          ['host', 'upload.shop'],
+          ['x-a', String(i)],
+          ['connection', 'keep-alive'],
+        ]),
+        body: Readable.from([big, big]),
+      });
+      let received = 0;
+      for await (const chunk of res.body) received += (chunk as Buffer).length;
+      return { status: res.statusCode, seen: res.headers['x-seen'], length: res.trailers['x-length'], received };
+    }),
+  );
+  t.deepEqual(
+    replies,
+    Array.from({ length: 4 }, (_, i) => ({
+      status: 201,
+      seen: `/up?n=${i}&tag=a&tag=b upload.shop ${i}`,
+      length: String(2 * big.length),
+      received: big.length,
+    })),
+  );
+  t.is(sessions.length, 1, 'one connection');
+  t.true(most > 1, 'the uploads ran side by side');
+});
+
+test('a headers timeout and an abort cancel the stream; the caller gets the error', async (t) => {
+  const { server, origin } = await h2Server(t, '127.0.240.5', () => {});
+  const pool = h2Pool(t, origin, { headersTimeoutMs: 50 });
+  const timedOut = nextStream(server);
+  const timeout = await t.throwsAsync(request(origin, { dispatcher: pool }));
+  t.is((timeout as { code?: string }).code, 'UND_ERR_HEADERS_TIMEOUT');
+  const first = await timedOut;
+  if (!first.closed) await once(first, 'close');
+  t.is(first.rstCode, constants.NGHTTP2_CANCEL, 'the timed-out stream is cancelled');
+  const controller = new AbortController();
+  const arrived = nextStream(server);
+  const aborted = request(origin, { dispatcher: pool, signal: controller.signal, headersTimeout: 0 });
+  const second = await arrived;
+  controller.abort(new Error('caller gave up'));
+  await t.throwsAsync(aborted, { message: 'caller gave up' });
+  if (!second.closed) await once(second, 'close');
+  t.is(second.rstCode, constants.NGHTTP2_CANCEL, 'the aborted stream is cancelled');
+});
+
+test('close() lets requests in flight finish, then ends the connection; destroy() fails them; both idempotent', async (t) => {
+  const { server, origin, sessions } = await h2Server(t, '127.0.240.6', () => {});
+  const options = {
+    connect: buildConnector({}),
+    maxConcurrentStreams: 10,
+    keepAliveTimeoutMs: 4000,
+    headersTimeoutMs: 10_000,
+    bodyTimeoutMs: 10_000,
+    http1: () => t.fail('no HTTP/1.1') as never,
+  };
+  const client = new H2Client(origin, options);
+  t.teardown(() => client.destroy());
+  const arrived = nextStream(server);
+  const pending = request(origin, { dispatcher: client });
+  const held = await arrived;
+  const closing = client.close();
+  t.is(client.close(), closing, 'close() returns the same promise');
+  t.true(client.closed);
+  await t.throwsAsync(request(origin, { dispatcher: client }), { code: 'UND_ERR_CLOSED' });
+  respond(held, 'last');
+  t.is(await (await pending).body.text(), 'last', 'the request in flight finished');
+  await closing;
+  if (!sessions[0]!.closed) await once(sessions[0]!, 'close');
+  t.pass('the server saw the connection end');
+
+  const other = new H2Client(origin, options);
+  const arrivedToo = nextStream(server);
+  const inFlight = request(origin, { dispatcher: other });
+  await arrivedToo;
+  const destroying = other.destroy(new Error('shutting down'));
+  await t.throwsAsync(inFlight, { message: 'shutting down' });
+  await destroying;
+  await other.destroy();
+  t.true(other.destroyed);
+  await t.throwsAsync(request(origin, { dispatcher: other }), { code: 'UND_ERR_DESTROYED' });
+});
+
+test('a refused connection fails the queued requests with the connect error', async (t) => {
+  const { server, origin } = await h2Server(t, '127.0.240.7', (stream) => respond(stream, 'x'));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const pool = h2Pool(t, origin);
+  const results = await Promise.allSettled([
+    request(origin, { dispatcher: pool }),
+    request(origin, { dispatcher: pool }),
+  ]);
+  t.deepEqual(
+    results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok')),
+    ['ECONNREFUSED', 'ECONNREFUSED'],
+  );
+});
+
+test("the server's SETTINGS_MAX_CONCURRENT_STREAMS bounds streams per connection", async (t) => {
+  const server = createServer({ settings: { maxConcurrentStreams: 3 } });
+  let inFlight = 0;
+  let most = 0;
+  server.on('stream', (stream) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    setImmediate(() => {
+      inFlight--;
+      respond(stream, 'ok');
+    });
+  });
+  server.listen(0, '127.0.240.8');
+  await once(server, 'listening');
+  const origin = `http://127.0.240.8:${(server.address() as AddressInfo).port}`;
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const pool = h2Pool(t, origin);
+  const bodies = await Promise.all(
+    Array.from({ length: 12 }, () => request(origin, { dispatcher: pool }).then((r) => r.body.text())),
+  );
+  t.is(bodies.length, 12);
+  t.true(most <= 3, `${most} streams at once on one connection`);
+});
