@@ -262,25 +262,34 @@ test('h2c pods that close a connection with GOAWAY: requests it refused go to an
       stream.end(name);
     };
     // The first connection holds six streams, then sends GOAWAY naming the third as the last it will
-    // process: it answers three and refuses the others, unprocessed (RFC 9113 §6.8). Later ones answer.
+    // process: it answers three and refuses every later stream, unprocessed (RFC 9113 §6.8), including
+    // those already read from the socket. Other connections answer.
     const held: { stream: ServerHttp2Stream; id: string }[] = [];
-    let rotated = false;
+    let rotated: { session: object; last: number } | undefined;
     server.on('stream', (stream, headers) => {
       stream.on('error', () => {});
       stream.resume();
       const id = String(headers['x-id']);
-      if (rotated) {
+      if (rotated !== undefined && rotated.session === stream.session && stream.id! > rotated.last) {
+        refused++;
+        stream.close(constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      if (rotated !== undefined) {
         setTimeout(() => answer(stream, id), 2);
         return;
       }
       held.push({ stream, id });
       if (held.length < 6) return;
-      rotated = true;
       const last = held[2]!.stream.id!;
+      rotated = { session: stream.session!, last };
       stream.session!.goaway(constants.NGHTTP2_NO_ERROR, last);
       for (const h of held) {
         if (h.stream.id! <= last) answer(h.stream, h.id);
-        else h.stream.once('close', () => refused++);
+        else {
+          refused++;
+          h.stream.close(constants.NGHTTP2_REFUSED_STREAM);
+        }
       }
     });
     // A Node server that sent GOAWAY without close() keeps its side open after the client left.
@@ -334,5 +343,5 @@ test('h2c pods that close a connection with GOAWAY: requests it refused go to an
     [],
     'and none twice',
   );
-  t.is(refused, 6, 'each pod refused three streams it held');
+  t.true(refused >= 6, `the pods refused ${refused} streams, three or more each`);
 });

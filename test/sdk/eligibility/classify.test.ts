@@ -3,6 +3,7 @@ import {
   classify,
   type FailureReason,
   failureReason,
+  Http2ConnectError,
   type OutcomeClass,
   StreamRefusedError,
 } from '@clusterip/sdk';
@@ -35,6 +36,12 @@ const rows: ReadonlyArray<[string, CallOutcome, OutcomeClass, FailureReason | un
   ['UND_ERR_ABORTED', { type: 'error', error: err('UND_ERR_ABORTED') }, 'ignore', undefined],
   ['cancelled', { type: 'cancelled' }, 'ignore', undefined],
   [
+    'HTTP/2 connect',
+    { type: 'error', error: new Http2ConnectError('10.0.0.1:80', 'other side closed') },
+    'failure',
+    'connect',
+  ],
+  [
     'HTTP/2 stream refused',
     { type: 'error', error: new StreamRefusedError('10.0.0.1:80', 'REFUSED_STREAM') },
     'ignore',
@@ -61,6 +68,7 @@ test('failedBeforeWrite: connect failures, a closed endpoint pool and refused HT
     'UND_ERR_CONNECT_TIMEOUT',
     'UND_ERR_CLOSED',
     'CLUSTERIP_ERR_STREAM_REFUSED',
+    'CLUSTERIP_ERR_HTTP2_CONNECT',
   ]) {
     t.true(failedBeforeWrite(code), code);
   }

@@ -1,6 +1,7 @@
 import {
   CircuitOpenError,
   ClusterIPError,
+  Http2ConnectError,
   isClusterIPError,
   NoEligibleEndpointsError,
   NoEndpointsError,
@@ -45,6 +46,12 @@ const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
     'StreamRefusedError',
     'CLUSTERIP_ERR_STREAM_REFUSED',
     'endpoint 10.0.3.7:8080: HTTP/2 stream refused (GOAWAY after stream 41): not processed, may go to another endpoint',
+  ],
+  [
+    new Http2ConnectError('10.0.3.7:8080', 'other side closed'),
+    'Http2ConnectError',
+    'CLUSTERIP_ERR_HTTP2_CONNECT',
+    'endpoint 10.0.3.7:8080: no HTTP/2 connection (other side closed): is the port serving HTTP/2? an HTTP/1.1 server on an appProtocol kubernetes.io/h2c port answers this way',
   ],
 ];
 

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer as createHttp1Server } from 'node:http';
 import {
   constants,
   createServer,
@@ -259,7 +260,7 @@ test('close() lets requests in flight finish, then ends the connection; destroy(
   t.is(await (await pending).body.text(), 'last', 'the request in flight finished');
   await closing;
   if (!sessions[0]!.closed) await once(sessions[0]!, 'close');
-  t.pass('the server saw the connection end');
+  t.true(sessions[0]!.closed, 'the server saw the connection end');
 
   const other = new H2Client(origin, options);
   const arrivedToo = nextStream(server);
@@ -307,6 +308,46 @@ test("the server's SETTINGS_MAX_CONCURRENT_STREAMS bounds streams per connection
   const bodies = await Promise.all(
     Array.from({ length: 12 }, () => request(origin, { dispatcher: pool }).then((r) => r.body.text())),
   );
-  t.is(bodies.length, 12);
-  t.true(most <= 3, `${most} streams at once on one connection`);
+  // The server refuses streams above its limit: had the client sent more at once, some would have failed.
+  t.deepEqual(bodies, Array(12).fill('ok'));
+  t.true(most > 1, 'streams still multiplex');
+});
+
+test('an HTTP/1.1 server on an h2c endpoint: Http2ConnectError for what waited, counted as a connect failure', async (t) => {
+  const server = createHttp1Server((_req, res) => res.end('h1'));
+  server.listen(0, '127.0.240.9');
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const origin = `http://127.0.240.9:${(server.address() as AddressInfo).port}`;
+  const pool = h2Pool(t, origin);
+  const results = await Promise.allSettled([
+    request(origin, { dispatcher: pool }),
+    request(origin, { dispatcher: pool }),
+  ]);
+  for (const result of results) {
+    t.is(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason as { code?: string; message: string };
+    t.is(error.code, 'CLUSTERIP_ERR_HTTP2_CONNECT');
+    t.regex(error.message, /^endpoint 127\.0\.240\.9:\d+: no HTTP\/2 connection \(.+\): is the port serving HTTP\/2\?/);
+  }
+});
+
+test('a connection closed for idleness is not used again: the next request opens a new one and succeeds', async (t) => {
+  const { origin, sessions } = await h2Server(t, '127.0.240.10', (stream) => respond(stream, 'ok'));
+  const pool = new Pool(origin, {
+    factory: (o, options) =>
+      new H2Client(o, {
+        connect: (options as { connect: never }).connect,
+        maxConcurrentStreams: 10,
+        keepAliveTimeoutMs: 20,
+        headersTimeoutMs: 10_000,
+        bodyTimeoutMs: 10_000,
+        http1: () => t.fail('no HTTP/1.1') as never,
+      }),
+  });
+  t.teardown(() => pool.destroy());
+  t.is(await (await request(origin, { dispatcher: pool })).body.text(), 'ok');
+  if (!sessions[0]!.closed) await once(sessions[0]!, 'close'); // the client closed it after 20 ms idle
+  t.is(await (await request(origin, { dispatcher: pool })).body.text(), 'ok');
+  t.is(sessions.length, 2);
 });

@@ -19,8 +19,10 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http2';
 import type { Socket } from 'node:net';
+import { stringify } from 'node:querystring';
 import type { TLSSocket } from 'node:tls';
 import { type buildConnector, Dispatcher, errors } from 'undici';
+import { Http2ConnectError } from '../errors/http2-connect-error.js';
 import { StreamRefusedError } from '../errors/stream-refused-error.js';
 import type { LegacyDispatchHandler } from '../transport/http/routed-call.js';
 
@@ -229,6 +231,10 @@ export class H2Client extends Dispatcher {
         if (!this.#connecting && !this.#destroyed) this.#connect();
         return;
       }
+      if (current.session.closed || current.session.destroyed) {
+        this.#retire(current); // closing (idle timeout, or the server's end): open another
+        continue;
+      }
       if (!current.ready || current.requests.size >= current.limit) return;
       const request = queue.shift()!;
       if (!request.done) this.#start(current, request);
@@ -238,11 +244,15 @@ export class H2Client extends Dispatcher {
   /** After a stream ends: more requests may start, the Pool may send more, a close may finish. */
   #settle(): void {
     this.#resume();
+    const current = this.#current;
+    // A session keeps the process alive while requests wait for it or run on it, like undici's sockets.
+    if (current !== undefined && this.#queue.length > 0) current.session.ref();
     if (this.#needDrain && !this.#busy()) {
       this.#needDrain = false;
       this.#emit('drain');
     }
-    if (!this.#closed || this.#queue.length > 0 || this.#connecting) return;
+    // destroy() does not wait for a connect in progress: its socket is destroyed when it arrives.
+    if (!this.#closed || this.#queue.length > 0 || (this.#connecting && !this.#destroyed)) return;
     for (const connection of this.#connections) {
       if (connection.requests.size > 0) return;
     }
@@ -253,38 +263,48 @@ export class H2Client extends Dispatcher {
   #connect(): void {
     this.#connecting = true;
     const url = this.#url;
-    this.#options.connect(
-      {
-        host: url.host,
-        hostname: url.hostname,
-        protocol: url.protocol,
-        port: url.port,
-        servername: null,
-        localAddress: null,
-        httpSocket: undefined,
-      } as unknown as buildConnector.Options,
-      (...args: unknown[]) => {
-        this.#connecting = false;
-        // undici's connector calls back with the error alone on failure.
-        const [error, socket] = args as [Error | null, Socket | TLSSocket | null];
-        if (error != null || socket == null) {
-          const err = error ?? new errors.SocketError('connect failed');
-          for (const request of this.#queue.splice(0)) this.#abort(request, err);
-          // The Pool drops this client on connectionError (undici's rule): it waits for no drain from it.
-          this.#needDrain = false;
-          this.#emit('connectionError', err);
-          this.#settle();
-          return;
-        }
-        if (this.#destroyed) {
-          socket.destroy();
-          this.#settle();
-          return;
-        }
-        if (this.#scheme === 'https' && (socket as TLSSocket).alpnProtocol !== 'h2') this.#toHttp1(socket);
-        else this.#open(socket);
-      },
-    );
+    try {
+      this.#options.connect(
+        {
+          host: url.host,
+          hostname: url.hostname,
+          protocol: url.protocol,
+          port: url.port,
+          servername: null,
+          localAddress: null,
+          httpSocket: undefined,
+        } as unknown as buildConnector.Options,
+        (...args: unknown[]) => {
+          this.#connecting = false;
+          // undici's connector calls back with the error alone on failure.
+          const [error, socket] = args as [Error | null, Socket | TLSSocket | null];
+          if (error != null || socket == null) {
+            this.#connectFailed(error ?? new errors.SocketError('connect failed'));
+            return;
+          }
+          if (this.#destroyed) {
+            socket.destroy();
+            this.#settle();
+            return;
+          }
+          if (this.#scheme === 'https' && (socket as TLSSocket).alpnProtocol !== 'h2') this.#toHttp1(socket);
+          else this.#open(socket);
+        },
+      );
+    } catch (error) {
+      this.#connecting = false;
+      this.#connectFailed(error as Error);
+    }
+  }
+
+  /**
+   * No connection: what waited for one fails with `error` (nothing was sent), and the Pool is told as
+   * undici's clients tell it (`connectionError`, then `drain`).
+   */
+  #connectFailed(error: Error): void {
+    for (const request of this.#queue.splice(0)) this.#abort(request, error);
+    this.#emit('connectionError', error);
+    this.#settle();
   }
 
   /** The endpoint answered ALPN with HTTP/1.1: hand it this socket and every request from now on. */
@@ -336,7 +356,9 @@ export class H2Client extends Dispatcher {
       this.#emit('connect');
     });
     session.on('remoteSettings', (settings) => {
-      connection.limit = Math.min(this.#options.maxConcurrentStreams, settings.maxConcurrentStreams ?? Infinity);
+      // At least one: a server announcing 0 refuses the stream, which then goes elsewhere.
+      const theirs = Math.max(1, settings.maxConcurrentStreams ?? Infinity);
+      connection.limit = Math.min(this.#options.maxConcurrentStreams, theirs);
       connection.ready = true;
       this.#settle();
     });
@@ -353,23 +375,25 @@ export class H2Client extends Dispatcher {
       // The stream concerned ends with an error of its own.
     });
     session.once('close', () => {
-      if (this.#current === connection && !connection.ready) {
-        // Never an HTTP/2 connection: what waited for it was not sent.
-        const error = new StreamRefusedError(this.#endpoint, 'connection closed before it was sent', {
-          cause: connection.error ?? new errors.SocketError('closed before the HTTP/2 SETTINGS'),
-        });
-        for (const request of this.#queue.splice(0)) this.#abort(request, error);
-      }
+      const never = !connection.ready;
       this.#retire(connection);
       this.#connections.delete(connection);
       this.#emit('disconnect', connection.error ?? new errors.SocketError('closed'));
-      this.#settle();
+      if (never && this.#current === undefined && !this.#connecting) {
+        // Never an HTTP/2 connection: what waited for it was not sent.
+        const why = connection.error?.message ?? 'closed before the server’s SETTINGS';
+        this.#connectFailed(new Http2ConnectError(this.#endpoint, why, { cause: connection.error }));
+      } else this.#settle();
     });
-    session.setTimeout(this.#options.keepAliveTimeoutMs, () => {
-      if (!connection.ready) session.destroy(new errors.SocketError('no HTTP/2 SETTINGS from the server'));
-      else if (connection.requests.size === 0) session.close();
+    session.on('timeout', () => {
+      if (!connection.ready) session.destroy(new errors.SocketError('no SETTINGS from the server in time'));
+      else if (connection.requests.size === 0) {
+        this.#retire(connection);
+        session.close();
+      }
     });
-    session.unref();
+    session.setTimeout(this.#options.keepAliveTimeoutMs);
+    if (this.#queue.length === 0) session.unref();
     this.#resume();
   }
 
@@ -479,13 +503,17 @@ export class H2Client extends Dispatcher {
     });
     stream.once('close', () => {
       connection.requests.delete(request);
-      if (connection.requests.size === 0) connection.session.unref();
+      if (connection.requests.size === 0 && !connection.session.destroyed) {
+        if (this.#current !== connection || this.#queue.length === 0) connection.session.unref();
+        connection.session.setTimeout(this.#options.keepAliveTimeoutMs); // idle from now on
+      }
       if (!request.done) {
         const last = connection.lastStreamId;
         const unsent = stream.id === undefined || stream.pending;
+        // After a GOAWAY only its last stream id tells: Node gives every stream the GOAWAY's code.
         const refused =
           !request.responded &&
-          (unsent || stream.rstCode === NGHTTP2_REFUSED_STREAM || (last !== undefined && stream.id! > last));
+          (unsent || (last === undefined ? stream.rstCode === NGHTTP2_REFUSED_STREAM : stream.id! > last));
         const why = unsent
           ? 'connection closed before it was sent'
           : last !== undefined && stream.id! > last
@@ -604,12 +632,8 @@ function withQuery(path: string, query: unknown): string {
   if (path.includes('?') || path.includes('#')) {
     throw new errors.InvalidArgumentError('Query params cannot be passed when url already contains "?" or "#".');
   }
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
-    if (Array.isArray(value)) for (const v of value) params.append(key, String(v));
-    else if (value !== undefined) params.append(key, String(value));
-  }
-  const text = params.toString();
+  // As undici serialises `query` (querystring.stringify).
+  const text = stringify(query as Record<string, string>);
   return text === '' ? path : `${path}?${text}`;
 }
 
@@ -638,28 +662,45 @@ function writable(stream: ClientHttp2Stream): Promise<void> {
   });
 }
 
-/** Send `body` on `stream` and end it: a Buffer at once, an (async) iterable with backpressure. */
+/**
+ * Send `body` on `stream` and end it: a Buffer at once, an (async) iterable with backpressure. Should the
+ * stream close first (abort, reset, timeout), the source is released (`return()`: a Readable is destroyed).
+ */
 function writeBody(stream: ClientHttp2Stream, body: unknown, onError: (error: Error) => void): void {
   if (body instanceof Uint8Array) {
     stream.end(body);
     return;
   }
-  const source = body as AsyncIterable<unknown> | Iterable<unknown>;
-  if (
-    typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function' &&
-    typeof (source as Iterable<unknown>)[Symbol.iterator] !== 'function'
-  ) {
+  const source = body as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+  const iterator: AsyncIterator<unknown> | Iterator<unknown> | undefined =
+    source[Symbol.asyncIterator]?.() ?? source[Symbol.iterator]?.();
+  if (iterator === undefined) {
     onError(
       new errors.InvalidArgumentError('body must be a string, a Buffer, a Blob, FormData or an (async) iterable'),
     );
     return;
   }
+  let ended = false;
+  const release = () => {
+    if (ended) return;
+    ended = true;
+    Promise.resolve(iterator.return?.()).catch(() => {});
+  };
+  stream.once('close', release);
   (async () => {
-    for await (const chunk of source) {
-      if (stream.destroyed || stream.closed) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true || ended) break;
+      const chunk = next.value;
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
       if (!stream.write(bytes)) await writable(stream);
     }
+    ended = true;
+    stream.off('close', release);
     if (!stream.destroyed && !stream.closed) stream.end();
-  })().catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))));
+  })().catch((error: unknown) => {
+    ended = true;
+    stream.off('close', release);
+    onError(error instanceof Error ? error : new Error(String(error)));
+  });
 }
