@@ -24,6 +24,7 @@ import type { TLSSocket } from 'node:tls';
 import { type buildConnector, Dispatcher, errors } from 'undici';
 import { Http2ConnectError } from '../errors/http2-connect-error.js';
 import { StreamRefusedError } from '../errors/stream-refused-error.js';
+import { headerRecord } from '../transport/http/request-headers.js';
 import type { LegacyDispatchHandler } from '../transport/http/routed-call.js';
 
 /** How an {@link H2Client} connects and what it allows. */
@@ -166,7 +167,6 @@ export class H2Client extends Dispatcher {
       error: undefined,
     });
     this.#resume();
-    if (this.#http1 !== undefined) return true;
     const busy = this.#busy();
     if (busy) this.#needDrain = true;
     return !busy;
@@ -176,12 +176,10 @@ export class H2Client extends Dispatcher {
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
     this.#closed = true;
-    this.#closing ??= new Promise<void>((resolve) => {
-      this.#closedResolve = resolve;
-    }).then(() => this.#http1?.close());
+    const closing = this.#whenClosed();
     this.#settle();
-    if (callback === undefined) return this.#closing;
-    this.#closing.then(() => callback());
+    if (callback === undefined) return closing;
+    closing.then(() => callback());
   }
 
   override destroy(): Promise<void>;
@@ -193,10 +191,7 @@ export class H2Client extends Dispatcher {
     const error = (typeof a === 'function' ? undefined : a) ?? new errors.ClientDestroyedError();
     this.#destroyed = true;
     this.#closed = true;
-    this.#closing ??= new Promise<void>((resolve) => {
-      this.#closedResolve = resolve;
-    });
-    const done = Promise.all([this.#closing, this.#http1?.destroy(error).catch(() => {})]).then(() => undefined);
+    const done = Promise.all([this.#whenClosed(), this.#http1?.destroy(error).catch(() => {})]).then(() => undefined);
     for (const request of this.#queue.splice(0)) this.#abort(request, error);
     for (const connection of this.#connections) {
       for (const request of connection.requests) this.#abort(request, error);
@@ -205,6 +200,17 @@ export class H2Client extends Dispatcher {
     this.#settle();
     if (callback === undefined) return done;
     done.then(() => callback());
+  }
+
+  /**
+   * The one promise of close() and destroy(): resolved by #settle once no connection is left, then the
+   * HTTP/1.1 client this one handed over to (if any) closes too (at once when destroyed).
+   */
+  #whenClosed(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#closedResolve = resolve;
+    }).then(() => (this.#destroyed ? undefined : this.#http1?.close()));
+    return this.#closing;
   }
 
   /** Full: the current connection (or the one being opened) has no free stream for another request. */
@@ -321,10 +327,7 @@ export class H2Client extends Dispatcher {
       const forward = (_origin: URL, _targets: unknown, error?: Error) => this.#emit(event, error);
       (http1.on as (event: string, listener: typeof forward) => Dispatcher).call(http1, event, forward);
     }
-    if (this.#closed) {
-      if (this.#destroyed) http1.destroy(new errors.ClientDestroyedError()).catch(() => {});
-    }
-    this.#resume();
+    if (this.#destroyed) http1.destroy(new errors.ClientDestroyedError()).catch(() => {});
     this.#settle();
   }
 
@@ -572,16 +575,22 @@ function requestHead(
     [HTTP2_HEADER_SCHEME]: scheme,
     [HTTP2_HEADER_AUTHORITY]: authority,
   };
-  forEachHeader(opts.headers, (name, value) => {
+  const given = headerRecord(opts.headers);
+  for (const name of Object.keys(given)) {
     const key = name.toLowerCase();
-    if (key === 'host') headers[HTTP2_HEADER_AUTHORITY] = value;
-    else if (CONNECTION_HEADERS.has(key) || (key === 'te' && value !== 'trailers')) return;
-    else if (key === 'expect') throw new errors.NotSupportedError('expect header not supported');
-    else {
-      const had = headers[key];
-      headers[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
+    const values = given[name];
+    for (const value of Array.isArray(values) ? values : [values]) {
+      if (value === undefined || value === null) continue;
+      const text = String(value);
+      if (key === 'host') headers[HTTP2_HEADER_AUTHORITY] = text;
+      else if (CONNECTION_HEADERS.has(key) || (key === 'te' && text !== 'trailers')) continue;
+      else if (key === 'expect') throw new errors.NotSupportedError('expect header not supported');
+      else {
+        const had = headers[key];
+        headers[key] = had === undefined ? text : Array.isArray(had) ? [...had, text] : [String(had), text];
+      }
     }
-  });
+  }
   let body: unknown = opts.body;
   if (typeof body === 'string') body = Buffer.from(body);
   else if (body instanceof ArrayBuffer) body = Buffer.from(body);
@@ -602,29 +611,6 @@ function requestHead(
     if (body.byteLength === 0) body = null;
   }
   return [headers, body];
-}
-
-/** Every header of undici's three shapes: a record, a flat `[name, value, …]` array, or `[name, value]` pairs. */
-function forEachHeader(headers: unknown, fn: (name: string, value: string) => void): void {
-  if (headers == null) return;
-  const one = (name: unknown, value: unknown) => {
-    if (value === undefined || value === null) return;
-    const key = String(name);
-    if (Array.isArray(value)) for (const v of value) fn(key, String(v));
-    else fn(key, String(value));
-  };
-  if (Array.isArray(headers)) {
-    if (headers.length % 2 !== 0) throw new errors.InvalidArgumentError('headers array must be even');
-    for (let i = 0; i < headers.length; i += 2) one(headers[i], headers[i + 1]);
-  } else if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const pair of headers as Iterable<unknown>) {
-      if (!Array.isArray(pair) || pair.length !== 2)
-        throw new errors.InvalidArgumentError('headers must be in key-value pair format');
-      one(pair[0], pair[1]);
-    }
-  } else if (typeof headers === 'object') {
-    for (const key of Object.keys(headers)) one(key, (headers as Record<string, unknown>)[key]);
-  } else throw new errors.InvalidArgumentError('headers must be an object or an array');
 }
 
 function withQuery(path: string, query: unknown): string {

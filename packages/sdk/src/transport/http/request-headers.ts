@@ -40,6 +40,20 @@ export function withHostHeader(headers: unknown, host: string): HeaderRecord {
   return withHostHeader(toRecord(headers), host);
 }
 
+/**
+ * Headers of any undici shape as a record: a plain record as it is, arrays, Maps and other iterables
+ * gathered into a prototype-free one (repeated names become arrays).
+ *
+ * @example
+ * ```ts
+ * headerRecord(new Map([['accept', 'text/plain']])) // { accept: 'text/plain' }
+ * ```
+ */
+export function headerRecord(headers: unknown): HeaderRecord {
+  if (headers === null || headers === undefined) return {};
+  return isPlainRecord(headers) ? (headers as HeaderRecord) : toRecord(headers);
+}
+
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   if (typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') return false;
