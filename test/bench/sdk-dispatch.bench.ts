@@ -147,6 +147,8 @@ async function main(): Promise<void> {
     balanced(),
     mesh('Mesh → 3 (defaults: random, retries, outlier detection)'),
     mesh('Mesh → 3, round-robin', { policy: 'round-robin' }),
+    // The opossum breaker around each request (admission, promise, verdict): what `circuitBreaker` costs.
+    mesh('Mesh → 3, circuitBreaker: true', { circuitBreaker: true }),
   ];
   // Warm-up: the Mesh's first request waits for the Service; every path runs its code hot.
   for (const p of paths) {

@@ -50,6 +50,7 @@ export {
   type MeshEndpoints,
 } from './mesh/mesh.js';
 export type {
+  MeshCircuitBreakerOptions,
   MeshOptions,
   MeshPoolOptions,
   MeshRetryConfig,
@@ -72,6 +73,7 @@ export {
   type BalancerPanicMessage,
   type BreakerStateMessage,
   CHANNEL_NAMES,
+  type CircuitStateMessage,
   type EndpointCounts,
   type GrpcCallEndMessage,
   type GrpcHealthMessage,

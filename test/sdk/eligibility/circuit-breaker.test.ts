@@ -76,6 +76,8 @@ test('invalid breaker options are rejected with the option path', (t) => {
   for (const [options, option] of [
     [{ errorThresholdPercent: 0 }, 'errorThresholdPercent'],
     [{ resetTimeoutMs: -1 }, 'resetTimeoutMs'],
+    // A bucket shorter than 1 ms would make opossum rotate buckets on a 0 ms interval.
+    [{ rollingWindowMs: 9, rollingBuckets: 10 }, 'rollingBuckets'],
     [{ bogus: 1 }, 'bogus'],
     [{ rotateBucketController: {} }, 'rotateBucketController'],
     [{ isFailure: 'yes' }, 'isFailure'],

@@ -26,6 +26,23 @@ const bad: [string, unknown, string][] = [
   ['override unknown', { services: { 'web.shop': { pool: {} } } }, 'services["web.shop"].pool'],
   ['source and resolver', { source: new StaticSource(), resolver: {} }, 'resolver'],
   ['notFound', { notFound: 'ignore' }, 'notFound'],
+  ['circuitBreaker type', { circuitBreaker: 'on' }, 'circuitBreaker'],
+  ['circuitBreaker unknown', { circuitBreaker: { timeout: 5 } }, 'circuitBreaker.timeout'],
+  [
+    'circuitBreaker threshold',
+    { circuitBreaker: { errorThresholdPercent: 0 } },
+    'circuitBreaker.errorThresholdPercent',
+  ],
+  [
+    'circuitBreaker buckets',
+    { circuitBreaker: { rollingWindowMs: 5, rollingBuckets: 10 } },
+    'circuitBreaker.rollingBuckets',
+  ],
+  [
+    'circuitBreaker override',
+    { services: { 'web.shop': { circuitBreaker: { resetTimeoutMs: -1 } } } },
+    'services["web.shop"].circuitBreaker.resetTimeoutMs',
+  ],
 ];
 for (const [name, options, option] of bad) {
   test(`rejects ${name} with the option path`, (t) => {
@@ -50,6 +67,40 @@ test('defaults, per-Service overrides inherit the rest, and everything is frozen
   t.is(pay.timeouts.headersMs, 500);
   t.is(pay.timeouts.connectMs, 5000);
   t.true(Object.isFrozen(config) && Object.isFrozen(pay) && Object.isFrozen(pay.timeouts));
+});
+
+test('circuitBreaker: off by default, true takes the defaults, overrides merge over the defaults or the base', (t) => {
+  t.is(configureMesh({}).defaults.circuitBreaker, undefined);
+  const defaults = {
+    errorThresholdPercent: 50,
+    volumeThreshold: 20,
+    resetTimeoutMs: 10_000,
+    rollingWindowMs: 10_000,
+    rollingBuckets: 10,
+  };
+  t.deepEqual(configureMesh({ circuitBreaker: true }).defaults.circuitBreaker, defaults);
+  const config = configureMesh({
+    circuitBreaker: { volumeThreshold: 5 },
+    services: {
+      'pay.prod': { circuitBreaker: { resetTimeoutMs: 2000 } },
+      'web.shop': { circuitBreaker: false },
+      'api.shop': { circuitBreaker: true },
+      'cart.shop': { policy: 'round-robin' },
+    },
+  });
+  t.deepEqual(config.defaults.circuitBreaker, { ...defaults, volumeThreshold: 5 });
+  t.deepEqual(config.services.get('pay.prod')?.circuitBreaker, {
+    ...defaults,
+    volumeThreshold: 5,
+    resetTimeoutMs: 2000,
+  });
+  t.is(config.services.get('web.shop')?.circuitBreaker, undefined);
+  t.deepEqual(config.services.get('api.shop')?.circuitBreaker, { ...defaults, volumeThreshold: 5 });
+  t.is(config.services.get('cart.shop')?.circuitBreaker, config.defaults.circuitBreaker);
+  const only = configureMesh({ services: { 'pay.prod': { circuitBreaker: { volumeThreshold: 1 } } } });
+  t.is(only.defaults.circuitBreaker, undefined);
+  t.deepEqual(only.services.get('pay.prod')?.circuitBreaker, { ...defaults, volumeThreshold: 1 });
+  t.true(Object.isFrozen(only.services.get('pay.prod')?.circuitBreaker));
 });
 
 test('the Mesh constructor validates before allocating anything, and keeps telemetry providers', async (t) => {

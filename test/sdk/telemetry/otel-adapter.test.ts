@@ -262,7 +262,7 @@ test.serial(
 );
 
 test.serial(
-  'discovery and health events: endpoint gauges, ejections, relists, reconnects, staleness, propagation delay',
+  'discovery and health events: endpoint gauges, ejections, circuit breakers, relists, reconnects, staleness, propagation delay',
   async (t) => {
     const otel = createTestOtel(t);
     const telemetry = enableTelemetry({ tracerProvider: otel.tracerProvider, meterProvider: otel.meterProvider });
@@ -282,6 +282,9 @@ test.serial(
       state: 'ejected',
       ejectionTimeMs: 30_000,
     });
+    for (const state of ['open', 'half-open', 'open', 'half-open', 'closed'] as const) {
+      channels.circuitState.publish({ service: 'web.default:80', state });
+    }
     const loop = { resource: 'endpointslices', namespace: 'default', subject: 'endpointslices default/web' };
     sourceList.publish({ ...loop, items: 1, relist: false, recovered: false });
     sourceList.publish({ ...loop, items: 1, relist: true, recovered: true });
@@ -309,6 +312,7 @@ test.serial(
     const byState = Object.fromEntries(endpoints.map((p) => [p.attributes['clusterip.endpoint.state'], p.value]));
     t.deepEqual(byState, { ready: 2, serving: 3, terminating: 1, ejected: 1 });
     t.is(sumOf(await otel.points('clusterip.endpoint.ejections'), { 'k8s.service.name': 'web' }), 1);
+    t.is(sumOf(await otel.points('clusterip.service.circuit.opens'), { 'k8s.service.name': 'web' }), 2);
     t.is(sumOf(await otel.points('clusterip.watch.relists')), 1);
     t.is(sumOf(await otel.points('clusterip.watch.reconnects')), 1);
     const delay = await otel.points('clusterip.endpoint.propagation.duration');
@@ -321,6 +325,9 @@ test.serial(
     for (const n of [
       'clusterip.endpoints.changed',
       'clusterip.endpoint.ejected',
+      'clusterip.circuit.open',
+      'clusterip.circuit.half_open',
+      'clusterip.circuit.closed',
       'clusterip.watch.relist',
       'clusterip.watch.reconnect',
       'clusterip.endpoints.stale',

@@ -46,6 +46,69 @@ export interface ServiceBreakerOptions {
   readonly onStateChange?: (state: ServiceBreakerState) => void;
 }
 
+/** @internal The window and thresholds of a Service breaker, validated and defaulted. */
+export interface BreakerSettings {
+  readonly errorThresholdPercent: number;
+  readonly volumeThreshold: number;
+  readonly resetTimeoutMs: number;
+  readonly rollingWindowMs: number;
+  readonly rollingBuckets: number;
+}
+
+/** @internal The options that make up {@link BreakerSettings}. */
+export const BREAKER_SETTING_KEYS = [
+  'errorThresholdPercent',
+  'volumeThreshold',
+  'resetTimeoutMs',
+  'rollingWindowMs',
+  'rollingBuckets',
+] as const;
+
+/**
+ * @internal Validate the breaker settings of `o` (other keys are the caller's business), each missing one
+ * taken from `base` or the default. Shared by {@link createServiceBreaker} and the Mesh's `circuitBreaker`.
+ *
+ * @example
+ * ```ts
+ * breakerSettings('circuitBreaker', { resetTimeoutMs: 5000 }, undefined).volumeThreshold // 20
+ * ```
+ */
+export function breakerSettings(
+  prefix: string,
+  o: Readonly<Record<string, unknown>>,
+  base: BreakerSettings | undefined,
+): BreakerSettings {
+  const at = (key: string) => (prefix === '' ? key : `${prefix}.${key}`);
+  const rollingWindowMs = integerIn(
+    at('rollingWindowMs'),
+    o.rollingWindowMs,
+    1,
+    86_400_000,
+    base?.rollingWindowMs ?? 10_000,
+  );
+  const rollingBuckets = integerIn(at('rollingBuckets'), o.rollingBuckets, 1, 1000, base?.rollingBuckets ?? 10);
+  // opossum rotates a bucket every floor(window / buckets) ms: 0 would be a timer firing back to back.
+  if (rollingWindowMs < rollingBuckets) {
+    throw new InvalidArgumentError(
+      at('rollingBuckets'),
+      `${at('rollingBuckets')} (${rollingBuckets}) must not exceed ${at('rollingWindowMs')} (${rollingWindowMs}): each bucket spans at least 1 ms`,
+    );
+  }
+  return Object.freeze({
+    errorThresholdPercent: integerIn(
+      at('errorThresholdPercent'),
+      o.errorThresholdPercent,
+      1,
+      100,
+      base?.errorThresholdPercent ?? 50,
+    ),
+    volumeThreshold: integerIn(at('volumeThreshold'), o.volumeThreshold, 0, 1_000_000, base?.volumeThreshold ?? 20),
+    resetTimeoutMs: integerIn(at('resetTimeoutMs'), o.resetTimeoutMs, 1, 86_400_000, base?.resetTimeoutMs ?? 10_000),
+    rollingWindowMs,
+    rollingBuckets,
+  });
+}
+
 /** Breaker state. */
 export type ServiceBreakerState = 'closed' | 'open' | 'half-open';
 
@@ -90,21 +153,17 @@ export function createServiceBreaker(options: ServiceBreakerOptions = {}): Servi
   const o = asRecord('options', options);
   rejectUnknownKeys('', o, [
     'service',
-    'errorThresholdPercent',
-    'volumeThreshold',
-    'resetTimeoutMs',
-    'rollingWindowMs',
-    'rollingBuckets',
+    ...BREAKER_SETTING_KEYS,
     'isFailure',
     'rotateBucketController',
     'onStateChange',
   ]);
   const service = stringOr('service', o.service, 'service');
-  const errorThresholdPercent = integerIn('errorThresholdPercent', o.errorThresholdPercent, 1, 100, 50);
-  const volumeThreshold = integerIn('volumeThreshold', o.volumeThreshold, 0, 1_000_000, 20);
-  const resetTimeoutMs = integerIn('resetTimeoutMs', o.resetTimeoutMs, 1, 86_400_000, 10_000);
-  const rollingWindowMs = integerIn('rollingWindowMs', o.rollingWindowMs, 1, 86_400_000, 10_000);
-  const rollingBuckets = integerIn('rollingBuckets', o.rollingBuckets, 1, 1000, 10);
+  const { errorThresholdPercent, volumeThreshold, resetTimeoutMs, rollingWindowMs, rollingBuckets } = breakerSettings(
+    '',
+    o,
+    undefined,
+  );
   const isFailure = functionOr<(error: unknown) => boolean>(
     'isFailure',
     o.isFailure,

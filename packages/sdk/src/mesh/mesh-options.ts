@@ -18,6 +18,7 @@ import {
   POLICIES,
   type ServiceAffinityOptions,
 } from '../balancer/balancer.js';
+import { BREAKER_SETTING_KEYS, type BreakerSettings, breakerSettings } from '../eligibility/circuit-breaker.js';
 import type { OutlierDetectionOptions } from '../eligibility/outlier-detection.js';
 import { serviceProxyNameOption } from '../eligibility/service-proxy-name.js';
 import { monotonicClock } from '../internal/clock.js';
@@ -98,6 +99,29 @@ export interface MeshPoolOptions {
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
 
+/**
+ * The per-Service circuit breaker (opossum 9): around each whole request (its retries included), it fails
+ * requests fast with `CircuitOpenError` (`CLUSTERIP_ERR_CIRCUIT_OPEN`), without sending them, once more
+ * than `errorThresholdPercent` % of the last `rollingWindowMs` failed; after `resetTimeoutMs` one trial
+ * request goes through and its outcome closes or reopens the breaker. A request counts as failed when
+ * the response the caller gets is a 5xx, or when it fails (connect, reset, timeout, retries exhausted);
+ * aborts, request errors and a Service without endpoints do not count. The verdict is taken at the
+ * response headers. Where outlier detection takes single bad pods out of rotation, the breaker stops
+ * the load on a Service that fails as a whole. Off unless given; `true` takes every default.
+ */
+export interface MeshCircuitBreakerOptions {
+  /** Open when more than this percentage of requests in the window failed. Default 50. */
+  readonly errorThresholdPercent?: number;
+  /** Never open before this many requests were seen in the window. Default 20. */
+  readonly volumeThreshold?: number;
+  /** Open → half-open after this long; one trial request then decides. Default 10000. */
+  readonly resetTimeoutMs?: number;
+  /** Rolling window length. Default 10000. */
+  readonly rollingWindowMs?: number;
+  /** Buckets of the rolling window (it slides by `rollingWindowMs / rollingBuckets`). Default 10. */
+  readonly rollingBuckets?: number;
+}
+
 /** What may be overridden for one Service (key `name.namespace` in {@link MeshOptions.services}). */
 export interface MeshServiceOverrides {
   readonly policy?: BalancerPolicy;
@@ -106,6 +130,8 @@ export interface MeshServiceOverrides {
   readonly retry?: MeshRetryOptions | false;
   readonly outlierDetection?: OutlierDetectionOptions | false;
   readonly timeouts?: Omit<MeshTimeoutOptions, 'resolveMs'>;
+  /** Per-Service circuit breaker (HTTP): off by default; see {@link MeshCircuitBreakerOptions}. */
+  readonly circuitBreaker?: MeshCircuitBreakerOptions | boolean;
 }
 
 /**
@@ -219,6 +245,8 @@ export interface MeshServiceConfig {
   /** `undefined` when retries are off. */
   readonly retry: MeshRetryConfig | undefined;
   readonly timeouts: MeshTimeouts;
+  /** `undefined` when the Service has no circuit breaker. */
+  readonly circuitBreaker: Required<MeshCircuitBreakerOptions> | undefined;
 }
 
 /** @internal The whole resolved configuration of a mesh. */
@@ -251,7 +279,15 @@ export interface MeshConfig {
   readonly random: () => number;
 }
 
-const OVERRIDE_KEYS = ['policy', 'sessionAffinity', 'affinityKey', 'retry', 'outlierDetection', 'timeouts'] as const;
+const OVERRIDE_KEYS = [
+  'policy',
+  'sessionAffinity',
+  'affinityKey',
+  'retry',
+  'outlierDetection',
+  'timeouts',
+  'circuitBreaker',
+] as const;
 const MESH_KEYS = [
   ...OVERRIDE_KEYS,
   'source',
@@ -438,7 +474,25 @@ function serviceConfig(
     headersMs: integerIn(at('timeouts.headersMs'), t.headersMs, 1, HOUR_MS, base?.timeouts.headersMs ?? 30_000),
     bodyMs: integerIn(at('timeouts.bodyMs'), t.bodyMs, 1, HOUR_MS, base?.timeouts.bodyMs ?? 30_000),
   });
-  return Object.freeze({ policy, sessionAffinity, affinityKey, outlierDetection, retry, timeouts });
+  const circuitBreaker = circuitBreakerConfig(at('circuitBreaker'), o.circuitBreaker, base);
+  return Object.freeze({ policy, sessionAffinity, affinityKey, outlierDetection, retry, timeouts, circuitBreaker });
+}
+
+/** `circuitBreaker`: `false` off, `true` on (the base's settings or the defaults), an object on and merged over them. */
+function circuitBreakerConfig(
+  path: string,
+  value: unknown,
+  base: MeshServiceConfig | undefined,
+): BreakerSettings | undefined {
+  if (value === undefined) return base?.circuitBreaker;
+  if (value === false) return undefined;
+  if (value === true) return base?.circuitBreaker ?? breakerSettings(path, {}, undefined);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(path, `${path} must be true, false or an object, got ${describe(value)}`);
+  }
+  const c = value as Record<string, unknown>;
+  rejectUnknownKeys(path, c, BREAKER_SETTING_KEYS);
+  return breakerSettings(path, c, base?.circuitBreaker);
 }
 
 function retryConfig(path: string, r: Record<string, unknown>, base: MeshRetryConfig | undefined): MeshRetryConfig {

@@ -20,6 +20,7 @@ import {
 } from '@clusterip/resolver';
 import { fetch as undiciFetch } from 'undici';
 import type { BalancerOptions } from '../balancer/balancer.js';
+import type { ServiceBreakerState } from '../eligibility/circuit-breaker.js';
 import { type EligibilityOutcome, eligibleUniqueEndpoints } from '../eligibility/eligibility.js';
 import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
 import { otherProxy } from '../eligibility/service-proxy-name.js';
@@ -78,6 +79,8 @@ export interface MeshEndpoints {
    * a name). Requests to it pass through untouched; `endpoints` shows what kube-proxy's rules would pick.
    */
   readonly proxiedBy?: string;
+  /** The Service's circuit breaker (option `circuitBreaker`), when it has one and requests already go there. */
+  readonly circuit?: ServiceBreakerState;
   readonly endpoints: readonly MeshEndpoint[];
 }
 
@@ -274,6 +277,7 @@ export class Mesh {
         ? this.#routes.route(`${parsed.host.replace(/\.$/, '')}:${parsed.port}`)
         : undefined;
     const status = new Map((route?.endpointStatus() ?? []).map((s) => [endpointKey(s.endpoint), s]));
+    const circuit = route?.breaker?.state;
     const outcome = eligible.outcome;
     const anyReady = snapshot.endpoints.some((e) => info.publishNotReadyAddresses || e.conditions.ready);
     const endpoints = snapshot.endpoints.map((endpoint): MeshEndpoint => {
@@ -302,6 +306,7 @@ export class Mesh {
       ...(service === undefined ? {} : { service }),
       outcome,
       ...(proxiedBy === undefined ? {} : { proxiedBy }),
+      ...(circuit === undefined ? {} : { circuit }),
       endpoints: Object.freeze(endpoints),
     });
   }

@@ -14,6 +14,7 @@ import {
   WatchFailedError,
 } from '@clusterip/resolver';
 import { type Balancer, createBalancer, type EndpointStatus } from '../balancer/balancer.js';
+import { createServiceBreaker, type ServiceBreaker } from '../eligibility/circuit-breaker.js';
 import {
   type ClientTopology,
   type EligibilityService,
@@ -74,6 +75,7 @@ export class ServiceRoute implements HttpRoute {
   #label: string;
   #config: MeshServiceConfig;
   #budget: RetryBudget | undefined;
+  #breaker: ServiceBreaker | undefined;
   #balancer: Balancer | undefined;
   #pools: EndpointPools | undefined;
   #decision: RouteDecision | undefined;
@@ -111,6 +113,10 @@ export class ServiceRoute implements HttpRoute {
 
   get budget(): RetryBudget | undefined {
     return this.#budget;
+  }
+
+  get breaker(): ServiceBreaker | undefined {
+    return this.#breaker;
   }
 
   get keyed(): boolean {
@@ -170,6 +176,7 @@ export class ServiceRoute implements HttpRoute {
     this.#closing ??= (async () => {
       this.#stopWaiting(error);
       await this.#watch.close();
+      await this.#breaker?.close();
       await this.#balancer?.close();
       await this.#pools?.close();
     })();
@@ -280,6 +287,18 @@ export class ServiceRoute implements HttpRoute {
     });
     const budget = c.retry?.budget;
     this.#budget = budget === undefined ? undefined : new RetryBudget(budget, host.config.now);
+    if (c.circuitBreaker !== undefined) {
+      const service = this.#label;
+      this.#breaker = createServiceBreaker({
+        ...c.circuitBreaker,
+        service,
+        // The HTTP transport settles each request with its verdict: it rejects only what counts.
+        isFailure: () => true,
+        onStateChange: (state) => {
+          if (channels.circuitState.hasSubscribers) channels.circuitState.publish({ service, state });
+        },
+      });
+    }
     const p = host.config.pool;
     this.#pools = new EndpointPools({
       connections: p.connections,

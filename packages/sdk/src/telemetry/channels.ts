@@ -26,6 +26,16 @@ export interface BreakerStateMessage {
 }
 
 /**
+ * Message of `clusterip:circuit:state`: the circuit breaker of a Service port (Mesh option
+ * `circuitBreaker`) opened, half-opened (one trial request may go) or closed again.
+ */
+export interface CircuitStateMessage {
+  /** `name.namespace:port`. */
+  readonly service: string;
+  readonly state: 'open' | 'half-open' | 'closed';
+}
+
+/**
  * Message of `clusterip:balancer:affinity`: a pick under ClientIP affinity either reused the key's
  * binding (`hit`) or chose afresh (`miss`: no binding, expired, or its endpoint out of rotation).
  * Published synchronously inside `pick()`, just before the transport's pick message of the same pick.
@@ -217,6 +227,7 @@ export const CHANNEL_NAMES = Object.freeze({
   balancerPanic: 'clusterip:balancer:panic',
   balancerAffinity: 'clusterip:balancer:affinity',
   breakerState: 'clusterip:breaker:state',
+  circuitState: 'clusterip:circuit:state',
   httpRequest: 'clusterip:http:request',
   httpAttempt: 'clusterip:http:attempt',
   httpAttemptEnd: 'clusterip:http:attempt-end',
@@ -233,6 +244,7 @@ export const channels = Object.freeze({
   balancerPanic: diagnosticsChannel.channel(CHANNEL_NAMES.balancerPanic),
   balancerAffinity: diagnosticsChannel.channel(CHANNEL_NAMES.balancerAffinity),
   breakerState: diagnosticsChannel.channel(CHANNEL_NAMES.breakerState),
+  circuitState: diagnosticsChannel.channel(CHANNEL_NAMES.circuitState),
   httpRequest: diagnosticsChannel.channel(CHANNEL_NAMES.httpRequest),
   httpAttempt: diagnosticsChannel.channel(CHANNEL_NAMES.httpAttempt),
   httpAttemptEnd: diagnosticsChannel.channel(CHANNEL_NAMES.httpAttemptEnd),

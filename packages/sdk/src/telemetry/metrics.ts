@@ -6,6 +6,7 @@ import type { EndpointCounts } from './channels.js';
 import type { OtelApiModule } from './otel-api.js';
 import {
   ATTR_CLUSTERIP_ENDPOINT_STATE,
+  METRIC_CLUSTERIP_CIRCUIT_OPENS,
   METRIC_CLUSTERIP_EJECTIONS,
   METRIC_CLUSTERIP_ENDPOINTS,
   METRIC_CLUSTERIP_PICKS,
@@ -49,6 +50,7 @@ export class MeshMetrics {
   readonly retries: Counter;
   readonly budgetExhausted: Counter;
   readonly ejections: Counter;
+  readonly circuitOpens: Counter;
   readonly watchReconnects: Counter;
   readonly watchRelists: Counter;
   readonly watchFailures: Counter;
@@ -79,6 +81,11 @@ export class MeshMetrics {
     this.ejections = meter.createCounter(METRIC_CLUSTERIP_EJECTIONS, {
       description: 'Endpoints ejected by outlier detection',
       unit: '{ejection}',
+      valueType: int,
+    });
+    this.circuitOpens = meter.createCounter(METRIC_CLUSTERIP_CIRCUIT_OPENS, {
+      description: 'Times a Service circuit breaker opened (a failed half-open trial reopens it)',
+      unit: '{open}',
       valueType: int,
     });
     this.watchReconnects = meter.createCounter(METRIC_CLUSTERIP_WATCH_RECONNECTS, {

@@ -18,6 +18,7 @@ import {
   type BalancerPanicMessage,
   type BreakerStateMessage,
   CHANNEL_NAMES,
+  type CircuitStateMessage,
   type GrpcCallEndMessage,
   type GrpcPickMessage,
   type GrpcResolutionMessage,
@@ -149,6 +150,7 @@ class OtelAdapter {
       [CHANNEL_NAMES.meshRoute]: (m) => this.#onRoute(m as MeshRouteMessage),
       [CHANNEL_NAMES.grpcResolution]: (m) => this.#onResolution(m as GrpcResolutionMessage),
       [CHANNEL_NAMES.breakerState]: (m) => this.#onBreaker(m as BreakerStateMessage),
+      [CHANNEL_NAMES.circuitState]: (m) => this.#onCircuit(m as CircuitStateMessage),
       [CHANNEL_NAMES.balancerPanic]: (m) => this.#onPanic(m as BalancerPanicMessage),
       [CHANNEL_NAMES.resolverUpdate]: (m) => this.#onSnapshot(m as ResolverUpdateMessage),
       [CHANNEL_NAMES.sourceList]: (m) => this.#onList(m as SourceListMessage),
@@ -346,6 +348,12 @@ class OtelAdapter {
       [ATTR_NETWORK_PEER_ADDRESS]: m.endpoint,
       ...(m.ejectionTimeMs === undefined ? {} : { 'clusterip.ejection.ms': m.ejectionTimeMs }),
     });
+  }
+
+  #onCircuit(m: CircuitStateMessage): void {
+    const service = this.#service(m.service);
+    if (m.state === 'open') this.#metrics?.circuitOpens.add(1, service.attributes);
+    this.#event(`clusterip.circuit.${m.state === 'half-open' ? 'half_open' : m.state}`, service.attributes);
   }
 
   #onPanic(m: BalancerPanicMessage): void {

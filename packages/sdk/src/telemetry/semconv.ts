@@ -56,6 +56,7 @@ export const METRIC_CLUSTERIP_PICKS = 'clusterip.client.picks';
 export const METRIC_CLUSTERIP_RETRIES = 'clusterip.client.retries';
 export const METRIC_CLUSTERIP_RETRY_BUDGET_EXHAUSTED = 'clusterip.client.retry_budget.exhausted';
 export const METRIC_CLUSTERIP_EJECTIONS = 'clusterip.endpoint.ejections';
+export const METRIC_CLUSTERIP_CIRCUIT_OPENS = 'clusterip.service.circuit.opens';
 export const METRIC_CLUSTERIP_ENDPOINTS = 'clusterip.service.endpoints';
 export const METRIC_CLUSTERIP_STALENESS = 'clusterip.service.staleness';
 export const METRIC_CLUSTERIP_WATCH_RECONNECTS = 'clusterip.watch.reconnects';

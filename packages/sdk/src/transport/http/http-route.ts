@@ -2,6 +2,7 @@
 // Mesh). Consumes a parsed request origin; produces a routing decision and, for Services, a route to pick from.
 
 import type { Endpoint } from '@clusterip/resolver';
+import type { ServiceBreaker } from '../../eligibility/circuit-breaker.js';
 import type { MeshServiceConfig } from '../../mesh/mesh-options.js';
 import type { PickContext, PickResult } from '../../picker/picker.js';
 import type { PoolEntry } from '../../pool/endpoint-pools.js';
@@ -32,6 +33,8 @@ export interface HttpRoute {
   readonly config: MeshServiceConfig;
   /** The Service's retry budget, when retries are budgeted. */
   readonly budget: RetryBudget | undefined;
+  /** The Service's circuit breaker, when configured (`circuitBreaker`). */
+  readonly breaker: ServiceBreaker | undefined;
   /** True when picks depend on `affinityKey` (ClientIP affinity in force, or `ring-hash`). */
   readonly keyed: boolean;
   /** Synchronous pick (see `Balancer.pick`). */

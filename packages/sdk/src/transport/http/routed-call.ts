@@ -4,7 +4,8 @@
 
 import { ClosedError, type ClusterIPError } from '@clusterip/resolver';
 import { type Dispatcher, util } from 'undici';
-import { type CallOutcome, failedBeforeWrite } from '../../eligibility/classify.js';
+import type { ServiceBreaker } from '../../eligibility/circuit-breaker.js';
+import { type CallOutcome, classify, failedBeforeWrite } from '../../eligibility/classify.js';
 import { type UpstreamAttempt, UpstreamError, type UpstreamStopReason } from '../../errors/upstream-error.js';
 import type { PickResult } from '../../picker/picker.js';
 import type { Unsent } from '../../pool/endpoint-pools.js';
@@ -77,6 +78,15 @@ const CALLER_ERRORS = new Set([
   'UND_ERR_NOT_SUPPORTED',
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
   'UND_ERR_REQ_RETRY',
+]);
+// Endings that say nothing about how the Service serves: they do not count against its circuit breaker.
+// A Service without endpoints already fails fast, and counting it would hold the breaker open for
+// `resetTimeoutMs` after the first pod appears.
+const NOT_CIRCUIT_FAILURES = new Set([
+  'CLUSTERIP_ERR_NO_ENDPOINTS',
+  'CLUSTERIP_ERR_NO_LOCAL_ENDPOINTS',
+  'CLUSTERIP_ERR_NO_ELIGIBLE_ENDPOINTS',
+  'CLUSTERIP_ERR_CLOSED',
 ]);
 
 /**
@@ -240,6 +250,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   // object is also the dispatch options, which interceptors may spread, and these must not travel along.
   #rawHeaders: RawHeaders = null;
   #rawTrailers: RawHeaders = null;
+  /** Settles the circuit breaker's run of this call (with the failure, when it counts); once. */
+  #verdict: ((failure: unknown) => void) | undefined;
 
   constructor(
     host: CallHost,
@@ -292,9 +304,44 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#route.active++;
     const now = this.#host.now();
     this.#firstStartedAt = now;
-    this.#route.budget?.onRequest(now);
     if (channels.httpRequest.hasSubscribers) this.#publishRequest();
+    const breaker = this.#route.breaker;
+    if (breaker !== undefined) {
+      this.#admit(breaker, now);
+      return;
+    }
+    this.#route.budget?.onRequest(now);
     this.#attempt(now);
+  }
+
+  /**
+   * Through the Service's circuit breaker: the first attempt goes out when the breaker admits the call
+   * (opossum runs the action synchronously inside `fire`); an open breaker fails it with
+   * CircuitOpenError, unsent. The breaker's run ends with the call's verdict (see `#settle`).
+   */
+  #admit(breaker: ServiceBreaker, now: number): void {
+    let admitted = false;
+    breaker
+      .run(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            admitted = true;
+            this.#verdict = (failure) => (failure === undefined ? resolve() : reject(failure));
+            this.#route.budget?.onRequest(now);
+            this.#attempt(now);
+          }),
+      )
+      .catch((error: unknown) => {
+        if (!admitted) this.#fail(error as Error);
+      });
+  }
+
+  /** Tell the circuit breaker how the call went, once: `failure` when it counts against the Service. */
+  #settle(failure: unknown): void {
+    const verdict = this.#verdict;
+    if (verdict === undefined) return;
+    this.#verdict = undefined;
+    verdict(failure);
   }
 
   // ── the caller's controls ─────────────────────────────────────────────────────────────────────
@@ -513,6 +560,11 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       return true;
     }
     this.#headersSent = true;
+    if (this.#verdict !== undefined) {
+      this.#settle(
+        classify({ type: 'http', status: statusCode }) === 'failure' ? new Error(`HTTP ${statusCode}`) : undefined,
+      );
+    }
     return this.#deliverHeaders(statusCode, rawHeaders, resume, statusText);
   }
 
@@ -582,6 +634,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#report({ type: 'http', status: statusCode, latencyMs: this.#host.now() - this.#startedAt });
     this.#end(undefined, statusCode);
     this.#headersSent = true;
+    this.#settle(undefined);
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onUpgrade?.(statusCode, rawHeaders, socket);
     else {
@@ -713,6 +766,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #fail(error: Error | ClusterIPError): void {
     if (this.#finished) return;
     this.#end(error, 0);
+    if (this.#verdict !== undefined) this.#settle(this.#aborted ? undefined : circuitFailure(error));
     const body = this.body;
     if (body instanceof TrackedBody) body.discard(error);
     const legacy = this.#legacy;
@@ -924,6 +978,14 @@ export function retryAfterMs(raw: RawHeaders, nowMs: number = Date.now()): numbe
     return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
   }
   return undefined;
+}
+
+/** What a call that failed with `error` tells its Service's circuit breaker: the error when it counts. */
+function circuitFailure(error: Error): Error | undefined {
+  const code = errorCode(error);
+  if (code !== undefined && (CALLER_ERRORS.has(code) || NOT_CIRCUIT_FAILURES.has(code))) return undefined;
+  if (error instanceof UpstreamError && error.reason === 'closed') return undefined;
+  return classify({ type: 'error', error }) === 'failure' ? error : undefined;
 }
 
 function errorCode(error: unknown): string | undefined {
