@@ -108,6 +108,10 @@ export interface MeshPoolOptions {
  * aborts, request errors and a Service without endpoints do not count. The verdict is taken at the
  * response headers. Where outlier detection takes single bad pods out of rotation, the breaker stops
  * the load on a Service that fails as a whole. Off unless given; `true` takes every default.
+ *
+ * HTTP only: gRPC channels ignore it. The grpc-js picker learns a call's outcome only when the call ends
+ * (a streaming call may last for hours, and one cancelled before it starts never reports), so a half-open
+ * trial could hold the breaker shut for every other call; gRPC has `retryThrottling` and outlier detection.
  */
 export interface MeshCircuitBreakerOptions {
   /** Open when more than this percentage of requests in the window failed. Default 50. */

@@ -10,6 +10,7 @@
 // the GOAWAY's last stream id, refused, or never sent) fail with `StreamRefusedError` so the mesh sends them
 // to another endpoint, and streams it did accept finish on the old connection.
 
+import type { AsyncResource } from 'node:async_hooks';
 import {
   type ClientHttp2Session,
   type ClientHttp2Stream,
@@ -26,6 +27,7 @@ import { Http2ConnectError } from '../errors/http2-connect-error.js';
 import { StreamRefusedError } from '../errors/stream-refused-error.js';
 import { headerRecord } from '../transport/http/request-headers.js';
 import type { LegacyDispatchHandler } from '../transport/http/routed-call.js';
+import { DiagnosticsRequest, dispatchScope } from './h2-diagnostics.js';
 
 /** How an {@link H2Client} connects and what it allows. */
 export interface H2ClientOptions {
@@ -74,6 +76,10 @@ interface H2Request {
   done: boolean;
   trailers: Buffer[] | undefined;
   error: Error | undefined;
+  /** The dispatch's async context, when `undici:request:create` had subscribers then. */
+  readonly scope: AsyncResource | undefined;
+  /** What undici's diagnostics channels show of this request, once published. */
+  diag: DiagnosticsRequest | undefined;
 }
 
 const {
@@ -165,6 +171,8 @@ export class H2Client extends Dispatcher {
       done: false,
       trailers: undefined,
       error: undefined,
+      scope: dispatchScope(),
+      diag: undefined,
     });
     this.#resume();
     const busy = this.#busy();
@@ -228,7 +236,11 @@ export class H2Client extends Dispatcher {
       const http1 = this.#http1;
       if (http1 !== undefined) {
         for (const request of queue.splice(0)) {
-          if (!request.done) http1.dispatch(request.opts, request.handler as Dispatcher.DispatchHandler);
+          if (request.done) continue;
+          const send = () => http1.dispatch(request.opts, request.handler as Dispatcher.DispatchHandler);
+          // In the dispatch's context, where undici's client publishes the request's creation.
+          if (request.scope === undefined) send();
+          else request.scope.runInAsyncScope(send);
         }
         return;
       }
@@ -420,7 +432,14 @@ export class H2Client extends Dispatcher {
       this.#abort(request, error as Error);
       return;
     }
-    const abort: Abort = (reason) => this.#abort(request, reason ?? new errors.RequestAbortedError());
+    if (request.scope !== undefined) {
+      const path = headers[HTTP2_HEADER_PATH] as string;
+      request.diag = DiagnosticsRequest.create(request.scope, this.#url.origin, opts.method, path, headers);
+    }
+    const abort: Abort = (reason) => {
+      if (request.diag !== undefined && !request.done) request.diag.aborted = true;
+      this.#abort(request, reason ?? new errors.RequestAbortedError());
+    };
     try {
       request.handler.onConnect?.(abort);
     } catch (error) {
@@ -445,6 +464,7 @@ export class H2Client extends Dispatcher {
       return;
     }
     request.stream = stream;
+    request.diag?.sent(connection.session.socket as Socket, this.#scheme === 'http');
     connection.requests.add(request);
     if (connection.requests.size === 1) connection.session.ref();
     this.#watch(connection, request, stream, opts);
@@ -469,13 +489,11 @@ export class H2Client extends Dispatcher {
       if (request.done) return;
       request.responded = true;
       stream.setTimeout(bodyTimeout);
+      const status = Number(head[HTTP2_HEADER_STATUS]);
+      const raw = rawHeaders(head);
+      request.diag?.responded(status, raw);
       try {
-        const more = handler.onHeaders?.(
-          Number(head[HTTP2_HEADER_STATUS]),
-          rawHeaders(head),
-          () => stream.resume(),
-          '',
-        );
+        const more = handler.onHeaders?.(status, raw, () => stream.resume(), '');
         if (more === false) stream.pause();
       } catch (error) {
         this.#abort(request, error as Error);
@@ -495,6 +513,7 @@ export class H2Client extends Dispatcher {
     stream.on('end', () => {
       if (request.done || !request.responded) return;
       request.done = true;
+      request.diag?.completedWith(request.trailers ?? []);
       try {
         handler.onComplete?.(request.trailers ?? []);
       } catch {
@@ -545,6 +564,7 @@ export class H2Client extends Dispatcher {
   #finish(request: H2Request, error: Error): void {
     if (request.done) return;
     request.done = true;
+    request.diag?.failed(error);
     try {
       request.handler.onError?.(error);
     } catch {
