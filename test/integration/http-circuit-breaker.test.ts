@@ -246,3 +246,51 @@ test('a breaker set for one Service leaves the others without one', async (t) =>
   t.is((await mesh.endpoints('api5:80')).circuit, undefined);
   t.is((await mesh.endpoints('cb5:80')).circuit, 'open');
 });
+
+test('a half-open trial that gets no response headers within timeouts.headersMs counts as failed', async (t) => {
+  let mode: 'fail' | 'hold' | 'ok' = 'fail';
+  const held: ServerResponse[] = [];
+  let onHeld: (() => void) | undefined;
+  const pod = await createHttpTestServer(t, {
+    host: '127.0.241.51',
+    handler: (_req, res) => {
+      if (mode === 'hold') {
+        held.push(res);
+        onHeld?.();
+        return;
+      }
+      res.statusCode = mode === 'fail' ? 500 : 200;
+      res.end();
+    },
+  });
+  const mesh = meshFor(
+    t,
+    { cb6: [pod] },
+    { circuitBreaker: { volumeThreshold: 1, resetTimeoutMs: 50 }, timeouts: { headersMs: 200 }, retry: false },
+  );
+  const states = circuitStates(t, 'cb6.shop:80');
+  t.is(await get(mesh, 'http://cb6/'), 500);
+  await states.next('open');
+  await states.next('half-open');
+
+  mode = 'hold';
+  const arrived = new Promise<void>((resolve) => {
+    onHeld = resolve;
+  });
+  // The caller turned its headers timeout off: without the trial's own deadline, the breaker would wait for it.
+  const trial = request('http://cb6/', { dispatcher: mesh.dispatcher, headersTimeout: 0 });
+  await arrived;
+  await states.next('open');
+  t.deepEqual(states.seen, ['open', 'half-open', 'open']);
+  // The trial itself is not cut short: its late answer still reaches the caller (and is not counted).
+  held[0]!.end();
+  const res = await trial;
+  t.is(res.statusCode, 200);
+  await res.body.dump();
+  t.false(states.seen.includes('closed'), 'the late answer did not close the breaker');
+
+  mode = 'ok';
+  await states.next('half-open');
+  t.is(await get(mesh, 'http://cb6/'), 200);
+  await states.next('closed');
+});

@@ -317,7 +317,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   /**
    * Through the Service's circuit breaker: the first attempt goes out when the breaker admits the call
    * (opossum runs the action synchronously inside `fire`); an open breaker fails it with
-   * CircuitOpenError, unsent. The breaker's run ends with the call's verdict (see `#settle`).
+   * CircuitOpenError, unsent. The breaker's run ends with the call's verdict (see `#settle`), for a
+   * half-open trial at the latest after `timeouts.headersMs`.
    */
   #admit(breaker: ServiceBreaker, now: number): void {
     let admitted = false;
@@ -326,7 +327,19 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
         () =>
           new Promise<void>((resolve, reject) => {
             admitted = true;
-            this.#verdict = (failure) => (failure === undefined ? resolve() : reject(failure));
+            let timer: NodeJS.Timeout | undefined;
+            if (breaker.state === 'half-open') {
+              // The trial: every other request fails fast until it settles, so it must settle even when
+              // its caller turned the headers timeout off. No response headers in timeouts.headersMs: failed.
+              const ms = this.#route.config.timeouts.headersMs;
+              const late = () => this.#settle(new Error(`trial request: no response headers within ${ms} ms`));
+              timer = setTimeout(late, ms).unref();
+            }
+            this.#verdict = (failure) => {
+              if (timer !== undefined) clearTimeout(timer);
+              if (failure === undefined) resolve();
+              else reject(failure);
+            };
             this.#route.budget?.onRequest(now);
             this.#attempt(now);
           }),
