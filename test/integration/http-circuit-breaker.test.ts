@@ -61,6 +61,38 @@ function meshFor(t: ExecutionContext, services: Record<string, HttpTestServer[]>
   return mesh;
 }
 
+/**
+ * A pod that answers every request with `answer` (a status, 500 to begin with), or with `answer: 'hold'`
+ * keeps them in `held` until the test ends them; `nextHeld()` resolves when the next one is held.
+ */
+async function controlledPod(t: ExecutionContext, host: string) {
+  let onHeld: (() => void) | undefined;
+  const control = {
+    answer: 500 as number | 'hold',
+    held: [] as ServerResponse[],
+    nextHeld: () =>
+      new Promise<void>((resolve) => {
+        onHeld = resolve;
+      }),
+    pod: undefined as unknown as HttpTestServer,
+  };
+  control.pod = await createHttpTestServer(t, {
+    host,
+    handler: (_req, res) => {
+      if (control.answer !== 'hold') {
+        res.statusCode = control.answer;
+        res.end();
+        return;
+      }
+      control.held.push(res);
+      const wake = onHeld;
+      onHeld = undefined;
+      wake?.();
+    },
+  });
+  return control;
+}
+
 async function get(mesh: Mesh, url: string): Promise<number> {
   const res = await request(url, { dispatcher: mesh.dispatcher });
   await res.body.dump();
@@ -68,18 +100,12 @@ async function get(mesh: Mesh, url: string): Promise<number> {
 }
 
 test('5xx responses open the breaker; open, it fails requests unsent; a successful trial closes it', async (t) => {
-  let failing = true;
-  const pod = await createHttpTestServer(t, {
-    host: '127.0.241.11',
-    handler: (_req, res) => {
-      res.statusCode = failing ? 500 : 200;
-      res.end(failing ? 'broken' : 'ok');
-    },
-  });
+  const control = await controlledPod(t, '127.0.241.11');
+  const pod = control.pod;
   const mesh = meshFor(
     t,
     { cb1: [pod] },
-    { circuitBreaker: { volumeThreshold: 4, errorThresholdPercent: 50, resetTimeoutMs: 200 } },
+    { circuitBreaker: { volumeThreshold: 4, errorThresholdPercent: 50, resetTimeoutMs: 1000 } },
   );
   const states = circuitStates(t, 'cb1.shop:80');
   for (let i = 0; i < 4; i++) t.is(await get(mesh, 'http://cb1/'), 500);
@@ -88,13 +114,23 @@ test('5xx responses open the breaker; open, it fails requests unsent; a successf
 
   const err = await t.throwsAsync(get(mesh, 'http://cb1/'));
   t.is((err as { code?: string }).code, 'CLUSTERIP_ERR_CIRCUIT_OPEN');
-  // opossum counts the rejected call among the window's calls.
-  t.regex(err!.message, /^service cb1\.shop:80: circuit open \(4 of 5 recent calls failed; retrying after 200 ms\)/);
+  // Requests refused while open are not among the window's calls (opossum would count them).
+  t.regex(err!.message, /^service cb1\.shop:80: circuit open \(4 of 4 recent calls failed; retrying after 1000 ms\)/);
+  // Refused inside dispatch(), as a refused connection would be: a handler that throws throws there.
+  t.throws(
+    () =>
+      mesh.dispatcher.dispatch({ origin: 'http://cb1', path: '/', method: 'GET' }, {
+        onError() {
+          throw new Error('handler bug');
+        },
+      } as never),
+    { message: 'handler bug' },
+  );
   const viaFetch = await t.throwsAsync(mesh.fetch('http://cb1/'));
   t.is((viaFetch!.cause as { code?: string }).code, 'CLUSTERIP_ERR_CIRCUIT_OPEN');
   t.is(pod.requests, 4, 'nothing was sent while open');
 
-  failing = false;
+  control.answer = 200;
   await states.next('half-open');
   t.is(await get(mesh, 'http://cb1/'), 200);
   await states.next('closed');
@@ -105,32 +141,17 @@ test('5xx responses open the breaker; open, it fails requests unsent; a successf
 });
 
 test('half-open, one trial goes through and the others fail fast; a failed trial reopens the breaker', async (t) => {
-  let mode: 'fail' | 'hold' = 'fail';
-  const held: ServerResponse[] = [];
-  let onHeld: (() => void) | undefined;
-  const pod = await createHttpTestServer(t, {
-    host: '127.0.241.12',
-    handler: (_req, res) => {
-      if (mode === 'hold') {
-        held.push(res);
-        onHeld?.();
-        return;
-      }
-      res.statusCode = 500;
-      res.end();
-    },
-  });
-  const mesh = meshFor(t, { cb2: [pod] }, { circuitBreaker: { volumeThreshold: 2, resetTimeoutMs: 100 } });
+  const control = await controlledPod(t, '127.0.241.12');
+  const pod = control.pod;
+  const mesh = meshFor(t, { cb2: [pod] }, { circuitBreaker: { volumeThreshold: 2, resetTimeoutMs: 500 } });
   const states = circuitStates(t, 'cb2.shop:80');
   t.is(await get(mesh, 'http://cb2/'), 500);
   t.is(await get(mesh, 'http://cb2/'), 500);
   await states.next('open');
   await states.next('half-open');
 
-  mode = 'hold';
-  const arrived = new Promise<void>((resolve) => {
-    onHeld = resolve;
-  });
+  control.answer = 'hold';
+  const arrived = control.nextHeld();
   const trial = get(mesh, 'http://cb2/');
   await arrived;
   const err = await t.throwsAsync(get(mesh, 'http://cb2/'));
@@ -138,8 +159,9 @@ test('half-open, one trial goes through and the others fail fast; a failed trial
   t.regex(err!.message, /a trial call is in flight/);
   t.is(pod.requests, 3, 'only the trial reached the pod');
 
-  held[0]!.statusCode = 500;
-  held[0]!.end();
+  control.answer = 500;
+  control.held[0]!.statusCode = 500;
+  control.held[0]!.end();
   t.is(await trial, 500);
   await states.next('open');
   t.deepEqual(states.seen, ['open', 'half-open', 'open']);
@@ -222,16 +244,8 @@ test('4xx, aborts, requests retried to success and a Service without endpoints d
 });
 
 test('a breaker set for one Service leaves the others without one', async (t) => {
-  const failing = (host: string) =>
-    createHttpTestServer(t, {
-      host,
-      handler: (_req, res) => {
-        res.statusCode = 500;
-        res.end();
-      },
-    });
-  const web = await failing('127.0.241.41');
-  const api = await failing('127.0.241.42');
+  const web = (await controlledPod(t, '127.0.241.41')).pod;
+  const api = (await controlledPod(t, '127.0.241.42')).pod;
   const mesh = meshFor(
     t,
     { cb5: [web], api5: [api] },
@@ -248,24 +262,10 @@ test('a breaker set for one Service leaves the others without one', async (t) =>
 });
 
 test('a half-open trial that gets no response headers within timeouts.headersMs counts as failed', async (t) => {
-  let mode: 'fail' | 'hold' | 'ok' = 'fail';
-  const held: ServerResponse[] = [];
-  let onHeld: (() => void) | undefined;
-  const pod = await createHttpTestServer(t, {
-    host: '127.0.241.51',
-    handler: (_req, res) => {
-      if (mode === 'hold') {
-        held.push(res);
-        onHeld?.();
-        return;
-      }
-      res.statusCode = mode === 'fail' ? 500 : 200;
-      res.end();
-    },
-  });
+  const control = await controlledPod(t, '127.0.241.51');
   const mesh = meshFor(
     t,
-    { cb6: [pod] },
+    { cb6: [control.pod] },
     { circuitBreaker: { volumeThreshold: 1, resetTimeoutMs: 50 }, timeouts: { headersMs: 200 }, retry: false },
   );
   const states = circuitStates(t, 'cb6.shop:80');
@@ -273,24 +273,54 @@ test('a half-open trial that gets no response headers within timeouts.headersMs 
   await states.next('open');
   await states.next('half-open');
 
-  mode = 'hold';
-  const arrived = new Promise<void>((resolve) => {
-    onHeld = resolve;
-  });
+  control.answer = 'hold';
+  const arrived = control.nextHeld();
   // The caller turned its headers timeout off: without the trial's own deadline, the breaker would wait for it.
   const trial = request('http://cb6/', { dispatcher: mesh.dispatcher, headersTimeout: 0 });
   await arrived;
   await states.next('open');
   t.deepEqual(states.seen, ['open', 'half-open', 'open']);
   // The trial itself is not cut short: its late answer still reaches the caller (and is not counted).
-  held[0]!.end();
+  control.held[0]!.end();
   const res = await trial;
   t.is(res.statusCode, 200);
   await res.body.dump();
   t.false(states.seen.includes('closed'), 'the late answer did not close the breaker');
 
-  mode = 'ok';
+  control.answer = 200;
   await states.next('half-open');
   t.is(await get(mesh, 'http://cb6/'), 200);
+  await states.next('closed');
+});
+
+test('a trial that says nothing about the Service (its caller aborts it) reopens the breaker, not closes it', async (t) => {
+  const control = await controlledPod(t, '127.0.241.61');
+  const mesh = meshFor(
+    t,
+    { cb7: [control.pod] },
+    { circuitBreaker: { volumeThreshold: 1, resetTimeoutMs: 50 }, retry: false },
+  );
+  const states = circuitStates(t, 'cb7.shop:80');
+  t.is(await get(mesh, 'http://cb7/'), 500);
+  await states.next('open');
+  await states.next('half-open');
+
+  control.answer = 'hold';
+  const arrived = control.nextHeld();
+  const controller = new AbortController();
+  const trial = request('http://cb7/', { dispatcher: mesh.dispatcher, signal: controller.signal }).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  await arrived;
+  controller.abort(new Error('caller gave up'));
+  t.is((await trial)?.message, 'caller gave up');
+  control.held[0]?.destroy();
+  await states.next('open');
+  t.deepEqual(states.seen.slice(0, 3), ['open', 'half-open', 'open'], 'the aborted trial did not close it');
+
+  control.answer = 200;
+  await states.next('half-open');
+  t.is(await get(mesh, 'http://cb7/'), 200);
   await states.next('closed');
 });

@@ -5,22 +5,28 @@ import type { AddressInfo } from 'node:net';
 import { Mesh } from '@clusterip/sdk';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
 import { createFakeCluster } from '../helpers/fake-cluster.js';
 import { createHttpTestServer, waitForReady } from '../helpers/http-test-server.js';
 import { createTestOtel } from '../helpers/otel.js';
 
+/** Test OpenTelemetry providers, with instrumentation-undici recording into them until the test ends. */
+function instrumentedOtel(t: ExecutionContext) {
+  const otel = createTestOtel(t);
+  const instrumentation = new UndiciInstrumentation();
+  instrumentation.setTracerProvider(otel.tracerProvider);
+  instrumentation.setMeterProvider(otel.meterProvider);
+  instrumentation.enable();
+  t.teardown(() => instrumentation.disable());
+  return otel;
+}
+
 // Serial: instrumentation-undici, the context manager and the propagator are process-wide.
 test.serial(
   'with instrumentation-undici: exactly one CLIENT span per attempt and one traceparent per request at the pod',
   async (t) => {
-    const otel = createTestOtel(t);
-    const instrumentation = new UndiciInstrumentation();
-    instrumentation.setTracerProvider(otel.tracerProvider);
-    instrumentation.setMeterProvider(otel.meterProvider);
-    instrumentation.enable();
-    t.teardown(() => instrumentation.disable());
+    const otel = instrumentedOtel(t);
 
     const cluster = await createFakeCluster(t);
     cluster.apply({
@@ -80,12 +86,7 @@ test.serial(
 test.serial(
   'with instrumentation-undici: requests to HTTP/2 (h2c) pods get undici’s CLIENT span and its traceparent too',
   async (t) => {
-    const otel = createTestOtel(t);
-    const instrumentation = new UndiciInstrumentation();
-    instrumentation.setTracerProvider(otel.tracerProvider);
-    instrumentation.setMeterProvider(otel.meterProvider);
-    instrumentation.enable();
-    t.teardown(() => instrumentation.disable());
+    const otel = instrumentedOtel(t);
 
     const cluster = await createFakeCluster(t);
     cluster.apply({

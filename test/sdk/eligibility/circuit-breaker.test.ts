@@ -1,6 +1,23 @@
 import { EventEmitter, once } from 'node:events';
-import { createServiceBreaker } from '@clusterip/sdk';
-import test from 'ava';
+import { createServiceBreaker, type ServiceBreaker } from '@clusterip/sdk';
+import test, { type ExecutionContext } from 'ava';
+
+/**
+ * Wait for opossum's reset timer through the state-change hook, not a sleep. That timer is unref'd, so a
+ * ref'd deadline keeps the event loop alive meanwhile (and fails the test if it never fires).
+ */
+async function halfOpen(t: ExecutionContext, breaker: ServiceBreaker, changes: EventEmitter): Promise<void> {
+  if (breaker.state === 'half-open') return;
+  let deadline: NodeJS.Timeout | undefined;
+  t.teardown(() => clearTimeout(deadline));
+  await Promise.race([
+    once(changes, 'half-open'),
+    new Promise((_, reject) => {
+      deadline = setTimeout(() => reject(new Error('breaker never half-opened')), 5000);
+    }),
+  ]);
+  clearTimeout(deadline);
+}
 
 const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
 
@@ -35,19 +52,7 @@ test('the Service breaker opens after failures, fails fast, half-opens and close
   t.is((err as unknown as { code: string }).code, 'CLUSTERIP_ERR_CIRCUIT_OPEN');
   t.regex(err!.message, /^service web\.shop:http: circuit open \(\d+ of \d+ recent calls failed/);
 
-  // Wait for opossum's reset timer through the state-change hook, not a sleep. That timer is unref'd,
-  // so a ref'd deadline keeps the event loop alive meanwhile (and fails the test if it never fires).
-  if (breaker.state !== 'half-open') {
-    let deadline: NodeJS.Timeout | undefined;
-    t.teardown(() => clearTimeout(deadline));
-    await Promise.race([
-      once(changes, 'half-open'),
-      new Promise((_, reject) => {
-        deadline = setTimeout(() => reject(new Error('breaker never half-opened')), 5000);
-      }),
-    ]);
-    clearTimeout(deadline);
-  }
+  await halfOpen(t, breaker, changes);
   t.is(breaker.state, 'half-open');
   t.is(await breaker.run(() => Promise.resolve('trial')), 'trial');
   t.is(breaker.state, 'closed');
@@ -96,4 +101,31 @@ test('the breaker leaves no active handle after close()', async (t) => {
   t.is(breaker.state, 'open');
   await breaker.close();
   t.is(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, before);
+});
+
+test('calls refused while open do not count in the window: a closed breaker reopens on its first failures', async (t) => {
+  const changes = new EventEmitter();
+  const breaker = createServiceBreaker({
+    volumeThreshold: 1,
+    resetTimeoutMs: 20,
+    rotateBucketController: new EventEmitter(), // never rotates: the window keeps every call
+    onStateChange: (state) => changes.emit(state),
+  });
+  t.teardown(() => breaker.close());
+  await t.throwsAsync(breaker.run(refused));
+  t.is(breaker.state, 'open');
+  for (let i = 0; i < 100; i++) {
+    await t.throwsAsync(
+      breaker.run(() => Promise.resolve()),
+      { code: 'CLUSTERIP_ERR_CIRCUIT_OPEN' } as never,
+    );
+  }
+  t.true(breaker.refusal() !== undefined);
+  await halfOpen(t, breaker, changes);
+  t.is(breaker.refusal(), undefined);
+  t.is(await breaker.run(() => Promise.resolve('trial')), 'trial');
+  t.is(breaker.state, 'closed');
+  // 3 calls seen (the failure, the trial, this failure), 2 failed: open. Had the 100 refusals counted, 2 of 103.
+  await t.throwsAsync(breaker.run(refused));
+  t.is(breaker.state, 'open');
 });

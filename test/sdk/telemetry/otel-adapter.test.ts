@@ -283,7 +283,7 @@ test.serial(
       ejectionTimeMs: 30_000,
     });
     for (const state of ['open', 'half-open', 'open', 'half-open', 'closed'] as const) {
-      channels.circuitState.publish({ service: 'web.default:80', state });
+      channels.circuitState.publish({ service: 'web.default:80', route: 'web:80', state });
     }
     const loop = { resource: 'endpointslices', namespace: 'default', subject: 'endpointslices default/web' };
     sourceList.publish({ ...loop, items: 1, relist: false, recovered: false });

@@ -129,6 +129,12 @@ export interface ServiceBreaker {
    * `CLUSTERIP_ERR_CLOSED` after `close()`.
    */
   run<T>(call: () => Promise<T>): Promise<T>;
+  /**
+   * The error `run()` would reject with right now without calling (`CLUSTERIP_ERR_CIRCUIT_OPEN`, or
+   * `CLUSTERIP_ERR_CLOSED` after `close()`), or `undefined` when it would call. Synchronous: a caller that
+   * checks it and then calls `run()` in the same tick gets the same answer.
+   */
+  refusal(): Error | undefined;
   /** Current state (synchronous). */
   readonly state: ServiceBreakerState;
   /** True after `close()`. */
@@ -213,10 +219,24 @@ export function createServiceBreaker(options: ServiceBreakerOptions = {}): Servi
   let closing: Promise<void> | undefined;
   const self: ServiceBreaker = {
     run<T>(call: () => Promise<T>): Promise<T> {
-      if (closing !== undefined) return Promise.reject(new ClosedError(`service ${service}: breaker`));
+      const refused = self.refusal();
+      if (refused !== undefined) return Promise.reject(refused);
       return (breaker.fire(call) as Promise<T>).catch((error: unknown) => {
         throw translate(error);
       });
+    },
+    refusal(): Error | undefined {
+      if (closing !== undefined) return new ClosedError(`service ${service}: breaker`);
+      // Refused here, not by opossum's fire(): opossum counts the calls it refuses among the window's calls,
+      // so after a long open spell a closed breaker needed as many failures as it had refused before it
+      // could open again (research/apis.md §3.2). The test is opossum's own: open, or half-open with the
+      // trial taken.
+      if (breaker.closed || breaker.pendingClose) return undefined;
+      const { failures, fires } = breaker.stats;
+      const why = breaker.halfOpen
+        ? 'a trial call is in flight'
+        : `${failures} of ${fires} recent calls failed; retrying after ${resetTimeoutMs} ms`;
+      return new CircuitOpenError(service, why);
     },
     get state(): ServiceBreakerState {
       if (breaker.opened) return 'open';

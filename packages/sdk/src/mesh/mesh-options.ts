@@ -105,9 +105,11 @@ export interface MeshPoolOptions {
  * than `errorThresholdPercent` % of the last `rollingWindowMs` failed; after `resetTimeoutMs` one trial
  * request goes through and its outcome closes or reopens the breaker. A request counts as failed when
  * the response the caller gets is a 5xx, or when it fails (connect, reset, timeout, retries exhausted);
- * aborts, request errors and a Service without endpoints do not count. The verdict is taken at the
- * response headers. Where outlier detection takes single bad pods out of rotation, the breaker stops
- * the load on a Service that fails as a whole. Off unless given; `true` takes every default.
+ * aborts, request errors and a Service without endpoints are not failures (outside a trial they count
+ * as successes; a trial that ends so reopens the breaker). The verdict is taken at the response headers;
+ * a trial without them after `timeouts.headersMs` has failed. Where outlier detection takes single bad pods out of rotation, the breaker stops
+ * the load on a Service that fails as a whole. Off unless given; `true` turns it on with the mesh-level
+ * settings (under `services`) or the defaults.
  *
  * HTTP only: gRPC channels ignore it. The grpc-js picker learns a call's outcome only when the call ends
  * (a streaming call may last for hours, and one cancelled before it starts never reports), so a half-open

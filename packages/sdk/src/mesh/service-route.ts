@@ -295,7 +295,7 @@ export class ServiceRoute implements HttpRoute {
         // The HTTP transport settles each request with its verdict: it rejects only what counts.
         isFailure: () => true,
         onStateChange: (state) => {
-          if (channels.circuitState.hasSubscribers) channels.circuitState.publish({ service, state });
+          if (channels.circuitState.hasSubscribers) channels.circuitState.publish({ service, route: this.key, state });
         },
       });
     }

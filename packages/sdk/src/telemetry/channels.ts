@@ -32,6 +32,8 @@ export interface BreakerStateMessage {
 export interface CircuitStateMessage {
   /** `name.namespace:port`. */
   readonly service: string;
+  /** The route (host and port as addressed, e.g. `web:80`): each has its own breaker. */
+  readonly route: string;
   readonly state: 'open' | 'half-open' | 'closed';
 }
 

@@ -250,8 +250,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   // object is also the dispatch options, which interceptors may spread, and these must not travel along.
   #rawHeaders: RawHeaders = null;
   #rawTrailers: RawHeaders = null;
-  /** Settles the circuit breaker's run of this call (with the failure, when it counts); once. */
-  #verdict: ((failure: unknown) => void) | undefined;
+  /** Settles the circuit breaker's run of this call, once: see `#settle`. */
+  #verdict: ((verdict: Verdict) => void) | undefined;
 
   constructor(
     host: CallHost,
@@ -321,40 +321,63 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
    * half-open trial at the latest after `timeouts.headersMs`.
    */
   #admit(breaker: ServiceBreaker, now: number): void {
+    const refused = breaker.refusal();
+    if (refused !== undefined) {
+      this.#fail(refused);
+      return;
+    }
     let admitted = false;
+    let thrown: { error: unknown } | undefined;
     breaker
       .run(
         () =>
           new Promise<void>((resolve, reject) => {
             admitted = true;
+            const trial = breaker.state === 'half-open';
             let timer: NodeJS.Timeout | undefined;
-            if (breaker.state === 'half-open') {
+            if (trial) {
               // The trial: every other request fails fast until it settles, so it must settle even when
               // its caller turned the headers timeout off. No response headers in timeouts.headersMs: failed.
               const ms = this.#route.config.timeouts.headersMs;
               const late = () => this.#settle(new Error(`trial request: no response headers within ${ms} ms`));
               timer = setTimeout(late, ms).unref();
             }
-            this.#verdict = (failure) => {
+            this.#verdict = (verdict) => {
               if (timer !== undefined) clearTimeout(timer);
-              if (failure === undefined) resolve();
-              else reject(failure);
+              if (verdict === 'success') resolve();
+              // opossum knows success and failure only, and a success closes a half-open breaker: a trial
+              // that says nothing about the Service (aborted, the caller's mistake) reopens it instead, for
+              // another trial after resetTimeoutMs. Outside a trial it counts as a success.
+              else if (verdict === 'ignore') {
+                if (trial) reject(new Error('trial request ended without an answer'));
+                else resolve();
+              } else reject(verdict);
             };
             this.#route.budget?.onRequest(now);
-            this.#attempt(now);
+            try {
+              this.#attempt(now);
+            } catch (error) {
+              thrown = { error }; // the caller's handler threw inside dispatch(): it goes back to the caller
+            }
           }),
       )
       .catch((error: unknown) => {
-        if (!admitted) this.#fail(error as Error);
+        if (admitted) return; // the verdict this call gave (a failure)
+        try {
+          this.#fail(error as Error);
+        } catch {
+          // The caller's onError threw: outside dispatch() now, there is nothing above to report it to.
+        }
       });
+    if (thrown !== undefined) throw thrown.error;
   }
 
-  /** Tell the circuit breaker how the call went, once: `failure` when it counts against the Service. */
-  #settle(failure: unknown): void {
-    const verdict = this.#verdict;
-    if (verdict === undefined) return;
+  /** Tell the circuit breaker how the call went, once: a failure as its Error. */
+  #settle(verdict: Verdict): void {
+    const settle = this.#verdict;
+    if (settle === undefined) return;
     this.#verdict = undefined;
-    verdict(failure);
+    settle(verdict);
   }
 
   // ── the caller's controls ─────────────────────────────────────────────────────────────────────
@@ -575,7 +598,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#headersSent = true;
     if (this.#verdict !== undefined) {
       this.#settle(
-        classify({ type: 'http', status: statusCode }) === 'failure' ? new Error(`HTTP ${statusCode}`) : undefined,
+        classify({ type: 'http', status: statusCode }) === 'failure' ? new Error(`HTTP ${statusCode}`) : 'success',
       );
     }
     return this.#deliverHeaders(statusCode, rawHeaders, resume, statusText);
@@ -647,7 +670,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#report({ type: 'http', status: statusCode, latencyMs: this.#host.now() - this.#startedAt });
     this.#end(undefined, statusCode);
     this.#headersSent = true;
-    this.#settle(undefined);
+    this.#settle('success');
     const legacy = this.#legacy;
     if (legacy !== undefined) legacy.onUpgrade?.(statusCode, rawHeaders, socket);
     else {
@@ -779,7 +802,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #fail(error: Error | ClusterIPError): void {
     if (this.#finished) return;
     this.#end(error, 0);
-    if (this.#verdict !== undefined) this.#settle(this.#aborted ? undefined : circuitFailure(error));
+    if (this.#verdict !== undefined) {
+      // Aborted by its caller, or cut off as the mesh closes: says nothing about the Service.
+      this.#settle(this.#aborted || this.#host.closed ? 'ignore' : (circuitFailure(error) ?? 'ignore'));
+    }
     const body = this.body;
     if (body instanceof TrackedBody) body.discard(error);
     const legacy = this.#legacy;
@@ -992,6 +1018,9 @@ export function retryAfterMs(raw: RawHeaders, nowMs: number = Date.now()): numbe
   }
   return undefined;
 }
+
+/** What a call tells its Service's circuit breaker: it succeeded, says nothing about the Service, or failed. */
+type Verdict = 'success' | 'ignore' | Error;
 
 /** What a call that failed with `error` tells its Service's circuit breaker: the error when it counts. */
 function circuitFailure(error: Error): Error | undefined {
