@@ -8,7 +8,7 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { H2Client } from '@clusterip/sdk/internal/pool/h2-client.js';
 import test, { type ExecutionContext } from 'ava';
@@ -40,14 +40,19 @@ async function h2Server(
 }
 
 /** A Pool of H2Clients for `origin`, as the mesh builds it for an h2c endpoint. */
-function h2Pool(t: ExecutionContext, origin: string, extra: { streams?: number; headersTimeoutMs?: number } = {}) {
+function h2Pool(
+  t: ExecutionContext,
+  origin: string,
+  extra: { streams?: number; headersTimeoutMs?: number; connectTimeoutMs?: number; keepAliveTimeoutMs?: number } = {},
+) {
   const pool = new Pool(origin, {
     connect: { timeout: 1000 },
     factory: (o, options) =>
       new H2Client(o, {
         connect: (options as { connect: never }).connect,
         maxConcurrentStreams: extra.streams ?? 100,
-        keepAliveTimeoutMs: 4000,
+        keepAliveTimeoutMs: extra.keepAliveTimeoutMs ?? 4000,
+        ...(extra.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: extra.connectTimeoutMs }),
         headersTimeoutMs: extra.headersTimeoutMs ?? 10_000,
         bodyTimeoutMs: 10_000,
         http1: (connect) => new Client(o, { connect }),
@@ -330,6 +335,29 @@ test('an HTTP/1.1 server on an h2c endpoint: Http2ConnectError for what waited, 
     t.is(error.code, 'CLUSTERIP_ERR_HTTP2_CONNECT');
     t.regex(error.message, /^endpoint 127\.0\.240\.9:\d+: no HTTP\/2 connection \(.+\): is the port serving HTTP\/2\?/);
   }
+});
+
+test('a server that accepts and never sends SETTINGS fails what waited after connectTimeoutMs, not the idle timeout', async (t) => {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.240.11');
+  await once(server, 'listening');
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const origin = `http://127.0.240.11:${(server.address() as AddressInfo).port}`;
+  // Were the idle timeout the deadline, the request would wait a minute (and ava's timeout fail the test).
+  const pool = h2Pool(t, origin, { connectTimeoutMs: 150, keepAliveTimeoutMs: 60_000 });
+  const error = await t.throwsAsync(request(origin, { dispatcher: pool }));
+  t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_HTTP2_CONNECT');
+  t.regex(error!.message, /no SETTINGS from the server in time/);
 });
 
 test('a connection closed for idleness is not used again: the next request opens a new one and succeeds', async (t) => {

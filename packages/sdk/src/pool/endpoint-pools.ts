@@ -222,6 +222,7 @@ function h2Clients(o: EndpointPoolOptions, streams: number) {
       connect: poolOptions.connect,
       maxConcurrentStreams: streams,
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
       headersTimeoutMs: o.headersTimeoutMs,
       bodyTimeoutMs: o.bodyTimeoutMs,
       http1,

@@ -37,6 +37,12 @@ export interface H2ClientOptions {
   readonly maxConcurrentStreams: number;
   /** An idle connection closes after this long. */
   readonly keepAliveTimeoutMs: number;
+  /**
+   * How long a new connection may stay silent before the server's SETTINGS arrive (the connector's own
+   * timeout covers TCP and TLS); then it fails with `Http2ConnectError`. Default 5000, the Mesh's
+   * `timeouts.connectMs`.
+   */
+  readonly connectTimeoutMs?: number;
   /** Default time to the response headers; 0 disables. */
   readonly headersTimeoutMs: number;
   /** Default time between body chunks; 0 disables. */
@@ -375,6 +381,7 @@ export class H2Client extends Dispatcher {
       const theirs = Math.max(1, settings.maxConcurrentStreams ?? Infinity);
       connection.limit = Math.min(this.#options.maxConcurrentStreams, theirs);
       connection.ready = true;
+      session.setTimeout(this.#options.keepAliveTimeoutMs); // from the SETTINGS wait to the idle timeout
       this.#settle();
     });
     session.on('goaway', (_code: number, lastStreamId: number) => {
@@ -407,7 +414,8 @@ export class H2Client extends Dispatcher {
         session.close();
       }
     });
-    session.setTimeout(this.#options.keepAliveTimeoutMs);
+    // Until the SETTINGS arrive: the connect deadline, not the idle one (a short keep-alive failed slow servers).
+    session.setTimeout(this.#options.connectTimeoutMs ?? 5000);
     if (this.#queue.length === 0) session.unref();
     this.#resume();
   }
