@@ -231,12 +231,7 @@ export function createServiceBreaker(options: ServiceBreakerOptions = {}): Servi
       // so after a long open spell a closed breaker needed as many failures as it had refused before it
       // could open again (research/apis.md §3.2). The test is opossum's own: open, or half-open with the
       // trial taken.
-      if (breaker.closed || breaker.pendingClose) return undefined;
-      const { failures, fires } = breaker.stats;
-      const why = breaker.halfOpen
-        ? 'a trial call is in flight'
-        : `${failures} of ${fires} recent calls failed; retrying after ${resetTimeoutMs} ms`;
-      return new CircuitOpenError(service, why);
+      return breaker.closed || breaker.pendingClose ? undefined : openError();
     },
     get state(): ServiceBreakerState {
       if (breaker.opened) return 'open';
@@ -256,16 +251,19 @@ export function createServiceBreaker(options: ServiceBreakerOptions = {}): Servi
   };
   return Object.freeze(self);
 
+  /** Why the breaker refuses a call now: open after failures, or half-open with its trial in flight. */
+  function openError(options?: ErrorOptions): CircuitOpenError {
+    const { failures, fires } = breaker.stats;
+    const why = breaker.halfOpen
+      ? 'a trial call is in flight'
+      : `${failures} of ${fires} recent calls failed; retrying after ${resetTimeoutMs} ms`;
+    return new CircuitOpenError(service, why, options);
+  }
+
   function translate(error: unknown): unknown {
     if (isClusterIPError(error)) return error;
     const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'EOPENBREAKER' && CircuitBreaker.isOurError(error as Error)) {
-      const { failures, fires } = breaker.stats;
-      const why = breaker.halfOpen
-        ? 'a trial call is in flight'
-        : `${failures} of ${fires} recent calls failed; retrying after ${resetTimeoutMs} ms`;
-      return new CircuitOpenError(service, why, { cause: error });
-    }
+    if (code === 'EOPENBREAKER' && CircuitBreaker.isOurError(error as Error)) return openError({ cause: error });
     if (code === 'ESHUTDOWN' && CircuitBreaker.isOurError(error as Error)) {
       return new ClosedError(`service ${service}: breaker`, { cause: error });
     }
