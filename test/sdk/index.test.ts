@@ -1,5 +1,5 @@
-// Public entry of @clusterip/sdk: every export is documented (TSDoc), and every exported function, class
-// and constant shows an @example (conventions §18). Reads packages/sdk/src/index.ts with the TypeScript compiler.
+// Public entries of @clusterip/sdk (`.` and `./testing`): every export is documented (TSDoc), and every exported
+// function, class and constant shows an @example (conventions §18). Reads their sources with the TypeScript compiler.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import test from 'ava';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const entry = `${root}packages/sdk/src/index.ts`;
+const entries = ['index.ts', 'testing/index.ts'];
 
 interface Finding {
   readonly name: string;
@@ -49,12 +49,17 @@ function exportsOf(file: string): Finding[] {
   });
 }
 
-const findings = exportsOf(entry);
+const findings = entries.flatMap((entry) =>
+  exportsOf(`${root}packages/sdk/src/${entry}`).map((f) => ({ ...f, name: `${entry}: ${f.name}` })),
+);
 
 test('the entry exports what the API promises', (t) => {
   const names = findings.map((f) => f.name);
   for (const name of ['createBalancer', 'eligibleEndpoints', 'affinityKeyFrom', 'classify', 'CHANNEL_NAMES']) {
-    t.true(names.includes(name), name);
+    t.true(names.includes(`index.ts: ${name}`), name);
+  }
+  for (const name of ['createMockUpstream', 'StaticSource', 'MockUpstream', 'MockPod', 'MockRequest']) {
+    t.true(names.includes(`testing/index.ts: ${name}`), name);
   }
 });
 
