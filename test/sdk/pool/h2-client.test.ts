@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { createServer as createHttp1Server } from 'node:http';
 import {
@@ -66,6 +67,27 @@ function respond(stream: ServerHttp2Stream, body: string, headers: Record<string
   if (stream.closed) return;
   stream.respond({ ':status': 200, ...headers });
   stream.end(body);
+}
+
+/** The undici diagnostics messages about requests to `origin`: per request, its channels in publish order. */
+function undiciMessages(t: ExecutionContext, origin: string): Map<object, string[]> {
+  const seen = new Map<object, string[]>();
+  for (const name of [
+    'undici:request:create',
+    'undici:client:sendHeaders',
+    'undici:request:headers',
+    'undici:request:trailers',
+    'undici:request:error',
+  ]) {
+    const listener = (message: unknown) => {
+      const request = (message as { request: { origin: unknown } }).request;
+      if (String(request.origin) !== origin) return;
+      seen.set(request, [...(seen.get(request) ?? []), name.slice(name.lastIndexOf(':') + 1)]);
+    };
+    diagnosticsChannel.subscribe(name, listener);
+    t.teardown(() => diagnosticsChannel.unsubscribe(name, listener));
+  }
+  return seen;
 }
 
 /** Send `n` POSTs at once, each with its number as body; settle all. */
@@ -379,3 +401,74 @@ test('a connection closed for idleness is not used again: the next request opens
   t.is(await (await request(origin, { dispatcher: pool })).body.text(), 'ok');
   t.is(sessions.length, 2);
 });
+
+test.serial(
+  "diagnostics channels: a request that never got a connection shows as created, then failed, as with undici's Client",
+  async (t) => {
+    const closedPort = async (host: string) => {
+      const { server, origin } = await h2Server(t, host, (stream) => respond(stream, 'x'));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return origin;
+    };
+    const h2Origin = await closedPort('127.0.242.1');
+    const h1Origin = await closedPort('127.0.242.2');
+    const h2Seen = undiciMessages(t, h2Origin);
+    const h1Seen = undiciMessages(t, h1Origin);
+    const h1Pool = new Pool(h1Origin);
+    t.teardown(() => h1Pool.destroy());
+    const h2 = h2Pool(t, h2Origin);
+    for (const [origin, dispatcher] of [
+      [h2Origin, h2],
+      [h1Origin, h1Pool],
+    ] as const) {
+      const results = await Promise.allSettled([request(origin, { dispatcher }), request(origin, { dispatcher })]);
+      t.true(results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ECONNREFUSED'));
+    }
+    t.deepEqual(
+      [...h1Seen.values()],
+      [
+        ['create', 'error'],
+        ['create', 'error'],
+      ],
+    );
+    t.deepEqual([...h2Seen.values()], [...h1Seen.values()]);
+  },
+);
+
+test.serial(
+  'diagnostics channels: destroyed while waiting for the connection: created, then failed; invalid options: nothing',
+  async (t) => {
+    const silent = createTcpServer(() => {}); // accepts, never sends SETTINGS
+    silent.listen(0, '127.0.242.3');
+    await once(silent, 'listening');
+    const sockets: Socket[] = [];
+    silent.on('connection', (socket: Socket) => sockets.push(socket));
+    t.teardown(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const origin = `http://127.0.242.3:${(silent.address() as AddressInfo).port}`;
+    const seen = undiciMessages(t, origin);
+    const pool = h2Pool(t, origin);
+    const waiting = Promise.allSettled([request(origin, { dispatcher: pool }), request(origin, { dispatcher: pool })]);
+    await once(silent, 'connection');
+    await pool.destroy();
+    t.true((await waiting).every((r) => r.status === 'rejected'));
+    t.deepEqual(
+      [...seen.values()],
+      [
+        ['create', 'error'],
+        ['create', 'error'],
+      ],
+    );
+
+    const { origin: live } = await h2Server(t, '127.0.242.4', (stream) => respond(stream, 'ok'));
+    const liveSeen = undiciMessages(t, live);
+    const livePool = h2Pool(t, live);
+    await t.throwsAsync(request(live, { dispatcher: livePool, method: 'BAD METHOD' }), {
+      code: 'UND_ERR_INVALID_ARG',
+    });
+    t.is(await (await request(live, { dispatcher: livePool })).body.text(), 'ok');
+    t.deepEqual([...liveSeen.values()], [['create', 'sendHeaders', 'headers', 'trailers']]);
+  },
+);

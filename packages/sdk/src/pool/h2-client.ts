@@ -440,10 +440,7 @@ export class H2Client extends Dispatcher {
       this.#abort(request, error as Error);
       return;
     }
-    if (request.scope !== undefined) {
-      const path = headers[HTTP2_HEADER_PATH] as string;
-      request.diag = DiagnosticsRequest.create(request.scope, this.#url.origin, opts.method, path, headers);
-    }
+    this.#announce(request, headers);
     const abort: Abort = (reason) => {
       if (request.diag !== undefined && !request.done) request.diag.aborted = true;
       this.#abort(request, reason ?? new errors.RequestAbortedError());
@@ -561,6 +558,19 @@ export class H2Client extends Dispatcher {
     });
   }
 
+  /** Publish `undici:request:create` for `request` in its dispatch scope, if someone listened then. */
+  #announce(request: H2Request, headers: OutgoingHttpHeaders): void {
+    if (request.scope === undefined) return;
+    const path = headers[HTTP2_HEADER_PATH] as string;
+    request.diag = DiagnosticsRequest.create(
+      request.scope,
+      this.#url.origin,
+      request.opts.method,
+      path,
+      headers as Record<string, unknown>,
+    );
+  }
+
   /** The request ends with `error` (the caller aborted, a timeout, its body failed, the client closed): cancel its stream. */
   #abort(request: H2Request, error: Error): void {
     if (request.done) return;
@@ -572,6 +582,13 @@ export class H2Client extends Dispatcher {
   #finish(request: H2Request, error: Error): void {
     if (request.done) return;
     request.done = true;
+    if (request.diag === undefined && request.scope !== undefined) {
+      // Failed before its stream started (no connection, destroyed while queued): undici's clients show
+      // such a request as created, then failed. With invalid options they show nothing, and neither do we.
+      try {
+        this.#announce(request, requestHead(request.opts, this.#scheme, this.#endpoint)[0]);
+      } catch {}
+    }
     request.diag?.failed(error);
     try {
       request.handler.onError?.(error);
