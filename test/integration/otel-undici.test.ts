@@ -11,6 +11,11 @@ import { createFakeCluster } from '../helpers/fake-cluster.js';
 import { createHttpTestServer, waitForReady } from '../helpers/http-test-server.js';
 import { createTestOtel } from '../helpers/otel.js';
 
+/** Every `traceparent` field a request carried (Node joins repeated fields in `headers`; `rawHeaders` keeps them). */
+function traceparents(rawHeaders: readonly string[]): string[] {
+  return rawHeaders.filter((_value, i) => i % 2 === 1 && rawHeaders[i - 1]?.toLowerCase() === 'traceparent');
+}
+
 /** Test OpenTelemetry providers, with instrumentation-undici recording into them until the test ends. */
 function instrumentedOtel(t: ExecutionContext) {
   const otel = createTestOtel(t);
@@ -35,9 +40,9 @@ test.serial(
       metadata: { name: 'web' },
       spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
     });
-    const seen: (string | string[] | undefined)[] = [];
+    const seen: string[][] = [];
     const handler = (status: number) => (req: IncomingMessage, res: ServerResponse) => {
-      seen.push(req.headers.traceparent);
+      seen.push(traceparents(req.rawHeaders));
       res.statusCode = status;
       res.end();
     };
@@ -77,9 +82,9 @@ test.serial(
     const routeIds = new Set(routes.map((r) => r.spanContext().spanId));
     for (const c of clients) t.true(routeIds.has(c.parentSpanContext?.spanId ?? ''), 'attempt under its route span');
     t.is(seen.length, attempts);
-    for (const h of seen) t.is(typeof h, 'string', `one traceparent header, got ${JSON.stringify(h)}`);
+    for (const h of seen) t.is(h.length, 1, `one traceparent header, got ${JSON.stringify(h)}`);
     const clientIds = new Set(clients.map((c) => c.spanContext().spanId));
-    for (const h of seen) t.true(clientIds.has(String(h).split('-')[2]!), 'the header names undici’s CLIENT span');
+    for (const [h] of seen) t.true(clientIds.has(String(h).split('-')[2]!), 'the header names undici’s CLIENT span');
   },
 );
 
@@ -98,9 +103,9 @@ test.serial(
         ports: [{ name: 'http', port: 80, targetPort: 'http', appProtocol: 'kubernetes.io/h2c' }],
       },
     });
-    const seen: (string | string[] | undefined)[] = [];
+    const seen: string[][] = [];
     const server = createH2cServer((req, res) => {
-      seen.push(req.headers.traceparent);
+      seen.push(traceparents(req.rawHeaders));
       if (req.url === '/reset') {
         req.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
         return;
@@ -167,7 +172,8 @@ test.serial(
     const reset = clients.find((c) => c.attributes['http.response.status_code'] === undefined);
     t.is(reset?.status.code, 2 /* ERROR */);
     t.is(seen.length, N + 1);
+    for (const h of seen) t.is(h.length, 1, `one traceparent header, got ${JSON.stringify(h)}`);
     const clientIds = new Set(clients.map((c) => c.spanContext().spanId));
-    for (const h of seen) t.true(clientIds.has(String(h).split('-')[2]!), 'the header names undici’s CLIENT span');
+    for (const [h] of seen) t.true(clientIds.has(String(h).split('-')[2]!), 'the header names undici’s CLIENT span');
   },
 );
