@@ -8,6 +8,7 @@ import {
   type Resolver,
   type ServiceInfo,
 } from '@clusterip/resolver';
+import { BucketClocks } from '../eligibility/bucket-clock.js';
 import type { ClientTopology } from '../eligibility/eligibility.js';
 import { otherProxy } from '../eligibility/service-proxy-name.js';
 import { channels } from '../telemetry/channels.js';
@@ -41,6 +42,7 @@ export class RouteTable implements RouteLookup, RouteHost {
   readonly config: MeshConfig;
   readonly resolver: Resolver;
   client: ClientTopology = {};
+  readonly bucketClocks = new BucketClocks();
   readonly #routes = new Map<string, ServiceRoute>();
   readonly #negative = new Map<string, number>();
   readonly #clusterIPs = new Map<string, { readonly namespace: string; readonly name: string }>();

@@ -14,6 +14,7 @@ import {
   WatchFailedError,
 } from '@clusterip/resolver';
 import { type Balancer, createBalancer, type EndpointStatus } from '../balancer/balancer.js';
+import type { BucketClockLease, BucketClocks } from '../eligibility/bucket-clock.js';
 import { createServiceBreaker, type ServiceBreaker } from '../eligibility/circuit-breaker.js';
 import {
   type ClientTopology,
@@ -36,6 +37,8 @@ export interface RouteHost {
   readonly config: MeshConfig;
   readonly resolver: Resolver;
   readonly client: ClientTopology;
+  /** Shared bucket clocks for the routes' circuit breakers. */
+  readonly bucketClocks: BucketClocks;
   /** The configuration of a Service (overrides by `name.namespace`, else the defaults). */
   serviceConfig(service: { namespace: string; name: string } | undefined): MeshServiceConfig;
   /** Learn the ClusterIPs of a Service so that requests addressed to them are routed. */
@@ -76,6 +79,7 @@ export class ServiceRoute implements HttpRoute {
   #config: MeshServiceConfig;
   #budget: RetryBudget | undefined;
   #breaker: ServiceBreaker | undefined;
+  #clock: BucketClockLease | undefined;
   #balancer: Balancer | undefined;
   #pools: EndpointPools | undefined;
   #decision: RouteDecision | undefined;
@@ -177,6 +181,7 @@ export class ServiceRoute implements HttpRoute {
       this.#stopWaiting(error);
       await this.#watch.close();
       await this.#breaker?.close();
+      this.#clock?.release();
       await this.#balancer?.close();
       await this.#pools?.close();
     })();
@@ -289,9 +294,13 @@ export class ServiceRoute implements HttpRoute {
     this.#budget = budget === undefined ? undefined : new RetryBudget(budget, host.config.now);
     if (c.circuitBreaker !== undefined) {
       const service = this.#label;
+      const { rollingWindowMs, rollingBuckets } = c.circuitBreaker;
+      // opossum's bucket length: every route with the same one shares a timer (bucket-clock.ts).
+      this.#clock = host.bucketClocks.acquire(Math.floor(rollingWindowMs / rollingBuckets));
       this.#breaker = createServiceBreaker({
         ...c.circuitBreaker,
         service,
+        rotateBucketController: this.#clock.controller,
         // The HTTP transport settles each request with its verdict: it rejects only what counts.
         isFailure: () => true,
         onStateChange: (state) => {
