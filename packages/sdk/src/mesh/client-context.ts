@@ -12,7 +12,8 @@ import { runWithoutTracing } from '../telemetry/suppress-tracing.js';
 
 /**
  * `detectClusterContext(detect)`, then {@link withNodeZone} with `source`: with a Kubernetes source, a
- * node name and no zone, the zone is read from the Node once (at most 3 s; `signal` ends it early). That
+ * node name and no zone, the zone is read from the Node (at most 3 s, transient failures retried; `signal`
+ * ends it early). That
  * request is plumbing, not the application's traffic, so it runs untraced like the source's own.
  *
  * @example

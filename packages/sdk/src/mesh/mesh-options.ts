@@ -164,9 +164,9 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly resolver?: Resolver;
   /**
    * Namespace, cluster domain, node and zone; default detected (`detectClusterContext`). With a Kubernetes
-   * source, a node name (`NODE_NAME`) and no zone (`NODE_ZONE`), the zone is read once from the Node's
-   * `topology.kubernetes.io/zone` label on the first resolve (needs `get` on `nodes`; without it, or after
-   * 3 s, no zone filtering). A whole `ClusterContext`, or a zone, skips that request.
+   * source, a node name (`NODE_NAME`) and no zone (`NODE_ZONE`), the zone is read from the Node's
+   * `topology.kubernetes.io/zone` label on the first resolve, retrying transient failures (needs `get` on
+   * `nodes`; without it, or after 3 s, no zone filtering). A whole `ClusterContext`, or a zone, skips that request.
    */
   readonly context?: ClusterContext | DetectClusterContextOptions;
   /** Per-endpoint connection pools. */

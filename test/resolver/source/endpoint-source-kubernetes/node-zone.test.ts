@@ -52,6 +52,29 @@ test('readNodeZone gives up after timeoutMs, or at once when its signal aborts, 
   t.is(await readNodeZone(source, 'node-a', { signal: controller.signal }), undefined, 'aborted before: no request');
 });
 
+test('readNodeZone retries what may pass (no connection, 429, 5xx) within its time, and not a 403', async (t) => {
+  const { api, source } = await apiWithNode(t);
+  const path = /^\/api\/v1\/nodes\//;
+  api.failNext({ path, status: 503, count: 2 });
+  t.is(await readNodeZone(source, 'node-a'), 'zone-a');
+  t.is(nodeReads(api), 3, 'two 503s, then the answer');
+
+  api.disconnectNext({ path });
+  api.failNext({ path, status: 429, retryAfterSeconds: 0 });
+  t.is(await readNodeZone(source, 'node-a'), 'zone-a');
+  t.is(nodeReads(api), 6, 'a dropped connection, a 429, then the answer');
+
+  api.failNext({ path, status: 403 });
+  t.is(await readNodeZone(source, 'node-a'), undefined);
+  t.is(nodeReads(api), 7, 'forbidden: no second try');
+
+  const failing = api.failNext({ path, status: 500, count: 1000 });
+  t.teardown(() => failing.clear());
+  t.is(await readNodeZone(source, 'node-a', { timeoutMs: 1500 }), undefined);
+  const tries = nodeReads(api) - 7;
+  t.true(tries >= 2 && tries <= 5, `retried with back-off (0, 100, 300, 700 ms) until timeoutMs: ${tries} tries`);
+});
+
 test('withNodeZone: fills the zone from the Node only when a node is named and no zone given, with a Kubernetes source', async (t) => {
   const { api, source } = await apiWithNode(t);
   const filled = await withNodeZone(await context({ nodeName: 'node-a' }), source);

@@ -2,7 +2,9 @@
 // resolve the zone from the Node), for zone hints and `trafficDistribution`. Consumes a KubernetesSource
 // and a node name; produces the `topology.kubernetes.io/zone` label, or nothing.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterContext } from '../../context/cluster-context.js';
+import { ApiRequestError } from '../../errors/api-request-error.js';
 import type { EndpointSource } from '../endpoint-source.js';
 import { KubernetesSource } from './endpoint-source-kubernetes.js';
 import { KubeApiReader } from './kube-api-reader.js';
@@ -22,11 +24,12 @@ export interface NodeZoneOptions {
 }
 
 /**
- * The zone label of Node `nodeName`, read once with the source's server and credentials (one GET of
- * `/api/v1/nodes/<name>`, at most `timeoutMs`, 3 s by default). Undefined when the Node does not exist,
- * has no zone label, cannot be read in time, or the signal aborts: reading Nodes needs a ClusterRole
- * (`get` on `nodes`) that many service accounts lack, and without a zone the client simply does no zone
- * filtering, as kube-proxy does on a node without the label. Never rejects.
+ * The zone label of Node `nodeName`, read with the source's server and credentials (a GET of
+ * `/api/v1/nodes/<name>`, at most `timeoutMs`, 3 s by default). A failure that may pass (no connection,
+ * 429, 5xx) is retried after 100 ms, 200 ms … (at most 1 s apart) within that time. Undefined when the Node
+ * does not exist, has no zone label, cannot be read (403: reading Nodes needs a ClusterRole, `get` on
+ * `nodes`, that many service accounts lack) or not in time, or the signal aborts: without a zone the
+ * client simply does no zone filtering, as kube-proxy does on a node without the label. Never rejects.
  *
  * @example
  * ```ts
@@ -44,16 +47,30 @@ export async function readNodeZone(
   const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
   const reader = new KubeApiReader(source);
   try {
-    const node = (await reader.get(`/api/v1/nodes/${encodeURIComponent(nodeName)}`, {}, { signal })) as
-      | { metadata?: { labels?: Record<string, unknown> } }
-      | undefined;
-    const zone = node?.metadata?.labels?.[ZONE_LABEL];
-    return typeof zone === 'string' && zone !== '' ? zone : undefined;
+    for (let backoffMs = 100; ; backoffMs = Math.min(backoffMs * 2, 1000)) {
+      try {
+        const node = (await reader.get(`/api/v1/nodes/${encodeURIComponent(nodeName)}`, {}, { signal })) as
+          | { metadata?: { labels?: Record<string, unknown> } }
+          | undefined;
+        const zone = node?.metadata?.labels?.[ZONE_LABEL];
+        return typeof zone === 'string' && zone !== '' ? zone : undefined;
+      } catch (error) {
+        if (signal.aborted || !passing(error)) return undefined;
+      }
+      await sleep(backoffMs, undefined, { signal, ref: false });
+    }
   } catch {
-    return undefined;
+    return undefined; // the signal aborted the back-off
   } finally {
     await reader.close();
   }
+}
+
+/** A failure worth another try: the API server could not be reached, was overloaded or failed. */
+function passing(error: unknown): boolean {
+  if (!(error instanceof ApiRequestError)) return false;
+  if (error.failure === 'network') return true;
+  return error.status !== undefined && (error.status === 429 || error.status >= 500);
 }
 
 /**
