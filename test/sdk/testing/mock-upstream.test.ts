@@ -136,7 +136,7 @@ test('a crashed pod refuses connections while still listed; the Mesh retries els
   t.true(after.includes('api-1'));
 });
 
-test('terminate() lists the pod as terminating, lets its request in flight finish, and removes it: no request fails', async (t) => {
+test('terminate() lists the pod as terminating, lets its request in flight finish, and removes it; later requests avoid it', async (t) => {
   const held = holdingHandler();
   const svc = await upstream(t, { name: 'svc', replicas: 2, drainDelayMs: 20, handler: held.handler });
   const mesh = meshFor(t, svc, { policy: 'round-robin' });
@@ -156,7 +156,7 @@ test('terminate() lists the pod as terminating, lets its request in flight finis
   }
   t.deepEqual(await listedAs(), { ready: false, serving: true, terminating: true });
 
-  // Steady requests meanwhile: none fails, none reaches the terminating pod.
+  // Requests meanwhile: none fails, none reaches the terminating pod.
   const during = await podsOf(mesh, 'http://svc/', 10);
   t.deepEqual(distinct(during), [staying]);
   held.release();
@@ -177,6 +177,64 @@ test('terminate() lists the pod as terminating, lets its request in flight finis
   );
   await t.throwsAsync(leaving.setReady(true), { code: 'CLUSTERIP_ERR_CLOSED' });
   await t.throwsAsync(leaving.restart(), { code: 'CLUSTERIP_ERR_CLOSED' });
+});
+
+test('terminate() and scale() under concurrent GETs through a Mesh (default policy, drainDelayMs): no request fails', async (t) => {
+  const svc = await upstream(t, { name: 'busy', replicas: 3, drainDelayMs: 50 });
+  const mesh = meshFor(t, svc);
+  let done = 0;
+  const failures: string[] = [];
+  let changed!: () => void;
+  const halfway = new Promise<void>((resolve) => {
+    changed = resolve;
+  });
+  const worker = async () => {
+    for (let i = 0; i < 40; i++) {
+      try {
+        const res = await mesh.fetch('http://busy/');
+        if (res.status !== 200) failures.push(`status ${res.status}`);
+        await res.text();
+      } catch (error) {
+        failures.push(String((error as Error).cause ?? error));
+      }
+      if (++done === 60) changed();
+    }
+  };
+  const load = Promise.all(Array.from({ length: 8 }, worker));
+  await halfway;
+  const first = svc.pods[0]!;
+  await Promise.all([first.terminate(), svc.scale(3)]);
+  await load;
+  t.is(done, 320);
+  t.deepEqual(failures, []);
+  t.false(svc.pods.includes(first));
+  t.is(svc.pods.length, 3);
+});
+
+test('restart() racing crash(), terminate() or the upstream closing: the later call wins', async (t) => {
+  const svc = await upstream(t, { name: 'racy', replicas: 3 });
+  const [a, b, c] = svc.pods;
+  await Promise.all([a?.crash(), b?.crash(), c?.crash()]);
+
+  const restarting = a?.restart();
+  await a?.crash();
+  await restarting;
+  t.is(a?.state, 'crashed');
+  const refused = httpRequest({ host: a?.address, port: a?.port, path: '/' });
+  t.is(((await once(refused.end(), 'error')) as [NodeJS.ErrnoException])[0].code, 'ECONNREFUSED');
+
+  const restartingB = b?.restart();
+  await b?.terminate();
+  await restartingB;
+  t.is(b?.state, 'terminated');
+  t.is(b?.conditions, undefined);
+
+  const restartingC = c?.restart();
+  await svc.close();
+  await restartingC;
+  t.is(c?.state, 'terminated');
+  const gone = httpRequest({ host: c?.address, port: c?.port, path: '/' });
+  t.is(((await once(gone.end(), 'error')) as [NodeJS.ErrnoException])[0].code, 'ECONNREFUSED');
 });
 
 test('terminationGraceMs cuts a request that never ends', async (t) => {

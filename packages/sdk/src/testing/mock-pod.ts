@@ -74,14 +74,19 @@ export interface MockPod {
   setHandler(handler: MockHandler | undefined): void;
   /** Its readiness probe's result: not ready is listed with `ready` and `serving` false. Rejects once terminated. */
   setReady(ready: boolean): Promise<void>;
-  /** Stop listening and cut every connection; the endpoint stays listed as it was. */
+  /** Stop listening and destroy every connection; the endpoint stays listed as it was. */
   crash(): Promise<void>;
-  /** Listen again on the same port after `crash()`. Rejects once terminating or terminated. */
+  /**
+   * Listen again on the same port after `crash()`. Rejects once terminating or terminated; a `crash()`,
+   * `terminate()` or upstream `close()` made while it starts to listen wins.
+   */
   restart(): Promise<void>;
   /**
    * Delete the pod as Kubernetes does: listed as terminating (`serving` while ready), kept serving for
    * `drainDelayMs`, then it stops accepting, finishes its requests (cut after `terminationGraceMs`) and
-   * leaves the endpoints. Repeated calls return the same promise.
+   * leaves the endpoints. Requests a client queued on its connections before the listing reached it can
+   * meet the closing server, as in a cluster without a preStop sleep: set `drainDelayMs` to avoid that.
+   * Repeated calls return the same promise.
    */
   terminate(): Promise<void>;
 }
@@ -96,6 +101,9 @@ export interface MockPodHost {
 
 type Phase = 'running' | 'crashed' | 'terminating' | 'terminated';
 
+/** How the upstream kills a pod (not a method users can call on the pod a handler receives). */
+export const KILL: unique symbol = Symbol('kill');
+
 /** The server behind a {@link MockPod}; only the upstream creates and kills it. */
 export class MockPodServer implements MockPod {
   readonly name: string;
@@ -109,6 +117,12 @@ export class MockPodServer implements MockPod {
   #handler: MockHandler | undefined;
   #stopping = false;
   #killed = false;
+  /** Counts crash, terminate and kill: a restart that sees it change while listening gives way. */
+  #generation = 0;
+  /** Responses not finished yet. */
+  readonly #open = new Set<ServerResponse>();
+  /** A restart's listen, until it completes. */
+  #listening: Promise<void> | undefined;
   /** The latest `server.close()`, until it completes. */
   #closing: Promise<void> | undefined;
   #terminated: Promise<void> | undefined;
@@ -165,18 +179,22 @@ export class MockPodServer implements MockPod {
   }
 
   async crash(): Promise<void> {
+    this.#generation++;
     if (this.#phase === 'running') this.#phase = 'crashed';
-    if (this.#server.listening) {
-      await this.#close(0);
-    } else {
-      this.#server.closeAllConnections(); // already stopping (terminating): its grace period ends now
-      await this.#closing;
-    }
+    await this.#stopNow();
   }
 
   async restart(): Promise<void> {
     if (this.#phase === 'terminating' || this.#phase === 'terminated') throw new ClosedError(`mock pod ${this.name}`);
-    if (!this.#server.listening) await this.#listen(this.#port);
+    const generation = this.#generation;
+    if (!this.#server.listening) {
+      this.#listening ??= this.#listen(this.#port).finally(() => {
+        this.#listening = undefined;
+      });
+      await this.#listening;
+    }
+    // A crash, termination or kill while it started listening wins: that call closes the server again.
+    if (this.#generation !== generation) return;
     this.#phase = 'running';
   }
 
@@ -186,26 +204,39 @@ export class MockPodServer implements MockPod {
   }
 
   /** Cut everything now and leave the endpoints without publishing (the upstream is closing). */
-  async kill(): Promise<void> {
+  async [KILL](): Promise<void> {
+    this.#generation++;
     this.#killed = true;
     this.#phase = 'terminated';
     this.#wake?.();
-    if (this.#server.listening) await this.#close(0);
-    else await this.#closing;
+    await this.#stopNow();
   }
 
   async #terminate(): Promise<void> {
     if (this.#phase === 'terminated') return;
+    this.#generation++;
     this.#phase = 'terminating';
     await this.#host.publish();
     // kill() (the upstream closing) may end the pod at any of these steps; it then stays as kill() left it.
     if (this.#killed) return;
     await this.#sleep(this.#host.config.drainDelayMs);
     if (this.#killed) return;
+    await this.#listening?.catch(() => undefined);
     if (this.#server.listening) await this.#close(this.#host.config.terminationGraceMs);
     if (this.#killed) return;
     this.#phase = 'terminated';
     await this.#host.publish();
+  }
+
+  /** Stop listening and cut every connection, after a restart's pending listen if there is one. */
+  async #stopNow(): Promise<void> {
+    await this.#listening?.catch(() => undefined);
+    if (this.#server.listening) {
+      await this.#close(0);
+    } else {
+      this.#server.closeAllConnections(); // already stopping (terminating): its grace period ends now
+      await this.#closing;
+    }
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): void {
@@ -213,7 +244,9 @@ export class MockPodServer implements MockPod {
     this.#host.record({ pod: this.name, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     // A stopping server answers with `Connection: close`, and closes each connection its last answer freed.
     if (this.#stopping) res.setHeader('connection', 'close');
-    res.once('finish', () => {
+    this.#open.add(res);
+    res.once('close', () => {
+      this.#open.delete(res);
       if (this.#stopping) setImmediate(() => this.#server.closeIdleConnections());
     });
     const handler = this.#handler ?? this.#host.config.handler ?? echo;
@@ -251,6 +284,8 @@ export class MockPodServer implements MockPod {
   /** Stop accepting; connections still busy after `graceMs` are cut. Resolves once every connection is gone. */
   #close(graceMs: number): Promise<void> {
     this.#stopping = true;
+    // Answers not yet begun close their connection, so no client reuses one the server is about to drop.
+    for (const res of this.#open) if (!res.headersSent) res.setHeader('connection', 'close');
     const cut = () => this.#server.closeAllConnections();
     let timer: NodeJS.Timeout | undefined;
     this.#closing = new Promise<void>((resolve) => {
@@ -264,8 +299,8 @@ export class MockPodServer implements MockPod {
       cut();
     } else {
       this.#server.closeIdleConnections();
+      // Ref'd, unlike the SDK's own timers: terminate() awaits it, and a test awaiting nothing else must not exit.
       timer = setTimeout(cut, graceMs);
-      timer.unref();
       this.#wake = cut;
     }
     return this.#closing;
@@ -279,8 +314,7 @@ export class MockPodServer implements MockPod {
         this.#wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      timer.unref();
+      const timer = setTimeout(done, ms); // ref'd: terminate() awaits it (see #close)
       this.#wake = done;
     });
   }

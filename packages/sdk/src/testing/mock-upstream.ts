@@ -9,7 +9,7 @@ import {
   StaticSource,
 } from '@clusterip/resolver';
 import { integerIn } from '../internal/options.js';
-import { type MockPod, type MockPodHost, MockPodServer, type MockRequest } from './mock-pod.js';
+import { KILL, type MockPod, type MockPodHost, MockPodServer, type MockRequest } from './mock-pod.js';
 import {
   type MockUpstreamConfig,
   type MockUpstreamOptions,
@@ -55,7 +55,7 @@ export interface MockUpstream {
   /** True once `close()` was called. */
   readonly closed: boolean;
   /**
-   * Remove the Service from the source (or close the source, if it is the upstream's own), then cut every
+   * Remove the Service from the source (and close the source, if it is the upstream's own), then cut every
    * connection and stop every pod. Idempotent: the same promise.
    */
   close(): Promise<void>;
@@ -165,7 +165,7 @@ class Upstream implements MockUpstream, MockPodHost {
     );
     this.#pods.push(...started);
     if (this.#closing !== undefined) {
-      await Promise.all(started.map((p) => p.kill()));
+      await Promise.all(started.map((p) => p[KILL]()));
       throw new ClosedError(`mock upstream ${this.config.name}`);
     }
     await this.publish();
@@ -206,12 +206,10 @@ class Upstream implements MockUpstream, MockPodHost {
   }
 
   async #close(): Promise<void> {
-    if (this.#ownSource) {
-      await this.source.close();
-    } else {
-      this.source.delete(this.config.namespace, this.config.name);
-      await new Promise((resolve) => setImmediate(resolve)); // its watchers hear of it first (see publish)
-    }
-    await Promise.all(this.#pods.map((p) => p.kill()));
+    // Watchers (a Mesh still open) hear the Service is gone first (see publish), then an own source closes.
+    this.source.delete(this.config.namespace, this.config.name);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.#ownSource) await this.source.close();
+    await Promise.all(this.#pods.map((p) => p[KILL]()));
   }
 }
