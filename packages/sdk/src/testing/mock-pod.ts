@@ -115,8 +115,6 @@ export class MockPodServer implements MockPod {
   #readiness = true;
   #phase: Phase = 'running';
   #handler: MockHandler | undefined;
-  #stopping = false;
-  #killed = false;
   /** Counts crash, terminate and kill: a restart that sees it change while listening gives way. */
   #generation = 0;
   /** Responses not finished yet. */
@@ -181,7 +179,7 @@ export class MockPodServer implements MockPod {
   async crash(): Promise<void> {
     this.#generation++;
     if (this.#phase === 'running') this.#phase = 'crashed';
-    await this.#stopNow();
+    await this.#stop(0);
   }
 
   async restart(): Promise<void> {
@@ -206,10 +204,9 @@ export class MockPodServer implements MockPod {
   /** Cut everything now and leave the endpoints without publishing (the upstream is closing). */
   async [KILL](): Promise<void> {
     this.#generation++;
-    this.#killed = true;
     this.#phase = 'terminated';
     this.#wake?.();
-    await this.#stopNow();
+    await this.#stop(0);
   }
 
   async #terminate(): Promise<void> {
@@ -217,37 +214,45 @@ export class MockPodServer implements MockPod {
     this.#generation++;
     this.#phase = 'terminating';
     await this.#host.publish();
-    // kill() (the upstream closing) may end the pod at any of these steps; it then stays as kill() left it.
-    if (this.#killed) return;
+    // The upstream closing (KILL) may end the pod at any of these steps; it then stays as KILL left it.
+    if (this.#killed()) return;
     await this.#sleep(this.#host.config.drainDelayMs);
-    if (this.#killed) return;
-    await this.#listening?.catch(() => undefined);
-    if (this.#server.listening) await this.#close(this.#host.config.terminationGraceMs);
-    if (this.#killed) return;
+    if (this.#killed()) return;
+    await this.#stop(this.#host.config.terminationGraceMs);
+    if (this.#killed()) return;
     this.#phase = 'terminated';
     await this.#host.publish();
   }
 
-  /** Stop listening and cut every connection, after a restart's pending listen if there is one. */
-  async #stopNow(): Promise<void> {
+  /** Terminated by KILL while terminating (a method: `#phase` is narrowed to 'terminating' there). */
+  #killed(): boolean {
+    return this.#phase === 'terminated';
+  }
+
+  /**
+   * Stop listening, after a restart's pending listen if there is one, and cut what is still busy after
+   * `graceMs`. Already stopping: with 0 its grace period ends now; either way, wait for it.
+   */
+  async #stop(graceMs: number): Promise<void> {
     await this.#listening?.catch(() => undefined);
     if (this.#server.listening) {
-      await this.#close(0);
-    } else {
-      this.#server.closeAllConnections(); // already stopping (terminating): its grace period ends now
-      await this.#closing;
+      await this.#close(graceMs);
+      return;
     }
+    if (graceMs === 0) this.#server.closeAllConnections();
+    await this.#closing;
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): void {
     this.#requests++;
     this.#host.record({ pod: this.name, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
-    // A stopping server answers with `Connection: close`, and closes each connection its last answer freed.
-    if (this.#stopping) res.setHeader('connection', 'close');
+    // A stopping server (no longer listening) answers with `Connection: close`, and closes each connection
+    // its last answer freed.
+    if (!this.#server.listening) res.setHeader('connection', 'close');
     this.#open.add(res);
     res.once('close', () => {
       this.#open.delete(res);
-      if (this.#stopping) setImmediate(() => this.#server.closeIdleConnections());
+      if (!this.#server.listening) setImmediate(() => this.#server.closeIdleConnections());
     });
     const handler = this.#handler ?? this.#host.config.handler ?? echo;
     try {
@@ -275,7 +280,6 @@ export class MockPodServer implements MockPod {
       this.#server.once('error', reject);
       this.#server.listen(port, this.address, () => {
         this.#server.off('error', reject);
-        this.#stopping = false;
         resolve();
       });
     });
@@ -283,7 +287,6 @@ export class MockPodServer implements MockPod {
 
   /** Stop accepting; connections still busy after `graceMs` are cut. Resolves once every connection is gone. */
   #close(graceMs: number): Promise<void> {
-    this.#stopping = true;
     // Answers not yet begun close their connection, so no client reuses one the server is about to drop.
     for (const res of this.#open) if (!res.headersSent) res.setHeader('connection', 'close');
     const cut = () => this.#server.closeAllConnections();

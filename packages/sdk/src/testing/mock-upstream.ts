@@ -96,7 +96,8 @@ class Upstream implements MockUpstream, MockPodHost {
   readonly url: string;
   readonly requests: MockRequest[] = [];
   readonly #ownSource: boolean;
-  readonly #pods: MockPodServer[] = [];
+  /** Every pod not yet seen terminated by `publish()`. */
+  #pods: MockPodServer[] = [];
   #created = 0;
   #scaling: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -133,18 +134,11 @@ class Upstream implements MockUpstream, MockPodHost {
     this.requests.push(request);
   }
 
-  scale(replicas: number): Promise<void> {
+  async scale(replicas: number): Promise<void> {
     if (replicas === undefined) {
-      return Promise.reject(
-        new InvalidArgumentError('replicas', 'replicas must be an integer from 0 to 100, got undefined'),
-      );
+      throw new InvalidArgumentError('replicas', 'replicas must be an integer from 0 to 100, got undefined');
     }
-    let target: number;
-    try {
-      target = integerIn('replicas', replicas, 0, 100, 0);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const target = integerIn('replicas', replicas, 0, 100, 0);
     // One scale at a time: each counts the pods the previous one left.
     const next = this.#scaling.then(() => this.#scale(target));
     this.#scaling = next.catch(() => undefined);
@@ -174,17 +168,15 @@ class Upstream implements MockUpstream, MockPodHost {
   publish(): Promise<void> {
     if (this.#closing !== undefined) return Promise.resolve();
     const { name, namespace, port, portName, spec } = this.config;
-    const endpoints: StaticEndpoint[] = [];
-    for (const pod of this.#pods) {
-      const conditions = pod.conditions;
-      if (conditions === undefined) continue;
-      endpoints.push({
+    this.#pods = this.#pods.filter((p) => p.conditions !== undefined); // terminated pods leave for good
+    const endpoints = this.#pods.map(
+      (pod): StaticEndpoint => ({
         address: pod.address,
         ports: { [portName]: pod.port },
-        conditions,
+        conditions: pod.conditions!,
         targetRef: { kind: 'Pod', name: pod.name, namespace },
-      });
-    }
+      }),
+    );
     this.source.set({
       namespace,
       name,
