@@ -16,6 +16,7 @@ import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
 import { createFakeCluster, type FakeCluster } from '../helpers/fake-cluster.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
 
 /** What a pod answers: who it is, the HTTP version, the authority it was asked for, the TLS server name. */
 interface Reply {
@@ -344,4 +345,43 @@ test('h2c pods that close a connection with GOAWAY: requests it refused go to an
     'and none twice',
   );
   t.true(refused >= 6, `the pods refused ${refused} streams, three or more each`);
+});
+
+test('h2c: a pod gone silent under a request (node lost, partition) is found by an unanswered PING; the GET goes to another pod before its headers timeout', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('silent', 80, 'kubernetes.io/h2c'));
+  await startPod(t, cluster, 'silent', 'silent-1', '127.0.238.71', createH2cServer);
+  // silent-2 takes requests and never answers; the relay in front of it then carries nothing either way.
+  const mute = createH2cServer();
+  let taken = 0;
+  const relayed: { silence(): void }[] = [];
+  mute.on('stream', (stream: ServerHttp2Stream) => {
+    taken++;
+    stream.on('error', () => {});
+    for (const relay of relayed) relay.silence();
+  });
+  mute.listen(0, '127.0.238.72');
+  await once(mute, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => mute.close(() => resolve())));
+  const relay = await startTcpRelay(t, '127.0.238.73', {
+    host: '127.0.238.72',
+    port: (mute.address() as AddressInfo).port,
+  });
+  relayed.push(relay);
+  cluster.addPod({ name: 'silent-2', ip: relay.host, labels: { app: 'silent' }, ports: { http: relay.port } });
+  await cluster.resolver.resolve('silent:80').then((s) => t.is(s.endpoints.length, 2));
+  const mesh = new Mesh({
+    resolver: cluster.resolver,
+    policy: 'round-robin',
+    timeouts: { headersMs: 60_000, connectMs: 200 },
+    pool: { pingIntervalMs: 50, pingTimeoutMs: 100 },
+  });
+  t.teardown(() => mesh.destroy());
+  // Round robin over two pods: one of the two goes to silent-2 first.
+  const replies = await concurrently(mesh, 'http://silent/', 2);
+  t.deepEqual(
+    replies.map((r) => r.pod),
+    ['silent-1', 'silent-1'],
+  );
+  t.is(taken, 1);
 });

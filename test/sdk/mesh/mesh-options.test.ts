@@ -19,6 +19,8 @@ const bad: [string, unknown, string][] = [
   ['pool', { pool: { connections: 0 } }, 'pool.connections'],
   ['allowH2', { pool: { allowH2: 'yes' } }, 'pool.allowH2'],
   ['maxConcurrentStreams', { pool: { maxConcurrentStreams: 0 } }, 'pool.maxConcurrentStreams'],
+  ['pingIntervalMs', { pool: { pingIntervalMs: -1 } }, 'pool.pingIntervalMs'],
+  ['pingTimeoutMs', { pool: { pingTimeoutMs: 0 } }, 'pool.pingTimeoutMs'],
   ['serviceProxyName', { serviceProxyName: 'not a label' }, 'serviceProxyName'],
   ['servername', { connect: { servername: 'x' } }, 'connect.servername'],
   ['service key', { services: { web: {} } }, 'services["web"]'],

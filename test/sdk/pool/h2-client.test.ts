@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { H2Client } from '@clusterip/sdk/internal/pool/h2-client.js';
 import test, { type ExecutionContext } from 'ava';
 import { buildConnector, Client, type Dispatcher, Pool, request } from 'undici';
+import { startTcpRelay } from '../../helpers/tcp-relay.js';
 
 /** An h2c server on `host`; `onStream` answers (or holds) each stream. Closed at teardown. */
 async function h2Server(
@@ -44,7 +45,14 @@ async function h2Server(
 function h2Pool(
   t: ExecutionContext,
   origin: string,
-  extra: { streams?: number; headersTimeoutMs?: number; connectTimeoutMs?: number; keepAliveTimeoutMs?: number } = {},
+  extra: {
+    streams?: number;
+    headersTimeoutMs?: number;
+    connectTimeoutMs?: number;
+    keepAliveTimeoutMs?: number;
+    pingIntervalMs?: number;
+    pingTimeoutMs?: number;
+  } = {},
 ) {
   const pool = new Pool(origin, {
     connect: { timeout: 1000 },
@@ -54,6 +62,8 @@ function h2Pool(
         maxConcurrentStreams: extra.streams ?? 100,
         keepAliveTimeoutMs: extra.keepAliveTimeoutMs ?? 4000,
         ...(extra.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: extra.connectTimeoutMs }),
+        ...(extra.pingIntervalMs === undefined ? {} : { pingIntervalMs: extra.pingIntervalMs }),
+        ...(extra.pingTimeoutMs === undefined ? {} : { pingTimeoutMs: extra.pingTimeoutMs }),
         headersTimeoutMs: extra.headersTimeoutMs ?? 10_000,
         bodyTimeoutMs: 10_000,
         http1: (connect) => new Client(o, { connect }),
@@ -400,6 +410,46 @@ test('a connection closed for idleness is not used again: the next request opens
   if (!sessions[0]!.closed) await once(sessions[0]!, 'close'); // the client closed it after 20 ms idle
   t.is(await (await request(origin, { dispatcher: pool })).body.text(), 'ok');
   t.is(sessions.length, 2);
+});
+
+test('a peer gone silent under a request in flight: an unanswered PING ends the connection before the headers timeout, and it is not used again', async (t) => {
+  const { server, origin } = await h2Server(t, '127.0.242.20', () => {}); // never answers
+  const port = Number(new URL(origin).port);
+  const relay = await startTcpRelay(t, '127.0.242.21', { host: '127.0.242.20', port });
+  const via = `http://127.0.242.21:${relay.port}`;
+  const pool = h2Pool(t, via, {
+    headersTimeoutMs: 30_000,
+    connectTimeoutMs: 200,
+    pingIntervalMs: 50,
+    pingTimeoutMs: 100,
+  });
+  const first = request(via, { dispatcher: pool });
+  await nextStream(server);
+  relay.silence();
+  const error = await t.throwsAsync(first);
+  t.is((error as { code?: string }).code, 'UND_ERR_SOCKET');
+  t.is(error!.message, `127.0.242.21:${relay.port}: HTTP/2 PING unanswered after 100 ms`);
+  // The next request opens a new connection (which the silent relay accepts and starves).
+  t.is(relay.accepted, 1);
+  await t.throwsAsync(request(via, { dispatcher: pool }), { code: 'CLUSTERIP_ERR_HTTP2_CONNECT' });
+  t.is(relay.accepted, 2);
+});
+
+test('a slow but live peer answers the PING and its response arrives; pingIntervalMs 0 sends none', async (t) => {
+  let pings = 0;
+  const { server, origin } = await h2Server(t, '127.0.242.22', (stream) => {
+    // Answer once the client has pinged: it was silent with a request in flight.
+    stream.session!.once('ping', () => respond(stream, 'late'));
+  });
+  server.on('session', (session) => session.on('ping', () => pings++));
+  const pool = h2Pool(t, origin, { headersTimeoutMs: 10_000, pingIntervalMs: 20, pingTimeoutMs: 5000 });
+  t.is(await (await request(origin, { dispatcher: pool })).body.text(), 'late');
+  t.true(pings >= 1);
+
+  pings = 0;
+  const quiet = h2Pool(t, origin, { headersTimeoutMs: 300, pingIntervalMs: 0 });
+  await t.throwsAsync(request(origin, { dispatcher: quiet }), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+  t.is(pings, 0);
 });
 
 test.serial(

@@ -90,6 +90,17 @@ export interface MeshPoolOptions {
   /** Concurrent requests on one HTTP/2 connection (h2 or h2c), before another is opened. Default 100. */
   readonly maxConcurrentStreams?: number;
   /**
+   * An HTTP/2 connection with requests in flight that received nothing for about this long sends a PING
+   * (client-go's `ReadIdleTimeout`, grpc's keepalive); idle connections send none. 0 disables. Default 10000.
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * A PING unanswered for this long ends its connection: a pod gone without a word (node lost, network
+   * partition) fails the requests on it now (`UND_ERR_SOCKET`, retried for idempotent requests), not at
+   * their timeouts, and new requests stop going onto it. Default 5000.
+   */
+  readonly pingTimeoutMs?: number;
+  /**
    * Builds the dispatcher of one endpoint (undici's `factory`, as in `Agent` and `BalancedPool`), given
    * the endpoint's origin (`http://10.0.0.7:8080`) and the pool options derived from this Mesh's settings.
    * Default `new Pool(origin, options)`. Use it to wrap each endpoint's pool, e.g.
@@ -268,6 +279,8 @@ export interface MeshConfig {
     readonly pipelining: number;
     readonly allowH2: boolean;
     readonly maxConcurrentStreams: number;
+    readonly pingIntervalMs: number;
+    readonly pingTimeoutMs: number;
     readonly factory: ((origin: string, options: Pool.Options) => Dispatcher) | undefined;
   };
   readonly connect: Readonly<Record<string, unknown>> | undefined;
@@ -369,6 +382,8 @@ export function configureMesh(options: MeshOptions): MeshConfig {
     'pipelining',
     'allowH2',
     'maxConcurrentStreams',
+    'pingIntervalMs',
+    'pingTimeoutMs',
     'factory',
   ]);
   if (p.allowH2 !== undefined && typeof p.allowH2 !== 'boolean') {
@@ -404,6 +419,8 @@ export function configureMesh(options: MeshOptions): MeshConfig {
       pipelining: integerIn('pool.pipelining', p.pipelining, 1, 128, 1),
       allowH2: p.allowH2 === true,
       maxConcurrentStreams: integerIn('pool.maxConcurrentStreams', p.maxConcurrentStreams, 1, 10_000, 100),
+      pingIntervalMs: integerIn('pool.pingIntervalMs', p.pingIntervalMs, 0, HOUR_MS, 10_000),
+      pingTimeoutMs: integerIn('pool.pingTimeoutMs', p.pingTimeoutMs, 1, HOUR_MS, 5000),
       factory: functionOr<MeshConfig['pool']['factory']>('pool.factory', p.factory, undefined),
     }),
     connect,

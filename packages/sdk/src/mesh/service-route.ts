@@ -319,6 +319,8 @@ export class ServiceRoute implements HttpRoute {
       connect: host.config.connect,
       allowH2: p.allowH2,
       maxConcurrentStreams: p.maxConcurrentStreams,
+      pingIntervalMs: p.pingIntervalMs,
+      pingTimeoutMs: p.pingTimeoutMs,
       ...(p.factory === undefined ? {} : { factory: p.factory }),
     });
   }

@@ -20,6 +20,10 @@ export interface EndpointPoolOptions {
   readonly allowH2?: boolean;
   /** Concurrent requests on one HTTP/2 connection. Default 100. */
   readonly maxConcurrentStreams?: number;
+  /** HTTP/2 health check: PING a silent connection with requests in flight after this long (0: never). Default 10000. */
+  readonly pingIntervalMs?: number;
+  /** HTTP/2 health check: end the connection when the PING is unanswered this long. Default 5000. */
+  readonly pingTimeoutMs?: number;
   /** Builds a pool; default `new Pool(origin, options)`. */
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;
 }
@@ -225,6 +229,8 @@ function h2Clients(o: EndpointPoolOptions, streams: number) {
       connectTimeoutMs: o.connectTimeoutMs,
       headersTimeoutMs: o.headersTimeoutMs,
       bodyTimeoutMs: o.bodyTimeoutMs,
+      ...(o.pingIntervalMs === undefined ? {} : { pingIntervalMs: o.pingIntervalMs }),
+      ...(o.pingTimeoutMs === undefined ? {} : { pingTimeoutMs: o.pingTimeoutMs }),
       http1,
     });
   };

@@ -48,6 +48,17 @@ export interface H2ClientOptions {
   /** Default time between body chunks; 0 disables. */
   readonly bodyTimeoutMs: number;
   /**
+   * A connection with requests in flight that received nothing for about this long (one to two times it)
+   * sends a PING; 0 disables. Default 10000. Idle connections send none: they close after
+   * `keepAliveTimeoutMs`.
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * A PING not answered within this long ends its connection: the requests on it fail with undici's
+   * `SocketError` (`UND_ERR_SOCKET`), those not yet sent with `StreamRefusedError`. Default 5000.
+   */
+  readonly pingTimeoutMs?: number;
+  /**
    * For a TLS connection whose ALPN answered other than `h2`: an HTTP/1.1 dispatcher using `connect`
    * (handed this first socket, then the connector). Every request of this client goes to it from then on.
    */
@@ -70,6 +81,12 @@ interface Connection {
   /** Set by GOAWAY: streams above it were not processed. */
   lastStreamId: number | undefined;
   error: Error | undefined;
+  /** The health check: every `pingIntervalMs`, while the connection lives. */
+  health: NodeJS.Timeout | undefined;
+  /** The socket's `bytesRead` at the last health check. */
+  read: number;
+  /** The deadline of the PING in flight. */
+  ping: NodeJS.Timeout | undefined;
 }
 
 /** One request, from dispatch to its last handler call. */
@@ -365,7 +382,14 @@ export class H2Client extends Dispatcher {
       ready: false,
       lastStreamId: undefined,
       error: undefined,
+      health: undefined,
+      read: 0,
+      ping: undefined,
     };
+    const pingIntervalMs = this.#options.pingIntervalMs ?? 10_000;
+    if (pingIntervalMs > 0) {
+      connection.health = setInterval(() => this.#check(connection, socket), pingIntervalMs).unref();
+    }
     this.#connections.add(connection);
     this.#current = connection;
     session.once('connect', () => {
@@ -397,6 +421,8 @@ export class H2Client extends Dispatcher {
       // The stream concerned ends with an error of its own.
     });
     session.once('close', () => {
+      clearInterval(connection.health);
+      clearTimeout(connection.ping);
       const never = !connection.ready;
       this.#retire(connection);
       this.#connections.delete(connection);
@@ -418,6 +444,37 @@ export class H2Client extends Dispatcher {
     session.setTimeout(this.#options.connectTimeoutMs ?? 5000);
     if (this.#queue.length === 0) session.unref();
     this.#resume();
+  }
+
+  /**
+   * The health check (Go's `ReadIdleTimeout`, grpc's keepalive): requests are in flight and `socket` read
+   * nothing since the last check, so the peer may be gone without a word (its node lost, a network
+   * partition). A PING tells; unanswered, the connection ends, so its requests fail now rather than at
+   * their timeouts and new ones stop piling onto it. While bytes arrive, or with nothing in flight, no PING.
+   */
+  #check(connection: Connection, socket: Socket): void {
+    const read = socket.bytesRead;
+    const silent = read === connection.read;
+    connection.read = read;
+    if (!silent || !connection.ready || connection.requests.size === 0 || connection.ping !== undefined) return;
+    const session = connection.session;
+    const timeoutMs = this.#options.pingTimeoutMs ?? 5000;
+    let sent = false;
+    try {
+      sent = session.ping(() => {
+        // Acknowledged, or cancelled because the session closed: either way the deadline is moot.
+        clearTimeout(connection.ping);
+        connection.ping = undefined;
+      });
+    } catch {
+      // The session is closing: its own end settles the requests.
+    }
+    if (!sent) return;
+    connection.ping = setTimeout(() => {
+      connection.ping = undefined;
+      this.#retire(connection);
+      session.destroy(new errors.SocketError(`${this.#endpoint}: HTTP/2 PING unanswered after ${timeoutMs} ms`));
+    }, timeoutMs).unref();
   }
 
   /** An undici client event, as a Pool listens for it: the origin, this client, and the error if any. */

@@ -1,0 +1,73 @@
+// A TCP relay on loopback that can go silent: what a pod looks like when its node is lost or the network
+// partitions (no FIN, no RST, no answer), which a server on loopback cannot show by itself.
+
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import type { ExecutionContext } from 'ava';
+
+/** A relay to one target; `silence()` makes every connection through it, old and new, carry nothing. */
+export interface TcpRelay {
+  readonly host: string;
+  readonly port: number;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** From now on nothing crosses in either direction; connections stay open; new ones are accepted and get nothing. */
+  silence(): void;
+}
+
+/** Start a relay on `host` (any port) to `target`; closed, with every socket, at teardown. */
+export async function startTcpRelay(
+  t: ExecutionContext,
+  host: string,
+  target: { host: string; port: number },
+): Promise<TcpRelay> {
+  const sockets = new Set<Socket>();
+  let silent = false;
+  let accepted = 0;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  };
+  const server = createServer((client) => {
+    accepted++;
+    track(client);
+    if (silent) {
+      client.pause();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      // Written by hand rather than piped: a silenced relay must drop bytes, not buffer them for later.
+      from.on('data', (chunk: Buffer) => {
+        if (!silent) to.write(chunk);
+      });
+      from.on('close', () => {
+        if (!silent) to.destroy();
+      });
+    }
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return {
+    host,
+    port: (server.address() as AddressInfo).port,
+    get accepted() {
+      return accepted;
+    },
+    silence() {
+      silent = true;
+    },
+  };
+}
