@@ -19,7 +19,7 @@ export interface MeshDispatcherOwner {
 }
 
 interface Scheduled {
-  readonly timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   readonly cancel: () => void;
 }
 
@@ -73,26 +73,24 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
     return this.#dispatch(options, handler);
   }
 
-  /** @internal CallHost: a retry timer, cancelled when the mesh closes. */
-  schedule(ms: number, fn: () => void, cancel: () => void): void {
-    if (ms <= 0) {
-      // A retry on another endpoint after a refused connection: next tick, no timer.
-      const entry: Scheduled = { timer: undefined as unknown as NodeJS.Timeout, cancel };
-      this.#timers.add(entry);
-      setImmediate(() => {
-        if (!this.#timers.delete(entry)) return;
-        fn();
-      });
-      return;
-    }
-    const entry: Scheduled = {
-      timer: setTimeout(() => {
-        this.#timers.delete(entry);
-        fn();
-      }, ms).unref(),
-      cancel,
-    };
+  /**
+   * @internal CallHost: a retry timer, cancelled when the mesh closes. Not unref'd: it belongs to a request
+   * in flight, which keeps the process alive until it settles, as undici's sockets do.
+   */
+  schedule(ms: number, fn: () => void, cancel: () => void): () => void {
+    const entry: Scheduled = { timer: undefined, cancel };
     this.#timers.add(entry);
+    const run = () => {
+      if (!this.#timers.delete(entry)) return;
+      fn();
+    };
+    // A retry on another endpoint after a refused connection: next turn, no timer.
+    if (ms <= 0) setImmediate(run);
+    else entry.timer = setTimeout(run, ms);
+    return () => {
+      this.#timers.delete(entry);
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+    };
   }
 
   /** @internal Stop retry timers (their calls fail with reason `closed`) and close the pass-through Agent. */

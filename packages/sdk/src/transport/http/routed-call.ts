@@ -49,8 +49,11 @@ export interface CallHost {
   readonly now: () => number;
   readonly random: () => number;
   readonly closed: boolean;
-  /** Run `fn` after `ms` (unref'd), unless the host closes first: then `cancel` runs instead. */
-  schedule(ms: number, fn: () => void, cancel: () => void): void;
+  /**
+   * Run `fn` after `ms`, unless the host closes first: then `cancel` runs instead. The timer keeps the
+   * process alive, as the request it belongs to does; the returned function drops it (neither runs).
+   */
+  schedule(ms: number, fn: () => void, cancel: () => void): () => void;
 }
 
 /**
@@ -238,6 +241,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #headersSent = false;
   #finished = false;
   #waiting = false;
+  /** Drops the timer of the wait for the next attempt. */
+  #stopWaiting: (() => void) | undefined;
   #aborted = false;
   #paused = false;
   #reason: Error | null = null;
@@ -415,7 +420,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#reason = error;
     const abort = this.#abortAttempt;
     if (abort !== undefined) abort(error);
-    else if (this.#waiting) this.#fail(error);
+    else if (this.#waiting) {
+      this.#stopWaiting?.();
+      this.#fail(error);
+    }
     // Else an attempt is dispatched but not connected yet: it is aborted when it connects.
   }
 
@@ -435,6 +443,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
 
   #attempt(now: number = this.#host.now()): void {
     this.#waiting = false;
+    this.#stopWaiting = undefined;
     if (this.#finished) return;
     if (this.#aborted) {
       this.#fail(this.#reason ?? new Error('aborted'));
@@ -777,7 +786,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       this.#giveUp('closed', '', undefined);
       return;
     }
-    this.#host.schedule(
+    this.#stopWaiting = this.#host.schedule(
       ms,
       () => this.#attempt(this.#host.now()),
       () => this.#giveUp('closed', '', undefined),
