@@ -88,6 +88,16 @@ test('a Retry-After that would end after the headers timeout returns the 503 (no
   t.is(again.requests, 1);
 });
 
+test('headersTimeout 0 (no timeout, as in undici) does not stop a Retry-After retry', async (t) => {
+  const pod = await busyOnce(t, '127.0.76.15', '0');
+  const mesh = new Mesh({ source: shopSource({ web: [pod] }), context });
+  t.teardown(() => mesh.close());
+  const res = await request('http://web/', { dispatcher: mesh.dispatcher, headersTimeout: 0 });
+  t.is(res.statusCode, 200);
+  t.is(await res.body.text(), 'ok');
+  t.is(pod.requests, 2);
+});
+
 test('retry.retryAfterMaxMs is validated', (t) => {
   const error = t.throws(() => new Mesh({ source: new StaticSource([]), retry: { retryAfterMaxMs: -1 } }));
   t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');

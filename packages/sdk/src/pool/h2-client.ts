@@ -530,7 +530,12 @@ export class H2Client extends Dispatcher {
     connection.requests.add(request);
     if (connection.requests.size === 1) connection.session.ref();
     this.#watch(connection, request, stream, opts);
-    if (body != null) writeBody(stream, body, (error) => this.#abort(request, error));
+    if (body != null) {
+      const declared = headers['content-length'];
+      writeBody(stream, body, declared === undefined ? undefined : Number(declared), (error) =>
+        this.#abort(request, error),
+      );
+    }
   }
 
   #watch(
@@ -709,8 +714,12 @@ function requestHead(
     body = body.stream();
   }
   if (body instanceof Uint8Array) {
-    if (headers['content-length'] === undefined) headers['content-length'] = String(body.byteLength);
+    const declared = headers['content-length'];
+    if (declared === undefined) headers['content-length'] = String(body.byteLength);
+    else if (Number(declared) !== body.byteLength) throw new errors.RequestContentLengthMismatchError();
     if (body.byteLength === 0) body = null;
+  } else if (body == null && headers['content-length'] !== undefined && Number(headers['content-length']) !== 0) {
+    throw new errors.RequestContentLengthMismatchError();
   }
   return [headers, body];
 }
@@ -754,7 +763,12 @@ function writable(stream: ClientHttp2Stream): Promise<void> {
  * Send `body` on `stream` and end it: a Buffer at once, an (async) iterable with backpressure. Should the
  * stream close first (abort, reset, timeout), the source is released (`return()`: a Readable is destroyed).
  */
-function writeBody(stream: ClientHttp2Stream, body: unknown, onError: (error: Error) => void): void {
+function writeBody(
+  stream: ClientHttp2Stream,
+  body: unknown,
+  length: number | undefined,
+  onError: (error: Error) => void,
+): void {
   if (body instanceof Uint8Array) {
     stream.end(body);
     return;
@@ -776,19 +790,24 @@ function writeBody(stream: ClientHttp2Stream, body: unknown, onError: (error: Er
   };
   stream.once('close', release);
   (async () => {
+    let sent = 0;
     for (;;) {
       const next = await iterator.next();
       if (next.done === true || ended) break;
       const chunk = next.value;
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+      sent += bytes.byteLength;
+      // As undici's HTTP/1.1 writer: more than the declared content-length is the caller's mistake.
+      if (length !== undefined && sent > length) throw new errors.RequestContentLengthMismatchError();
       if (!stream.write(bytes)) await writable(stream);
     }
+    if (!ended && length !== undefined && sent !== length) throw new errors.RequestContentLengthMismatchError();
     ended = true;
     stream.off('close', release);
     if (!stream.destroyed && !stream.closed) stream.end();
   })().catch((error: unknown) => {
-    ended = true;
     stream.off('close', release);
+    release(); // the source, when the error is ours (a content-length mismatch)
     onError(error instanceof Error ? error : new Error(String(error)));
   });
 }

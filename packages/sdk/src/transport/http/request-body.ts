@@ -14,19 +14,28 @@ export function isReplayableBody(body: unknown): boolean {
  * undici has started reading it. A request that failed before its body was touched (connect refused)
  * may be sent elsewhere with the same body; once reading began, it cannot be replayed.
  *
+ * The body's own failure (a file that does not exist, an upstream request that was cut) goes to
+ * `onError`, whenever it happens: a Node stream's `'error'` from the start (undici listens to a stream
+ * body from its dispatch, but it sees this wrapper, an iterable, so the mesh listens instead; without a
+ * listener that event ends the process), and what reading it throws.
+ *
  * @example
  * ```ts
- * const tracked = new TrackedBody(readable)
+ * const tracked = new TrackedBody(readable, (error) => call.abort(error))
  * pool.dispatch({ ...opts, body: tracked }, handler)
  * if (!tracked.started) retryWith(tracked)
  * ```
  */
 export class TrackedBody implements AsyncIterable<unknown> {
   readonly source: unknown;
+  readonly #onError: (error: Error) => void;
   #started = false;
 
-  constructor(source: unknown) {
+  constructor(source: unknown, onError: (error: Error) => void) {
     this.source = source;
+    this.#onError = onError;
+    const emitter = source as { on?: unknown };
+    if (typeof emitter.on === 'function') (source as NodeJS.EventEmitter).on('error', onError);
   }
 
   /** True once undici began iterating the body. */
@@ -36,7 +45,17 @@ export class TrackedBody implements AsyncIterable<unknown> {
 
   [Symbol.asyncIterator](): AsyncIterator<unknown> {
     this.#started = true;
-    return (this.source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const iterator = (this.source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const onError = this.#onError;
+    return {
+      next: (...args: [] | [unknown]) =>
+        iterator.next(...args).catch((error: unknown) => {
+          onError(error instanceof Error ? error : new Error(String(error)));
+          throw error;
+        }),
+      return: (value?: unknown) =>
+        iterator.return === undefined ? Promise.resolve({ done: true, value }) : iterator.return(value),
+    };
   }
 
   /** Release the source after the request failed for good (undici would have destroyed it). */

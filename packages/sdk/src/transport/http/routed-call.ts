@@ -244,6 +244,11 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   /** Drops the timer of the wait for the next attempt. */
   #stopWaiting: (() => void) | undefined;
   #aborted = false;
+  /**
+   * What failed the call on the caller's side (its body, or its handler threw): the endpoint and the
+   * Service are not to blame, and the caller gets this error as it is.
+   */
+  #callerFault: Error | undefined;
   #paused = false;
   #reason: Error | null = null;
   /** Telemetry, only while `clusterip:http:*` has subscribers at start: the request, its open attempt. */
@@ -289,7 +294,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#replayBody = clusterip?.replayBody;
     // The body every attempt sends: a stream is tracked (has it started?) and replaced by a fresh one for a retry.
     const body = this.body;
-    this.body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body) : body;
+    this.body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body, this.#bodyFailed) : body;
     // The TLS server name is the URL host (not an IP literal). Given for http too: undici would otherwise
     // derive it from the host header on every request (an isIP() test); plain-http pools ignore it.
     if (origin.servername !== undefined) this.servername = origin.servername;
@@ -410,6 +415,20 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   /** @internal For the new-API controller. */
   get rawTrailers(): RawHeaders {
     return this.#rawTrailers;
+  }
+
+  /** The request body failed (its stream errored, reading it threw): the call fails with that error. */
+  readonly #bodyFailed = (error: Error): void => {
+    if (this.#finished) return;
+    this.#callerFault ??= error;
+    this.abort(error);
+  };
+
+  /** The caller's handler threw `error` from a response callback: it ends the call, as in undici. */
+  #handlerThrew(error: unknown): Error {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.#callerFault ??= e;
+    return e;
   }
 
   /** @internal The caller aborts: the running attempt, or the wait for the next one. */
@@ -615,19 +634,28 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
 
   #deliverHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
     this.#resumeAttempt = resume;
-    const legacy = this.#legacy;
-    if (legacy !== undefined) return legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false;
-    this.#rawHeaders = rawHeaders;
-    this.#handler!.onResponseStart?.(this.#controller!, statusCode, parse(rawHeaders), statusText);
+    // A throw goes back to the pool, which aborts the attempt with it (see attemptError).
+    try {
+      const legacy = this.#legacy;
+      if (legacy !== undefined) return legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false;
+      this.#rawHeaders = rawHeaders;
+      this.#handler!.onResponseStart?.(this.#controller!, statusCode, parse(rawHeaders), statusText);
+    } catch (error) {
+      throw this.#handlerThrew(error);
+    }
     return !this.#paused;
   }
 
   /** @internal */
   attemptData(attempt: LegacyDispatchHandler, chunk: Buffer): boolean {
     if (attempt !== this.#live || this.#finished || this.#discard) return true;
-    const legacy = this.#legacy;
-    if (legacy !== undefined) return legacy.onData?.(chunk) !== false;
-    this.#handler!.onResponseData?.(this.#controller!, chunk);
+    try {
+      const legacy = this.#legacy;
+      if (legacy !== undefined) return legacy.onData?.(chunk) !== false;
+      this.#handler!.onResponseData?.(this.#controller!, chunk);
+    } catch (error) {
+      throw this.#handlerThrew(error);
+    }
     return !this.#paused;
   }
 
@@ -647,10 +675,22 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     }
     this.#end();
     const legacy = this.#legacy;
-    if (legacy !== undefined) legacy.onComplete?.(rawTrailers);
-    else {
-      this.#rawTrailers = rawTrailers;
-      this.#handler!.onResponseEnd?.(this.#controller!, parse(rawTrailers));
+    try {
+      if (legacy !== undefined) legacy.onComplete?.(rawTrailers);
+      else {
+        this.#rawTrailers = rawTrailers;
+        this.#handler!.onResponseEnd?.(this.#controller!, parse(rawTrailers));
+      }
+    } catch (error) {
+      // As undici's Request does: a handler that throws at the end (undici's retry interceptor with
+      // throwOnError, on a 5xx) gets that error through its onError; the response itself went fine.
+      const e = this.#handlerThrew(error);
+      try {
+        if (legacy !== undefined) legacy.onError?.(e);
+        else this.#handler!.onResponseError?.(this.#controller!, e);
+      } catch {
+        // Its onError threw too: nothing above to report it to.
+      }
     }
     this.#release();
   }
@@ -700,9 +740,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#abortAttempt = undefined;
     this.#leaveUnsent();
     const code = errorCode(error);
-    if (this.#aborted || (code !== undefined && CALLER_ERRORS.has(code))) {
+    const fault = this.#callerFault;
+    if (fault !== undefined || this.#aborted || (code !== undefined && CALLER_ERRORS.has(code))) {
       this.#report({ type: 'cancelled' });
-      this.#fail(error);
+      this.#fail(fault ?? error);
       return;
     }
     this.#report({ type: 'error', error });
@@ -735,7 +776,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
         // The server said when to come back: not sooner, and not at all when that is later than we
         // may wait (the cap, or the request's headers timeout counted from its first attempt).
         if (after > retry.retryAfterMaxMs) return false;
-        if (this.#host.now() - this.#firstStartedAt + after >= this.#headersTimeoutMs) return false;
+        const limitMs = this.#headersTimeoutMs;
+        if (limitMs > 0 && this.#host.now() - this.#firstStartedAt + after >= limitMs) return false;
         delayMs = after;
       }
     }
@@ -780,7 +822,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const body = this.body;
     if (body instanceof TrackedBody && body.started && this.#replayBody !== undefined) {
       const fresh = this.#replayBody();
-      this.body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh);
+      this.body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh, this.#bodyFailed);
     }
     if (this.#host.closed) {
       this.#giveUp('closed', '', undefined);
@@ -813,7 +855,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#end(error, 0);
     if (this.#verdict !== undefined) {
       // Aborted by its caller, or cut off as the mesh closes: says nothing about the Service.
-      this.#settle(this.#aborted || this.#host.closed ? 'ignore' : (circuitFailure(error) ?? 'ignore'));
+      const ignore = this.#aborted || this.#host.closed || this.#callerFault !== undefined;
+      this.#settle(ignore ? 'ignore' : (circuitFailure(error) ?? 'ignore'));
     }
     const body = this.body;
     if (body instanceof TrackedBody) body.discard(error);
