@@ -578,7 +578,13 @@ export class H2Client extends Dispatcher {
       request.trailers = rawHeaders(trailers);
     });
     stream.on('end', () => {
-      if (request.done || !request.responded) return;
+      if (request.done) return;
+      if (!request.responded) {
+        // Reset (NO_ERROR, say) before any response. With a request body still unsent Node never closes
+        // such a stream, nor times it out: close it, and 'close' below fails the request by its code.
+        stream.destroy();
+        return;
+      }
       request.done = true;
       request.diag?.completedWith(request.trailers ?? []);
       try {
@@ -586,6 +592,9 @@ export class H2Client extends Dispatcher {
       } catch {
         // The caller's handler threw after its response ended: nothing left to report it to.
       }
+      // The response is complete and the server did not read the whole body (a 413, say): the rest is of
+      // no use (Go's transport stops too), and waiting for window to send it would hold the stream open.
+      if (!stream.writableFinished && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
     });
     stream.on('error', (error: Error) => {
       request.error = error;
