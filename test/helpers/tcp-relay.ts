@@ -11,6 +11,8 @@ export interface TcpRelay {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Resolves once `n` connections have been accepted. */
+  accepting(n: number): Promise<void>;
   /** From now on nothing crosses in either direction; connections stay open; new ones are accepted and get nothing. */
   silence(): void;
 }
@@ -22,6 +24,7 @@ export async function startTcpRelay(
   target: { host: string; port: number },
 ): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
+  const waiters: { n: number; resolve: () => void }[] = [];
   let silent = false;
   let accepted = 0;
   const track = (socket: Socket) => {
@@ -31,6 +34,10 @@ export async function startTcpRelay(
   };
   const server = createServer((client) => {
     accepted++;
+    for (const w of waiters.filter((w) => w.n <= accepted)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
     track(client);
     if (silent) {
       client.pause();
@@ -65,6 +72,9 @@ export async function startTcpRelay(
     port: (server.address() as AddressInfo).port,
     get accepted() {
       return accepted;
+    },
+    accepting(n: number) {
+      return n <= accepted ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }));
     },
     silence() {
       silent = true;

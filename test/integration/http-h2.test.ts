@@ -373,8 +373,9 @@ test('h2c: a pod gone silent under a request (node lost, partition) is found by 
   const mesh = new Mesh({
     resolver: cluster.resolver,
     policy: 'round-robin',
-    timeouts: { headersMs: 60_000, connectMs: 200 },
-    pool: { pingIntervalMs: 50, pingTimeoutMs: 100 },
+    timeouts: { headersMs: 60_000 },
+    // A PING timeout far above what a loaded machine takes to answer one: only the silent pod misses it.
+    pool: { pingIntervalMs: 100, pingTimeoutMs: 1000 },
   });
   t.teardown(() => mesh.destroy());
   // Round robin over two pods: one of the two goes to silent-2 first.
