@@ -63,6 +63,63 @@ test('idle routes close after routeIdleTimeoutMs; a route with a request in flig
   t.is(fast.requests, 2);
 });
 
+// Serial: routes they close are published on the global route channel that the idle-route test counts.
+
+/** A pod that holds every request until `release()`, on `host`. */
+async function holdingPod(t: Parameters<typeof createHttpTestServer>[0], host: string) {
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const pod = await createHttpTestServer(t, {
+    host,
+    handler: (req, res) => {
+      void held.then(() => res.end(`done ${req.url}`));
+    },
+  });
+  return { pod, release };
+}
+
+test.serial(
+  'close() is graceful for requests queued unsent in a pool too: they go where they were sent and finish',
+  async (t) => {
+    const { pod, release } = await holdingPod(t, '127.0.78.11');
+    const source = shopSource({ web: [pod] });
+    t.teardown(() => source.close());
+    const mesh = new Mesh({ source, context, pool: { connections: 1 } });
+    const sent = [1, 2, 3].map((i) =>
+      request(`http://web/${i}`, { dispatcher: mesh.dispatcher }).then((r) => r.body.text()),
+    );
+    while (pod.requests === 0) await new Promise((r) => setImmediate(r)); // 1 on the connection, 2 and 3 queued
+    const closing = mesh.close();
+    release();
+    t.deepEqual(await Promise.all(sent), ['done /1', 'done /2', 'done /3']);
+    await closing;
+  },
+);
+
+test.serial(
+  'over maxServices the least recently used idle route goes, not a busy one with requests queued',
+  async (t) => {
+    const busy = await holdingPod(t, '127.0.78.12');
+    const b = await createHttpTestServer(t, { host: '127.0.78.13' });
+    const c = await createHttpTestServer(t, { host: '127.0.78.14' });
+    const source = shopSource({ a: [busy.pod], b: [b], c: [c] });
+    t.teardown(() => source.close());
+    const mesh = new Mesh({ source, context, maxServices: 2, pool: { connections: 1 } });
+    t.teardown(() => mesh.close());
+    const queued = [1, 2, 3, 4, 5].map((i) =>
+      request(`http://a/${i}`, { dispatcher: mesh.dispatcher }).then((r) => r.body.text()),
+    );
+    while (busy.pod.requests === 0) await new Promise((r) => setImmediate(r));
+    await (await request('http://b/', { dispatcher: mesh.dispatcher })).body.dump();
+    await (await request('http://c/', { dispatcher: mesh.dispatcher })).body.dump(); // a third route: one goes
+    busy.release();
+    t.deepEqual(await Promise.all(queued), ['done /1', 'done /2', 'done /3', 'done /4', 'done /5']);
+    t.deepEqual([b.requests, c.requests], [1, 1]);
+  },
+);
+
 test('routeIdleTimeoutMs is validated; 0 keeps routes', (t) => {
   const error = t.throws(() => new Mesh({ source: new StaticSource([]), routeIdleTimeoutMs: -5 }));
   t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');

@@ -93,7 +93,7 @@ export class RouteTable implements RouteLookup, RouteHost {
     }
     created.lastUsed = ++this.#uses;
     this.#routes.set(origin.key, created);
-    this.#evict();
+    this.#evict(created);
     this.#startSweeping();
     return created.decision ?? created.wait();
   }
@@ -175,10 +175,21 @@ export class RouteTable implements RouteLookup, RouteHost {
     );
   }
 
-  #evict(): void {
+  /**
+   * Over `maxServices`: retire the least recently used route, an idle one if there is any (a busy route's
+   * requests would finish where they are, but its retries would have nowhere to go). Never `created`, the
+   * route just made for a request.
+   */
+  #evict(created: ServiceRoute): void {
     if (this.#routes.size <= this.config.maxServices) return;
     let victim: ServiceRoute | undefined;
-    for (const r of this.#routes.values()) if (victim === undefined || r.lastUsed < victim.lastUsed) victim = r;
+    let idle: ServiceRoute | undefined;
+    for (const r of this.#routes.values()) {
+      if (r === created) continue;
+      if (victim === undefined || r.lastUsed < victim.lastUsed) victim = r;
+      if (r.idle && (idle === undefined || r.lastUsed < idle.lastUsed)) idle = r;
+    }
+    victim = idle ?? victim;
     if (victim === undefined) return;
     this.#retire(victim);
   }

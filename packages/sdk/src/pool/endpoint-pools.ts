@@ -178,10 +178,14 @@ export class EndpointPools {
     for (const entry of this.#pools.values()) if (entry.endpoint === endpoint) requeueAll(entry);
   }
 
-  /** Drain every pool gracefully (in-flight requests finish). Idempotent. */
+  /**
+   * Drain every pool gracefully: requests in flight finish, and so do those queued unsent in a pool (they
+   * go where they were sent, as with undici's `Pool.close()`; the route is closing, there is nowhere else).
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.retain(new Set());
+      this.drainAll();
       await Promise.all([...this.#draining.values()]);
     })();
     return this.#closing;
