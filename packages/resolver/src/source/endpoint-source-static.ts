@@ -4,8 +4,10 @@
 import { dashedIp, type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { PortNotFoundError } from '../errors/port-not-found-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
 import { validateNamespace, validateServiceName } from '../name/validate-names.js';
+import { findServicePort } from '../service/find-service-port.js';
 import type { ServiceInfo, ServicePort } from '../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { SourceEvent } from './endpoint-update.js';
@@ -36,7 +38,9 @@ interface Subscriber {
 
 /**
  * An in-memory endpoint source. `set()` and `delete()` change Services at run time and notify
- * watchers asynchronously, as a real source would.
+ * watchers asynchronously, as a real source would. It answers like `KubernetesSource`: a Service
+ * without the asked port gives the Service and an empty `reset` with reason `port-not-found` (the SDK
+ * fails such requests with `CLUSTERIP_ERR_PORT_NOT_FOUND`, listing the ports).
  *
  * @example
  * ```ts
@@ -143,25 +147,31 @@ export class StaticSource implements EndpointSource {
     const def = this.#services.get(`${name.namespace}/${name.service}`);
     if (def === undefined) return notFound(`service ${name.namespace}/${name.service} does not exist`);
     const info = toServiceInfo(def);
-    const portRef = name.kind === 'srv' ? name.port : query.port;
-    const port =
-      portRef === undefined
-        ? info.ports.length === 1
-          ? info.ports[0]
-          : undefined
-        : info.ports.find((p) => (typeof portRef === 'number' ? p.port === portRef : p.name === portRef));
-    if (port === undefined && (portRef !== undefined || info.ports.length > 0)) {
-      return [
-        { type: 'service', service: info },
-        {
-          type: 'update',
-          update: {
-            type: 'not-found',
-            reason: 'nodata',
-            detail: `service has no port ${String(portRef ?? '(unspecified, several defined)')}`,
+    const subject = `${def.name}.${def.namespace}`;
+    // The same answers as KubernetesSource for a Service that exists: an SRV name with no such named port
+    // is NXDOMAIN; any other name whose port is missing gets the Service and an empty `reset` with reason
+    // `port-not-found` (the name exists; kube-proxy would refuse the connection), which the SDK turns into
+    // PortNotFoundError listing the ports. A portless Service asked without a port: addresses on port 0.
+    let port: ServicePort | undefined;
+    if (name.kind === 'srv') {
+      const wanted = name.port.toLowerCase();
+      const protocol = name.protocol.toUpperCase();
+      port = info.ports.find((p) => p.name !== '' && p.name.toLowerCase() === wanted && p.protocol === protocol);
+      if (port === undefined)
+        return notFound(`service ${subject} has no port named ${wanted} with protocol ${protocol}`);
+    } else if (info.ports.length > 0 || query.port !== undefined) {
+      try {
+        port = findServicePort(info, query.port);
+      } catch (err) {
+        if (!(err instanceof PortNotFoundError)) throw err;
+        return [
+          { type: 'service', service: info },
+          {
+            type: 'update',
+            update: { type: 'reset', endpoints: [], reason: { code: 'port-not-found', message: err.message } },
           },
-        },
-      ];
+        ];
+      }
     }
     let endpoints = def.endpoints.map((e) => toEndpoint(e, port));
     if (name.kind === 'endpoint') {
