@@ -63,3 +63,18 @@ test('mesh.resolve of a missing port: the Service with no endpoints and reason p
     t.deepEqual(snapshot.reason, { code: 'port-not-found', message: PORT_NOT_FOUND }, kind);
   }
 });
+
+test('a missing Service: the detail names the Service in the own namespace on both sources, not "<name>.svc.cluster.local. exists but has no address records"', async (t) => {
+  const expected = {
+    static: 'the static source has no service nope in namespace default',
+    kubernetes: 'service nope.default not found',
+  };
+  for (const [kind, source] of Object.entries(await sources(t))) {
+    const mesh = meshOn(t, source);
+    const error = await t.throwsAsync(mesh.resolve('nope:80'));
+    t.is(
+      error?.message,
+      `service "nope:80": not found (tried nope.default.svc.cluster.local., nope.svc.cluster.local., nope.cluster.local., nope.): ${expected[kind as keyof typeof expected]}`,
+    );
+  }
+});

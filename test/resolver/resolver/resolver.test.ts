@@ -83,6 +83,54 @@ test('a name that exists nowhere rejects with ServiceNotFoundError listing every
   t.regex(error?.message ?? '', /^service "nope:80": not found \(tried nope\.prod\.svc/);
 });
 
+test('not found: the detail says what is true for the source, not "exists but has no address records"', async (t) => {
+  const tried = (name: string) =>
+    `(tried ${name}.prod.svc.cluster.local., ${name}.svc.cluster.local., ${name}.cluster.local., ${name}.)`;
+  // An empty static source: the own namespace's Service is what the caller meant.
+  const empty = await resolverFor(t, new StaticSource(), context());
+  t.is(
+    (await t.throwsAsync(empty.resolve('nope:80')))?.message,
+    `service "nope:80": not found ${tried('nope')}: the static source has no service nope in namespace prod: it holds no services`,
+  );
+  // Names no Service can have, as KubernetesSource says them.
+  t.is(
+    (await t.throwsAsync(empty.resolve('Bad_Name:80')))?.message,
+    `service "Bad_Name:80": not found ${tried('bad_name')}: service name "bad_name" is not a valid DNS-1123 label, so no such object exists`,
+  );
+  // The Service lives in another namespace: the hint `clusterip resolve` gives.
+  const elsewhere = await resolverFor(t, new StaticSource([web('other', ['127.0.1.2'])]), context());
+  t.is(
+    (await t.throwsAsync(elsewhere.resolve('web:80')))?.message,
+    `service "web:80": not found ${tried('web')}: the static source has no service web in namespace prod: the Service web lives in namespace other: use web.other`,
+  );
+  // musl too: the second candidate is NXDOMAIN (no namespace "web"), so the search goes on, as against CoreDNS.
+  const musl = await resolverFor(t, new StaticSource([web('other', ['127.0.1.2'])]), context(), 'musl');
+  const error = await t.throwsAsync(musl.resolve('web:80'), { instanceOf: ServiceNotFoundError });
+  t.is(error.tried.length, 4);
+  t.regex(error.message, /: the static source has no service web in namespace prod: .* use web\.other$/);
+});
+
+test('a namespace name (<ns>.svc.<zone>) is NODATA while the namespace has a Service, else NXDOMAIN (spec 1.8)', async (t) => {
+  // musl stops at NODATA: a namespace "web" exists, so web:80 ends at web.svc.cluster.local.
+  const source = new StaticSource([{ ...web('web', ['127.0.1.2']), name: 'other' }]);
+  const musl = await resolverFor(t, source, context(), 'musl');
+  const error = await t.throwsAsync(musl.resolve('web:80'), { instanceOf: ServiceNotFoundError });
+  t.deepEqual(error.tried, ['web.prod.svc.cluster.local.', 'web.svc.cluster.local.']);
+  // ... but the detail is about the Service the caller meant, not the namespace.
+  t.regex(error.message, /: the static source has no service web in namespace prod$/);
+  // The namespace goes: the same watch now goes on past it.
+  const watch = musl.watch('web:80');
+  t.teardown(() => watch.close());
+  const first = await watch.ready;
+  t.is(first.tried.length, 2);
+  const next = new Promise<ServiceSnapshot>((resolve) => {
+    const iterator = watch[Symbol.asyncIterator]();
+    void iterator.next().then(() => iterator.next().then((r) => resolve(r.value as ServiceSnapshot)));
+  });
+  source.delete('web', 'other');
+  t.is((await next).tried.length, 4);
+});
+
 test('headless per-pod names resolve to that endpoint', async (t) => {
   const source = new StaticSource([
     {

@@ -124,3 +124,84 @@ test('SRV names: a missing named port (or protocol) is NXDOMAIN, as KubernetesSo
     update: { type: 'not-found', reason: 'nxdomain' },
   });
 });
+
+test('names that are no Service: NODATA for a namespace that has Services and the zone, NXDOMAIN otherwise, each with why', async (t) => {
+  const source = new StaticSource([orders]);
+  const cases: [ClusterName, 'nodata' | 'nxdomain', string][] = [
+    [
+      { kind: 'no-data', fqdn: 'default.svc.cluster.local.', namespace: 'default' },
+      'nodata',
+      'default.svc.cluster.local. names namespace default, not a service: it has no addresses',
+    ],
+    [
+      { kind: 'no-data', fqdn: 'shop.svc.cluster.local.', namespace: 'shop' },
+      'nxdomain',
+      'the static source has no namespace shop',
+    ],
+    [
+      { kind: 'no-data', fqdn: 'svc.cluster.local.' },
+      'nodata',
+      'svc.cluster.local. is a cluster DNS domain, not a service: it has no addresses',
+    ],
+    [{ kind: 'outside', fqdn: 'example.com.' }, 'nxdomain', 'outside the cluster domain'],
+    [
+      { kind: 'pod', namespace: 'default', ip: '10.0.0.1' },
+      'nxdomain',
+      'pod records are not served by the static source',
+    ],
+    [
+      { kind: 'invalid', fqdn: 'a.b.c.d.default.svc.cluster.local.', reason: 'too many labels' },
+      'nxdomain',
+      'too many labels',
+    ],
+    [service('nope'), 'nxdomain', 'the static source has no service nope in namespace default'],
+    [
+      { kind: 'service', namespace: 'shop', service: 'orders' },
+      'nxdomain',
+      'the static source has no service orders in namespace shop: the Service orders lives in namespace default: use orders.default',
+    ],
+  ];
+  for (const [name, reason, detail] of cases) {
+    t.deepEqual(await answer(source, name, 80), [{ type: 'update', update: { type: 'not-found', reason, detail } }]);
+  }
+  t.deepEqual(await answer(new StaticSource(), service('orders')), [
+    {
+      type: 'update',
+      update: {
+        type: 'not-found',
+        reason: 'nxdomain',
+        detail: 'the static source has no service orders in namespace default: it holds no services',
+      },
+    },
+  ]);
+});
+
+test('watchers of a missing Service learn where a Service of that name appears; a namespace appears with its first Service', async (t) => {
+  const source = new StaticSource();
+  const seen: string[] = [];
+  const detailOf = (event: SourceEvent) =>
+    event.type === 'update' && event.update.type === 'not-found'
+      ? `${event.update.reason}: ${event.update.detail}`
+      : event.type;
+  const missing = source.watch(
+    { fqdn: 'orders.shop.svc.cluster.local.', name: { kind: 'service', namespace: 'shop', service: 'orders' } },
+    (e) => seen.push(detailOf(e)),
+  );
+  const namespace = source.watch(
+    {
+      fqdn: 'default.svc.cluster.local.',
+      name: { kind: 'no-data', fqdn: 'default.svc.cluster.local.', namespace: 'default' },
+    },
+    (e) => seen.push(detailOf(e)),
+  );
+  t.teardown(() => Promise.all([missing.close(), namespace.close()]));
+  await new Promise((r) => setImmediate(r));
+  source.set(orders);
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(seen, [
+    'nxdomain: the static source has no service orders in namespace shop: it holds no services',
+    'nxdomain: the static source has no namespace default',
+    'nxdomain: the static source has no service orders in namespace shop: the Service orders lives in namespace default: use orders.default',
+    'nodata: default.svc.cluster.local. names namespace default, not a service: it has no addresses',
+  ]);
+});

@@ -20,8 +20,12 @@ export type ClusterName =
     }
   /** `a-b-c-d.<ns>.pod.<zone>`: legacy pod record */
   | { readonly kind: 'pod'; readonly namespace: string; readonly ip: string }
-  /** `<ns>.svc.<zone>`, `svc.<zone>`, `pod.<zone>`, `<zone>`: exists, but no address (NODATA) */
-  | { readonly kind: 'no-data'; readonly fqdn: string }
+  /**
+   * `<ns>.svc.<zone>`, `<ns>.pod.<zone>`, `svc.<zone>`, `pod.<zone>`, `<zone>`: exists, but no address
+   * (NODATA). `namespace` is set for the first two: cluster DNS answers NODATA only while that namespace
+   * exists, else NXDOMAIN (spec §1.8).
+   */
+  | { readonly kind: 'no-data'; readonly fqdn: string; readonly namespace?: string }
   /** Inside the cluster domain but no valid shape: cluster DNS answers NXDOMAIN */
   | { readonly kind: 'invalid'; readonly fqdn: string; readonly reason: string }
   /** Not under the cluster domain: only upstream DNS can answer */

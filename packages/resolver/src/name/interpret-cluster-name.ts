@@ -36,6 +36,9 @@ export function interpretClusterName(fqdn: string, clusterDomain: string): Clust
           .reverse();
   const [type, namespace, service, ...rest] = labels;
   if (type === undefined) return { kind: 'no-data', fqdn: absolute };
+  if ((type === 'svc' || type === 'pod') && namespace !== undefined && service === undefined) {
+    return { kind: 'no-data', fqdn: absolute, namespace };
+  }
   if (type === 'svc') {
     if (namespace === undefined || service === undefined) return { kind: 'no-data', fqdn: absolute };
     if (rest.length === 0) return { kind: 'service', namespace, service };

@@ -338,7 +338,7 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
     const candidates = this.#candidates;
     const glibc = this.#resolver._mode === 'glibc';
     let servfail: ClusterIPError | undefined;
-    let nodata: string | undefined; // the first NODATA's detail
+    let nodata: number | undefined; // the first candidate that answered NODATA
     for (let i = 0; i < candidates.length; i++) {
       let entry: NameWatch;
       try {
@@ -358,13 +358,12 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
       }
       if (state.phase === 'not-found') {
         if (state.reason === 'nodata') {
-          const detail = nodataDetail(state, candidates[i]!.fqdn);
           if (!glibc) {
             this.#release(i + 1);
-            this.#emitFailure('not-found', i, this.#notFound(i, detail));
+            this.#emitFailure('not-found', i, this.#notFound(i, i));
             return;
           }
-          nodata ??= detail;
+          nodata ??= i;
         }
         continue;
       }
@@ -381,17 +380,34 @@ export class ServiceWatch implements AsyncIterable<ServiceSnapshot> {
     const asIsFirst = this.#asIsFirst && candidates.length > 1;
     if (asIsFirst && first?.phase === 'unavailable') this.#emitFailure('unavailable', last, first.error);
     else if (asIsFirst && first?.phase === 'not-found') {
-      const detail = first.reason === 'nodata' ? nodataDetail(first, candidates[0]!.fqdn) : undefined;
-      this.#emitFailure('not-found', last, this.#notFound(last, detail));
+      this.#emitFailure('not-found', last, this.#notFound(last, first.reason === 'nodata' ? 0 : undefined));
     } else if (nodata !== undefined) this.#emitFailure('not-found', last, this.#notFound(last, nodata));
     else if (servfail !== undefined) this.#emitFailure('unavailable', last, servfail);
     else this.#emitFailure('not-found', last, this.#notFound(last, undefined));
   }
 
-  /** The error when the search ends at candidate `index` without an answer (NODATA: why, when known). */
-  #notFound(index: number, detail: string | undefined): ServiceNotFoundError {
-    const tried = this.#candidates!.slice(0, index + 1).map((c) => c.fqdn);
-    return new ServiceNotFoundError(this.#target.input, tried, detail);
+  /**
+   * The error when the search ends at candidate `index` without an answer; `nodataAt` is the candidate
+   * whose NODATA decided it (glibc/musl rules), if any. Its detail is the error's, unless that name is a
+   * namespace or the cluster domain (`<ns>.svc.<zone>`, what a one-label name meets as its second
+   * candidate): nobody means those, so the first candidate naming a Service (`<name>.<ns>.svc.<zone>`)
+   * says what is true instead, e.g. `no service web in namespace prod`. The same when all were NXDOMAIN.
+   */
+  #notFound(index: number, nodataAt: number | undefined): ServiceNotFoundError {
+    const candidates = this.#candidates!;
+    const tried = candidates.slice(0, index + 1).map((c) => c.fqdn);
+    const nodata = nodataAt === undefined ? undefined : this.#held[nodataAt]?.entry.state;
+    const nodataText =
+      nodataAt === undefined || nodata?.phase !== 'not-found'
+        ? undefined
+        : nodataDetail(nodata, candidates[nodataAt]!.fqdn);
+    let detail = nodataAt !== undefined && candidates[nodataAt]!.name.kind !== 'no-data' ? nodataText : undefined;
+    if (detail === undefined) {
+      const named = candidates.findIndex((c, i) => i <= index && c.name.kind === 'service');
+      const state = named === -1 ? undefined : this.#held[named]?.entry.state;
+      if (state?.phase === 'not-found') detail = state.detail;
+    }
+    return new ServiceNotFoundError(this.#target.input, tried, detail ?? nodataText);
   }
 
   #hold(index: number, candidate: { fqdn: string; name: ClusterName }): NameWatch {

@@ -6,7 +6,7 @@ import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../errors/port-not-found-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
-import { validateNamespace, validateServiceName } from '../name/validate-names.js';
+import { isDns1123Label, validateNamespace, validateServiceName } from '../name/validate-names.js';
 import { findServicePort } from '../service/find-service-port.js';
 import type { ServiceInfo, ServicePort } from '../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
@@ -120,11 +120,39 @@ export class StaticSource implements EndpointSource {
     this.#services.set(`${service.namespace}/${service.name}`, service);
   }
 
+  /**
+   * Answer again the watches a change of `namespace/name` affects: its own, the missing Services of that
+   * name elsewhere (their detail says where it lives), and the namespace's own name (it may appear or go).
+   */
   #notify(namespace: string, name: string): void {
     for (const s of this.#subscribers) {
       const n = s.query.name;
-      if ('service' in n && n.namespace === namespace && n.service === name) this.#deliver(s);
+      const affected =
+        'service' in n
+          ? n.service === name && (n.namespace === namespace || !this.#services.has(`${n.namespace}/${n.service}`))
+          : n.kind === 'no-data' && n.namespace === namespace;
+      if (affected) this.#deliver(s);
     }
+  }
+
+  #hasNamespace(namespace: string): boolean {
+    for (const def of this.#services.values()) if (def.namespace === namespace) return true;
+    return false;
+  }
+
+  /** Why `namespace/service` is not found, and where a Service of that name lives (the CLI's hint). */
+  #missing(namespace: string, service: string): string {
+    // As KubernetesSource says for names no object can have.
+    if (!isDns1123Label(namespace)) return invalidLabel('namespace', namespace);
+    if (!isDns1123Label(service)) return invalidLabel('service name', service);
+    const missing = `the static source has no service ${service} in namespace ${namespace}`;
+    if (this.#services.size === 0) return `${missing}: it holds no services`;
+    const elsewhere: string[] = [];
+    for (const def of this.#services.values()) if (def.name === service) elsewhere.push(def.namespace);
+    if (elsewhere.length === 0) return missing;
+    elsewhere.sort();
+    const where = elsewhere.length === 1 ? `namespace ${elsewhere[0]}` : `namespaces ${elsewhere.join(', ')}`;
+    return `${missing}: the Service ${service} lives in ${where}: use ${elsewhere.map((ns) => `${service}.${ns}`).join(' or ')}`;
   }
 
   #deliver(subscriber: Subscriber): void {
@@ -142,10 +170,30 @@ export class StaticSource implements EndpointSource {
     const notFound = (detail: string): SourceEvent[] => [
       { type: 'update', update: { type: 'not-found', reason: 'nxdomain', detail } },
     ];
-    if (name.kind === 'no-data') return [{ type: 'update', update: { type: 'not-found', reason: 'nodata' } }];
-    if (name.kind !== 'service' && name.kind !== 'endpoint' && name.kind !== 'srv') return notFound(`no such name`);
+    switch (name.kind) {
+      case 'service':
+      case 'endpoint':
+      case 'srv':
+        break;
+      case 'no-data': {
+        // `<ns>.svc.<zone>`: cluster DNS answers NODATA while the namespace exists, else NXDOMAIN (spec §1.8).
+        const ns = name.namespace;
+        if (ns !== undefined && !this.#hasNamespace(ns)) return notFound(`the static source has no namespace ${ns}`);
+        const detail =
+          ns === undefined
+            ? `${name.fqdn} is a cluster DNS domain, not a service: it has no addresses`
+            : `${name.fqdn} names namespace ${ns}, not a service: it has no addresses`;
+        return [{ type: 'update', update: { type: 'not-found', reason: 'nodata', detail } }];
+      }
+      case 'outside':
+        return notFound('outside the cluster domain');
+      case 'pod':
+        return notFound('pod records are not served by the static source');
+      case 'invalid':
+        return notFound(name.reason);
+    }
     const def = this.#services.get(`${name.namespace}/${name.service}`);
-    if (def === undefined) return notFound(`service ${name.namespace}/${name.service} does not exist`);
+    if (def === undefined) return notFound(this.#missing(name.namespace, name.service));
     const info = toServiceInfo(def);
     const subject = `${def.name}.${def.namespace}`;
     // The same answers as KubernetesSource for a Service that exists: an SRV name with no such named port
@@ -220,4 +268,8 @@ function toEndpoint(e: StaticEndpoint, port: ServicePort | undefined): Endpoint 
     ...rest,
     port: target,
   });
+}
+
+function invalidLabel(kind: string, value: string): string {
+  return `${kind} ${JSON.stringify(value)} is not a valid DNS-1123 label, so no such object exists`;
 }

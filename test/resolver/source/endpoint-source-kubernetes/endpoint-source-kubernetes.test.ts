@@ -456,7 +456,16 @@ test('endpoint names (hostname or dashed IP), SRV names, and names the API canno
 
   for (const [name, reason, detail] of [
     [{ kind: 'outside', fqdn: 'example.com.' }, 'nxdomain', 'outside the cluster domain'],
-    [{ kind: 'no-data', fqdn: 'prod.svc.cluster.local.' }, 'nodata', undefined],
+    [
+      { kind: 'no-data', fqdn: 'prod.svc.cluster.local.', namespace: 'prod' },
+      'nodata',
+      'prod.svc.cluster.local. names namespace prod, not a service: it has no addresses',
+    ],
+    [
+      { kind: 'no-data', fqdn: 'svc.cluster.local.' },
+      'nodata',
+      'svc.cluster.local. is a cluster DNS domain, not a service: it has no addresses',
+    ],
     [{ kind: 'pod', namespace: 'prod', ip: '10.0.0.1' }, 'nxdomain', undefined],
     [
       { kind: 'invalid', fqdn: 'a.b.c.db.prod.svc.cluster.local.', reason: 'too many labels' },

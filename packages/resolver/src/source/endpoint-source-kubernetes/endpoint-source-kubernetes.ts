@@ -743,7 +743,16 @@ export class KubernetesSource implements EndpointSource {
       default: {
         const update: EndpointUpdate =
           name.kind === 'no-data'
-            ? { type: 'not-found', reason: 'nodata', detail: `${name.fqdn} exists but has no addresses` }
+            ? {
+                // Cluster DNS answers NODATA here while the namespace exists (NXDOMAIN otherwise, spec §1.8);
+                // the source does not look namespaces up, so it answers NODATA and says what the name is.
+                type: 'not-found',
+                reason: 'nodata',
+                detail:
+                  name.namespace === undefined
+                    ? `${name.fqdn} is a cluster DNS domain, not a service: it has no addresses`
+                    : `${name.fqdn} names namespace ${name.namespace}, not a service: it has no addresses`,
+              }
             : name.kind === 'outside'
               ? { type: 'not-found', reason: 'nxdomain', detail: 'outside the cluster domain' }
               : name.kind === 'pod'
