@@ -1,4 +1,4 @@
-import { type Endpoint, endpointKey, type ServiceInfo } from '@clusterip/resolver';
+import { type Endpoint, endpointKey, InvalidArgumentError, type ServiceInfo } from '@clusterip/resolver';
 import { eligibleEndpoints, type TopologyMode } from '@clusterip/sdk';
 import { eligibleUniqueEndpoints } from '@clusterip/sdk/internal/eligibility/eligibility.js';
 import test from 'ava';
@@ -353,4 +353,21 @@ test('eligibility: results are frozen and the input is not modified', (t) => {
   t.true(Object.isFrozen(r));
   t.true(Object.isFrozen(r.endpoints));
   t.deepEqual(input, copy);
+});
+
+test('eligibility: an endpoint without conditions is CLUSTERIP_ERR_INVALID_ARG naming it and the field, not a TypeError', (t) => {
+  const bad = (endpoints: unknown) =>
+    t.throws(() => eligibleEndpoints(endpoints as Endpoint[], svc()), { instanceOf: InvalidArgumentError });
+  const missing = bad([{ address: '10.0.0.1', port: 80 }]);
+  t.is(missing.code, 'CLUSTERIP_ERR_INVALID_ARG');
+  t.is(missing.option, 'endpoints[0].conditions');
+  t.is(
+    missing.message,
+    'endpoints[0] 10.0.0.1:80: conditions is missing, got undefined: give { ready, serving, terminating } (unset in an EndpointSlice: ready and serving true, terminating false)',
+  );
+  const partial = bad([ep('10.0.0.1'), { ...ep('fd00::2'), conditions: { ready: true } }]);
+  t.is(partial.option, 'endpoints[1].conditions.serving');
+  t.regex(partial.message, /^endpoints\[1\] \[fd00::2\]:8080: conditions\.serving must be a boolean, got undefined: /);
+  t.is(bad([null]).option, 'endpoints[0]');
+  t.is(bad('10.0.0.1').option, 'endpoints');
 });

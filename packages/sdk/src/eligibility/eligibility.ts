@@ -2,9 +2,17 @@
 // Consumes the endpoints of ONE Service port (target ports already resolved) + ServiceInfo + client topology;
 // produces the endpoints a balancer may use and an outcome that tells "no endpoints" from "none local".
 
-import { type Endpoint, endpointKey, type ServiceInfo, type ServicePort } from '@clusterip/resolver';
+import {
+  type Endpoint,
+  type EndpointConditions,
+  endpointKey,
+  InvalidArgumentError,
+  type ServiceInfo,
+  type ServicePort,
+} from '@clusterip/resolver';
 import { NoEndpointsError } from '../errors/no-endpoints-error.js';
 import { NoLocalEndpointsError } from '../errors/no-local-endpoints-error.js';
+import { describe } from '../internal/options.js';
 
 /**
  * Where the client runs. Both fields come from the pod (downward API `spec.nodeName`, and the
@@ -81,7 +89,9 @@ const EMPTY: readonly Endpoint[] = Object.freeze([]);
  * one wins unless a later one is local to the client. `trafficDistribution` is not read: like
  * kube-proxy we only look at the hints it makes the controller write.
  *
- * Pure and synchronous; call it on every endpoint-set or Service change.
+ * Pure and synchronous; call it on every endpoint-set or Service change. Throws InvalidArgumentError
+ * (`CLUSTERIP_ERR_INVALID_ARG`) naming the endpoint when one lacks boolean `conditions.ready`, `serving`
+ * or `terminating` (endpoints from a source always have them).
  *
  * @param endpoints the endpoints of ONE Service port, target ports resolved
  * @param service the Service (a `ServiceInfo`)
@@ -101,7 +111,62 @@ export function eligibleEndpoints(
   client: ClientTopology = {},
   port?: ServicePort | string | number,
 ): EligibleEndpoints {
+  checkEndpoints(endpoints);
   return categorize(dedupe(endpoints, client.nodeName), endpoints.length, service, client, port);
+}
+
+/**
+ * The public entry takes endpoints from callers: one cheap pass (no allocation) so a hand-built endpoint
+ * without `conditions` fails with its index and address instead of a TypeError deep in categorisation.
+ * Source endpoints (the Mesh's and gRPC's path, `eligibleUniqueEndpoints`) are built with conditions and
+ * are not checked again. A missing `conditions` is refused rather than read as ready (the EndpointSlice
+ * nil rule): `Endpoint.conditions` is the value after those rules (decodeEndpointSlice applies them), and
+ * the telemetry, `mesh.endpoints()` and the gRPC resolver read it from the eligible endpoints as well.
+ */
+function checkEndpoints(endpoints: readonly Endpoint[]): void {
+  if (!Array.isArray(endpoints)) {
+    throw new InvalidArgumentError('endpoints', `endpoints must be an array of Endpoint, got ${describe(endpoints)}`);
+  }
+  for (let i = 0; i < endpoints.length; i++) {
+    const e = endpoints[i] as Partial<Endpoint> | null | undefined;
+    const c = e?.conditions as Partial<EndpointConditions> | null | undefined;
+    if (
+      typeof c === 'object' &&
+      c !== null &&
+      typeof c.ready === 'boolean' &&
+      typeof c.serving === 'boolean' &&
+      typeof c.terminating === 'boolean'
+    ) {
+      continue;
+    }
+    throw badEndpoint(i, e, c);
+  }
+}
+
+function badEndpoint(
+  i: number,
+  e: Partial<Endpoint> | null | undefined,
+  c: Partial<EndpointConditions> | null | undefined,
+): InvalidArgumentError {
+  const path = `endpoints[${i}]`;
+  if (typeof e !== 'object' || e === null) {
+    return new InvalidArgumentError(path, `${path} must be an Endpoint object, got ${describe(e)}`);
+  }
+  const subject =
+    typeof e.address === 'string' ? `${path} ${endpointKey({ address: e.address, port: e.port ?? 0 })}` : path;
+  const fix =
+    'give { ready, serving, terminating } (unset in an EndpointSlice: ready and serving true, terminating false)';
+  if (typeof c !== 'object' || c === null) {
+    return new InvalidArgumentError(
+      `${path}.conditions`,
+      `${subject}: conditions is missing, got ${describe(c)}: ${fix}`,
+    );
+  }
+  const field = (['ready', 'serving', 'terminating'] as const).find((k) => typeof c[k] !== 'boolean')!;
+  return new InvalidArgumentError(
+    `${path}.conditions.${field}`,
+    `${subject}: conditions.${field} must be a boolean, got ${describe(c[field])}: ${fix}`,
+  );
 }
 
 /**
