@@ -12,6 +12,11 @@ const table: [string, Record<string, unknown>][] = [
   ['kubernetes:///api.prod:grpc', { host: 'api.prod', port: 'grpc', scheme: 'kubernetes' }],
   ['kubernetes://prod/api:50051', { host: 'api', namespace: 'prod', port: 50051, scheme: 'kubernetes' }],
   ['clusterip://shop/checkout:http', { host: 'checkout', namespace: 'shop', port: 'http', scheme: 'clusterip' }],
+  // DNS names are case-insensitive: lower-cased, then valid labels.
+  ['kubernetes:///Web.Prod:grpc', { host: 'web.prod', port: 'grpc', scheme: 'kubernetes' }],
+  ['kubernetes:///_grpc._tcp.web.prod.svc.cluster.local.', { host: '_grpc._tcp.web.prod.svc.cluster.local.' }],
+  // Outside these schemes names are plain DNS names (they may pass through to system DNS).
+  ['Bad_Name:80', { host: 'bad_name', port: 80 }],
   ['10.96.45.200:4000', { host: '10.96.45.200', port: 4000, ipVersion: 4 }],
   ['[fd00::1]:8080', { host: 'fd00::1', port: 8080, ipVersion: 6 }],
   ['fd00::1', { host: 'fd00::1', ipVersion: 6 }],
@@ -37,6 +42,13 @@ const bad: [string, string][] = [
   ['kubernetes://prod', 'CLUSTERIP_ERR_INVALID_NAME'],
   ['kubernetes://Prod/web', 'CLUSTERIP_ERR_INVALID_NAME'],
   ['kubernetes:///a/b', 'CLUSTERIP_ERR_INVALID_NAME'],
+  // No Kubernetes object has a label with '_' or a hyphen at an end.
+  ['kubernetes:///Bad_Name', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes:///-web', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes:///web-:80', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes:///web.bad_ns:grpc', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['kubernetes://prod/-web', 'CLUSTERIP_ERR_INVALID_NAME'],
+  ['clusterip:///Bad_Name', 'CLUSTERIP_ERR_INVALID_NAME'],
   ['web..prod:80', 'CLUSTERIP_ERR_INVALID_NAME'],
   ['web prod', 'CLUSTERIP_ERR_INVALID_NAME'],
 ];
@@ -45,3 +57,11 @@ for (const [input, code] of bad) {
     t.is((t.throws(() => parseServiceTarget(input)) as { code?: string }).code, code);
   });
 }
+
+test('parseServiceTarget: a kubernetes: label that no object can have is named in the message', (t) => {
+  const error = t.throws(() => parseServiceTarget('kubernetes:///Bad_Name:grpc'));
+  t.is(
+    error?.message,
+    `target "kubernetes:///Bad_Name:grpc": label "bad_name" is not a DNS-1123 label: no Service, namespace or endpoint can be named so (lower case alphanumeric characters or '-', starting and ending with an alphanumeric character, e.g. 'my-name')`,
+  );
+});

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { InvalidNameError } from '../errors/invalid-name-error.js';
 import { stripTrailingDot, validateDnsName } from './search-candidates.js';
-import { validateNamespace, validatePortNumber, validateServicePortName } from './validate-names.js';
+import { isDns1123Label, validateNamespace, validatePortNumber, validateServicePortName } from './validate-names.js';
 
 /** A parsed target: a host name (or IP literal) and an optional Service port. */
 export interface ServiceTarget {
@@ -72,7 +72,28 @@ function parseAuthorityForm(input: string, target: string, scheme: string): Serv
     validateNamespace(authority);
     namespace = authority;
   }
-  return finish(input, splitHostPort(input, path), scheme, namespace);
+  const parsed = finish(input, splitHostPort(input, path), scheme, namespace);
+  if (parsed.ipVersion === 0) checkClusterLabels(input, parsed.host);
+  return parsed;
+}
+
+/**
+ * These schemes name Kubernetes objects, so every label must be a DNS-1123 label (Services, namespaces,
+ * endpoint hostnames; spec §3), or `_<label>` (SRV port and protocol). `validateDnsName` lets `_` and
+ * edge hyphens through for plain DNS names; here they name nothing, and `kubernetes:///Bad_Name` or
+ * `kubernetes:///-web` would only fail later as not found. Letters were lower-cased already, on purpose:
+ * DNS names are case-insensitive (`kubernetes:///Web` is `web`). One regex test per label, at parse time.
+ */
+function checkClusterLabels(input: string, host: string): void {
+  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
+  for (const label of bare.split('.')) {
+    if (isDns1123Label(label.startsWith('_') ? label.slice(1) : label)) continue;
+    throw new InvalidNameError(
+      'target',
+      input,
+      `label ${JSON.stringify(label)} is not a DNS-1123 label: no Service, namespace or endpoint can be named so (lower case alphanumeric characters or '-', starting and ending with an alphanumeric character, e.g. 'my-name')`,
+    );
+  }
 }
 
 function parseUrl(input: string, target: string, scheme: string): ServiceTarget {

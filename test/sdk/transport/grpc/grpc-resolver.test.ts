@@ -36,6 +36,9 @@ const malformed: [string, string][] = [
   ['', 'web..prod'],
   ['', 'web:port_name_that_is_far_too_long'],
   ['Bad_NS', 'web'],
+  ['', 'Bad_Name'],
+  ['', '-web'],
+  ['prod', 'web-:grpc'],
   ['', '10.0.0.1:80'],
 ];
 for (const [authority, path] of malformed) {
@@ -51,6 +54,21 @@ test('a malformed target fails at client construction, synchronously, with the t
   const error = t.throws(() => new Ctor('kubernetes:///web..prod:grpc', grpc.credentials.createInsecure()));
   t.is((error as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_NAME');
   t.regex(error!.message, /web\.\.prod/);
+  // Labels no Service can have (README: these throw too, instead of failing calls UNAVAILABLE "not found").
+  for (const target of ['kubernetes:///Bad_Name', 'kubernetes:///-web', 'kubernetes:///web:', 'kubernetes://a/b/c']) {
+    const e = t.throws(() => new Ctor(target, grpc.credentials.createInsecure()), undefined, target);
+    t.is((e as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_NAME', target);
+  }
+  // The message quotes the target as written (grpc-js parses kubernetes://prod as path //prod).
+  const short = t.throws(() => new Ctor('kubernetes://prod', grpc.credentials.createInsecure()));
+  t.regex(short!.message, /^target "kubernetes:\/\/prod": must look like/);
+  t.is(
+    (t.throws(() => new Ctor('kubernetes:///web:0', grpc.credentials.createInsecure())) as { code?: string }).code,
+    'CLUSTERIP_ERR_INVALID_ARG',
+  );
+  // Upper case is lower-cased, not refused: DNS names are case-insensitive.
+  new Ctor('kubernetes:///Web.Prod:grpc', grpc.credentials.createInsecure()).close();
+  t.pass();
 });
 
 test('an unknown port name, a Service without endpoints and an unknown Service fail with UNAVAILABLE and say why', async (t) => {

@@ -101,19 +101,19 @@ type GrpcEndpoint = experimental.Endpoint;
  * ```
  */
 export function parseGrpcTarget(uri: GrpcUri): ServiceTarget {
-  const text = `${uri.scheme ?? SCHEME}://${uri.authority ?? ''}/${uri.path}`;
   if (uri.path === '' || uri.path.includes('/')) {
     throw new InvalidNameError(
       'target',
-      text,
+      uriText(uri),
       'must look like kubernetes:///<name>[:<port>] or kubernetes://<namespace>/<name>[:<port>]',
     );
   }
-  const target = parseServiceTarget(text);
+  // `kubernetes:web` (no authority) means `kubernetes:///web`, as grpc-js's `dns:web` means `dns:///web`.
+  const target = parseServiceTarget(`${uri.scheme ?? SCHEME}://${uri.authority ?? ''}/${uri.path}`);
   if (target.ipVersion !== 0) {
     throw new InvalidNameError(
       'target',
-      text,
+      uriText(uri),
       'names an IP address; use the ipv4: or ipv6: scheme of grpc-js for fixed addresses',
     );
   }
@@ -406,8 +406,14 @@ interface ExternalTarget {
   busy: boolean;
 }
 
+/**
+ * The target as the user wrote it. grpc-js leaves `authority` undefined when the target has no `//…/`
+ * part (`kubernetes://prod` parses as path `//prod`), so `://` is added only with an authority; else
+ * messages echoed `kubernetes://///prod`.
+ */
 function uriText(uri: GrpcUri): string {
-  return `${uri.scheme ?? SCHEME}://${uri.authority ?? ''}/${uri.path}`;
+  const scheme = uri.scheme ?? SCHEME;
+  return uri.authority === undefined ? `${scheme}:${uri.path}` : `${scheme}://${uri.authority}/${uri.path}`;
 }
 
 function serviceLabel(snapshot: ServiceSnapshot, target: ServiceTarget): string {
