@@ -61,7 +61,11 @@ export interface MeshRetryOptions {
     | false;
 }
 
-/** Timeouts of routed requests (undici's own per-request `headersTimeout` / `bodyTimeout` still win). */
+/**
+ * Timeouts of routed requests (undici's own per-request `headersTimeout` / `bodyTimeout` still win). Over
+ * HTTP/1.1 undici runs `headersMs` and `bodyMs` on its coarse timers (about 0.5 s resolution: a 500 ms
+ * timeout fires after 0.5 to 1 s, as with undici's own `Pool`); over HTTP/2 they are Node's timers.
+ */
 export interface MeshTimeoutOptions {
   /** TCP (and TLS) connect to an endpoint. Default 5000. */
   readonly connectMs?: number;
