@@ -72,8 +72,27 @@ export function tableLines(view: EndpointView, stats: SceneStats): string[] {
   return lines;
 }
 
+/**
+ * `line` cut to fit a terminal `columns` wide, with `…` where it was cut; unchanged when `columns` is
+ * undefined (not a terminal). One column is left spare: a terminal that wraps as soon as a row is full
+ * (Windows' console) would otherwise take two rows for a line of exactly `columns`. Counts one cell per
+ * code point: the demo prints no wide (CJK, emoji) characters and no ANSI sequences inside a line.
+ *
+ * @example
+ * ```ts
+ * clipLine('  requests 812 · failed 0 · retried 3', 20) // '  requests 812 · f…'
+ * ```
+ */
+export function clipLine(line: string, columns: number | undefined): string {
+  if (columns === undefined || !Number.isInteger(columns) || columns <= 0) return line;
+  const fit = Math.max(1, columns - 1);
+  const chars = Array.from(line);
+  return chars.length <= fit ? line : `${chars.slice(0, fit - 1).join('')}…`;
+}
+
 /** Where the demo writes. */
 export interface ScreenOptions {
+  /** Its `columns` (a TTY's width, read at every redraw) bounds the live table's lines. */
   readonly out: NodeJS.WriteStream | NodeJS.WritableStream;
   /** Redraw a live table (a TTY and not `--once`); otherwise print summaries only. */
   readonly live: boolean;
@@ -121,7 +140,11 @@ export class Screen {
   #draw(): void {
     if (!this.#o.live || this.#stopped) return;
     this.#erase();
-    const lines = [...this.#caption, ...tableLines(this.#o.view, this.#o.stats)];
+    // The erase moves the cursor up by rows, not lines: a line wider than the terminal would wrap onto a
+    // second row that the next redraw never erases (the table piled up on an 80-column terminal). Every
+    // line of the live block is therefore clipped to one row.
+    const columns = (this.#o.out as Partial<NodeJS.WriteStream>).columns;
+    const lines = [...this.#caption, ...tableLines(this.#o.view, this.#o.stats)].map((l) => clipLine(l, columns));
     this.#write(`${lines.join('\n')}\n`);
     this.#drawn = lines.length;
   }
