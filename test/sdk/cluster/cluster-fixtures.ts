@@ -86,3 +86,26 @@ spec:
   - {name: http, port: 80, targetPort: http}
 `;
 }
+
+/** A Deployment of `replicas` echo-grpc pods listening on 9090, in its own namespace. */
+export function grpcManifest(namespace: string, replicas: number): string {
+  return `apiVersion: v1
+kind: Namespace
+metadata: {name: ${namespace}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo, namespace: ${namespace}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      containers:
+      - name: echo
+        image: clusterip/echo-grpc
+        ports:
+        - {name: grpc, containerPort: 9090}
+`;
+}

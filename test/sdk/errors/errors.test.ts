@@ -8,6 +8,7 @@ import {
   NoLocalEndpointsError,
   StreamRefusedError,
 } from '@clusterip/sdk';
+import { AddressInUseError } from '@clusterip/sdk/cluster';
 import test from 'ava';
 
 const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
@@ -52,6 +53,12 @@ const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
     'Http2ConnectError',
     'CLUSTERIP_ERR_HTTP2_CONNECT',
     'endpoint 10.0.3.7:8080: no HTTP/2 connection (other side closed): is the port serving HTTP/2? an HTTP/1.1 server on an appProtocol kubernetes.io/h2c port answers this way',
+  ],
+  [
+    new AddressInUseError('shop/web-5d8f-x2k4q', '127.0.0.20:8080'),
+    'AddressInUseError',
+    'CLUSTERIP_ERR_ADDRESS_IN_USE',
+    'local cluster: pod shop/web-5d8f-x2k4q: address 127.0.0.20:8080 is in use by another process (another local cluster?): stop it, or give this cluster addresses of its own (options.addresses, or clusterip cluster up --addresses 127.0.1.20-127.0.1.250)',
   ],
 ];
 

@@ -3,6 +3,7 @@
 // summary, and run until SIGINT/SIGTERM. Consumes manifests; produces a running LocalCluster.
 
 import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@clusterip/resolver';
@@ -19,7 +20,7 @@ import { table, writeError, writeJson } from './render.js';
  * io.stdout(CLUSTER_HELP)
  * ```
  */
-export const CLUSTER_HELP = `Usage: clusterip cluster up -f <dir|file> [-f ...] [--kubeconfig-out path] [--tls] [-o text|json]
+export const CLUSTER_HELP = `Usage: clusterip cluster up -f <dir|file> [-f ...] [--kubeconfig-out path] [--addresses first-last] [--tls] [-o text|json]
 
 Start a local emulated cluster: an API server (kubectl works against it) running the EndpointSlice
 controller, and the manifests' Deployments as real processes on their own 127.0.0.x addresses.
@@ -29,6 +30,8 @@ pods and Services, then runs until Ctrl-C/SIGTERM, which stops every pod and the
 Flags:
   -f, --filename <path>       manifest file or directory (*.yaml, *.yml, *.json); repeatable
       --kubeconfig-out <path> where to write the kubeconfig (default .clusterip/kubeconfig)
+      --addresses <range>     pod addresses on loopback, first-last (default 127.0.0.20-127.0.0.250);
+                              give a second cluster on this machine its own, e.g. 127.0.1.20-127.0.1.250
       --tls                   serve the API over HTTPS (kubectl then sends the token)
   -o, --output text|json      summary format (default text)
   -h, --help                  show help
@@ -120,6 +123,25 @@ export function renderClusterUp(s: ClusterUpSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `--addresses 127.0.1.20-127.0.1.250` → `{ first, last }`: loopback IPv4 addresses, first not after last. */
+function addressRange(text: string): { first: string; last: string } {
+  const [first = '', last = '', ...rest] = text.split('-');
+  const number = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+  if (rest.length > 0 || !isIPv4(first) || !isIPv4(last) || !first.startsWith('127.') || !last.startsWith('127.')) {
+    throw new InvalidArgumentError(
+      '--addresses',
+      `clusterip cluster up: --addresses must be two loopback addresses first-last, e.g. 127.0.1.20-127.0.1.250, got ${JSON.stringify(text)}`,
+    );
+  }
+  if (number(last) < number(first)) {
+    throw new InvalidArgumentError(
+      '--addresses',
+      `clusterip cluster up: --addresses ${text}: the last address comes before the first`,
+    );
+  }
+  return { first, last };
+}
+
 /**
  * `clusterip cluster up …`
  *
@@ -136,6 +158,7 @@ export async function runCluster(argv: readonly string[], io: CliIo): Promise<nu
       options: {
         filename: { type: 'string', short: 'f', multiple: true },
         'kubeconfig-out': { type: 'string' },
+        addresses: { type: 'string' },
         tls: { type: 'boolean' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
@@ -150,6 +173,7 @@ export async function runCluster(argv: readonly string[], io: CliIo): Promise<nu
   const v = parsed.values as {
     filename?: string[];
     'kubeconfig-out'?: string;
+    addresses?: string;
     tls?: boolean;
     output?: string;
     help?: boolean;
@@ -182,12 +206,17 @@ export async function runCluster(argv: readonly string[], io: CliIo): Promise<nu
       throw new InvalidArgumentError('--filename', `clusterip cluster up: manifest path ${file} does not exist`);
     }
   }
+  const addresses = v.addresses === undefined ? undefined : addressRange(v.addresses);
   const kubeconfig = resolve(io.cwd, v['kubeconfig-out'] ?? '.clusterip/kubeconfig');
   // Loaded on demand: the other commands do not pay for the emulator (manifest parsing, images).
   const { LocalCluster } = await import('../cluster/local-cluster.js');
   let cluster: LocalCluster;
   try {
-    cluster = await LocalCluster.start({ manifests: files, ...(v.tls === true ? { tls: true } : {}) });
+    cluster = await LocalCluster.start({
+      manifests: files,
+      ...(addresses === undefined ? {} : { addresses }),
+      ...(v.tls === true ? { tls: true } : {}),
+    });
   } catch (err) {
     writeError(io, err, output);
     return exitCodeFor(err);

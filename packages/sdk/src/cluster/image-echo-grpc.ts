@@ -1,6 +1,7 @@
 // Local cluster: the `clusterip/echo-grpc` image: a unary `/clusterip.demo.Echo/Echo` (JSON messages, no
 // proto files) and grpc.health.v1 Check/Watch on every container port. `@grpc/grpc-js` is imported lazily.
 
+import { createServer } from 'node:net';
 import type * as Grpc from '@grpc/grpc-js';
 import { ImageUnavailableError } from '../errors/image-unavailable-error.js';
 import {
@@ -93,6 +94,30 @@ export function loadGrpc(image: string): Promise<GrpcModule> {
   });
 }
 
+/**
+ * Listen on `host:port` once and close: rejects with Node's own `EADDRINUSE` error (code, address, port)
+ * when another process holds it. grpc-js, asked to bind a taken address, logs "No address added out of
+ * total 1 resolved" on stderr and rejects with a plain Error that the kubelet cannot recognise, so the pod
+ * crash-looped instead of moving to a free address.
+ */
+function probeListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** grpc-js's bind failure, as an `EADDRINUSE` error when that is what it says (taken between probe and bind). */
+function bindError(error: Error, host: string, port: number): Error {
+  if (!/EADDRINUSE/.test(error.message)) return error;
+  return Object.assign(new Error(`listen EADDRINUSE: address already in use ${host}:${port}`, { cause: error }), {
+    code: 'EADDRINUSE',
+    address: host,
+    port,
+  });
+}
+
 /** Options of {@link startEchoGrpc}. */
 export interface EchoGrpcOptions {
   readonly image: string;
@@ -174,9 +199,10 @@ export async function startEchoGrpc(options: EchoGrpcOptions): Promise<RunningCo
       servers.push(server);
       server.addService(echoGrpcService as unknown as Grpc.ServiceDefinition, { Echo: echo(port) });
       server.addService(healthService as unknown as Grpc.ServiceDefinition, health);
+      await probeListen(options.host, port);
       await new Promise<void>((resolve, reject) => {
         server.bindAsync(`${options.host}:${port}`, grpc.ServerCredentials.createInsecure(), (error) =>
-          error ? reject(error) : resolve(),
+          error ? reject(bindError(error, options.host, port)) : resolve(),
         );
       });
     }

@@ -1,6 +1,7 @@
 // @clusterip/sdk/cluster: the local emulated cluster (API server + real pods on loopback addresses).
 // Consumes manifests and options; produces a running LocalCluster. Explicit named exports only.
 
+export { AddressInUseError } from '../errors/address-in-use-error.js';
 export { AddressPoolExhaustedError } from '../errors/address-pool-exhausted-error.js';
 export { ImageUnavailableError } from '../errors/image-unavailable-error.js';
 export { InvalidManifestError } from '../errors/invalid-manifest-error.js';

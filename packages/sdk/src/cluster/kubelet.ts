@@ -3,6 +3,7 @@
 
 import { connect, type Socket } from 'node:net';
 import type { FakeKubernetesApi, KubeObject } from '@clusterip/resolver/testing';
+import { AddressInUseError } from '../errors/address-in-use-error.js';
 import { AddressPoolExhaustedError } from '../errors/address-pool-exhausted-error.js';
 import type { AddressPool } from './address-pool.js';
 import {
@@ -330,25 +331,39 @@ export class Kubelet {
           c.kill();
           this.#track(c.stop(0));
         }
-        const error = failure.reason;
-        if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE' && rt.restarts === 0 && rt.readyAt === undefined) {
-          // Another process (another local cluster?) listens on this address. Like a failed pod sandbox,
-          // the pod gets a new sandbox with a new address; the taken one stays held so it is not offered again.
-          const next = this.#host.pool.allocate();
-          if (next !== undefined && (rt.relocations ?? 0) < 10) {
-            this.#host.warn(
-              `pod ${rt.namespace}/${rt.name}: address ${rt.ip} is in use by another process: moved to ${next}`,
-            );
-            rt.relocations = (rt.relocations ?? 0) + 1;
-            rt.ip = next;
-            this.#write(rt);
-            this.#start(rt);
-            return;
+        let error = failure.reason;
+        let fatal = true;
+        const inUse = error as (NodeJS.ErrnoException & { port?: unknown }) | undefined;
+        if (inUse?.code === 'EADDRINUSE') {
+          const neverRan = rt.restarts === 0 && rt.readyAt === undefined;
+          if (neverRan) {
+            // Another process (another local cluster?) listens on this address. Like a failed pod sandbox,
+            // the pod gets a new sandbox with a new address; the taken one stays held so it is not offered again.
+            const next = (rt.relocations ?? 0) < 10 ? this.#host.pool.allocate() : undefined;
+            if (next !== undefined) {
+              this.#host.warn(
+                `pod ${rt.namespace}/${rt.name}: address ${rt.ip} is in use by another process: moved to ${next}`,
+              );
+              rt.relocations = (rt.relocations ?? 0) + 1;
+              rt.ip = next;
+              this.#write(rt);
+              this.#start(rt);
+              return;
+            }
           }
+          // Nowhere to move: name the address:port taken and fail the waits on the Deployment rather than
+          // leave them hanging on a crash loop. Not when our own killed containers may still hold it (a
+          // restarted pod keeps its address; a force-deleted pod's address is freed at once): those are
+          // retried after the back-off, as before.
+          fatal = neverRan && this.#dying.size === 0;
+          const port = typeof inUse.port === 'number' ? inUse.port : undefined;
+          error = new AddressInUseError(`${rt.namespace}/${rt.name}`, port === undefined ? rt.ip : `${rt.ip}:${port}`, {
+            cause: error,
+          });
         }
         const message = error instanceof Error ? error.message : String(error);
         this.#host.warn(`pod ${rt.namespace}/${rt.name}: container failed to start: ${message}`);
-        this.#host.failed(rt.namespace, rt.name, rt.ownerUid, error);
+        if (fatal) this.#host.failed(rt.namespace, rt.name, rt.ownerUid, error);
         rt.lastTermination = { terminated: { exitCode: 1, reason: 'Error', message, finishedAt: now() } };
         this.#backoff(rt, 'CrashLoopBackOff', message);
         return;

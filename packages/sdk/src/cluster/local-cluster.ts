@@ -533,9 +533,11 @@ export class LocalCluster {
   #failed(namespace: string, _pod: string, ownerUid: string | undefined, error: unknown): void {
     // Errors that a restart cannot fix fail the waits on the pod's Deployment.
     if (ownerUid === undefined) return;
+    const code = (error as { code?: string })?.code;
     if (
       error instanceof ImageUnavailableError ||
-      (error as { code?: string })?.code === 'CLUSTERIP_ERR_ADDRESS_POOL_EXHAUSTED'
+      code === 'CLUSTERIP_ERR_ADDRESS_POOL_EXHAUSTED' ||
+      code === 'CLUSTERIP_ERR_ADDRESS_IN_USE'
     ) {
       this.#failures.set(ownerUid, error as Error);
       void namespace;
