@@ -37,22 +37,16 @@ test('--help for the tool and each command: usage, flags and exit codes, exit 0'
 
 test('usage errors exit 2 with one line naming the problem, or a JSON error document', async (t) => {
   const cases: [string[], RegExp][] = [
-    [
-      ['frobnicate'],
-      /^clusterip: error: clusterip: unknown command "frobnicate": use one of resolve, endpoints, watch, doctor/,
-    ],
-    [
-      ['resolve', 'web', '--bogus'],
-      /^clusterip: error: clusterip resolve: unknown flag --bogus: see clusterip resolve --help/,
-    ],
-    [['resolve'], /^clusterip: error: clusterip resolve: expected <name>, got none/],
+    [['frobnicate'], /^clusterip: error: unknown command "frobnicate": use one of resolve, endpoints, watch, doctor/],
+    [['resolve', 'web', '--bogus'], /^clusterip: error: resolve: unknown flag --bogus: see clusterip resolve --help/],
+    [['resolve'], /^clusterip: error: resolve: expected <name>, got none/],
     [['resolve', 'web', '-o', 'yaml'], /--output must be text or json, got "yaml"/],
     [['endpoints', 'web', '-n', 'Bad_NS'], /^clusterip: error: namespace "Bad_NS": /],
     [['watch', 'web', '--count', '0'], /--count must be an integer from 1 to/],
     [['doctor', 'web', '--port', '70000'], /--port must be from 1 to 65535, got 70000/],
     [['resolve', 'web..x'], /CLUSTERIP_ERR_INVALID_NAME/],
-    [['cluster'], /^clusterip: error: clusterip cluster: expected "up", e\.g\. clusterip cluster up -f manifests\//],
-    [['cluster', 'up'], /^clusterip: error: clusterip cluster up: give the manifests with -f <dir\|file>/],
+    [['cluster'], /^clusterip: error: cluster: expected "up", e\.g\. clusterip cluster up -f manifests\//],
+    [['cluster', 'up'], /^clusterip: error: cluster up: give the manifests with -f <dir\|file>/],
     [['cluster', 'up', '-f', '/nonexistent/manifests'], /manifest path \/nonexistent\/manifests does not exist/],
   ];
   for (const [args, pattern] of cases) {
@@ -61,6 +55,7 @@ test('usage errors exit 2 with one line naming the problem, or a JSON error docu
     t.is(run.stdout, '', args.join(' '));
     t.regex(run.stderr, pattern, args.join(' '));
     t.is(run.stderr.split('\n').filter(Boolean).length, 1, args.join(' '));
+    t.notRegex(run.stderr, /^clusterip: error: clusterip\b/, `${args.join(' ')}: the prefix once`);
     t.notRegex(run.stderr, /\n\s+at /, 'no stack trace');
   }
   const asJson = await runInProcess(['resolve', 'web', '--bogus', '-o', 'json'], env('/nonexistent'));
@@ -79,7 +74,7 @@ test('no cluster configured: exit 3 with the fix', async (t) => {
   t.is(run.code, 3);
   t.regex(
     run.stderr,
-    /^clusterip: error: clusterip: no cluster configured: no kubeconfig at .*: pass --kubeconfig <file> or set KUBECONFIG/,
+    /^clusterip: error: no cluster configured: no kubeconfig at .*: pass --kubeconfig <file> or set KUBECONFIG/,
   );
   const missing = await runInProcess(['endpoints', 'backend', '--kubeconfig', `${c.dir}/nope`, '-o', 'json'], c.env);
   t.is(missing.code, 3);

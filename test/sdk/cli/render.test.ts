@@ -1,6 +1,6 @@
 // CLI rendering helpers: aligned tables, kubectl-style ages, one-line errors and JSON error documents.
 
-import { ServiceNotFoundError } from '@clusterip/resolver';
+import { InvalidArgumentError, ServiceNotFoundError } from '@clusterip/resolver';
 import type { CliIo } from '@clusterip/sdk/internal/cli/io.js';
 import { age, errorInfo, table, writeError } from '@clusterip/sdk/internal/cli/render.js';
 import test from 'ava';
@@ -53,4 +53,36 @@ test('errors: one line with the code, or a JSON document; unexpected errors neve
     error: { code: 'CLUSTERIP_ERR', message: 'clusterip: unexpected failure: kaput\n    at somewhere' },
   });
   t.deepEqual(errorInfo('x'), { code: 'CLUSTERIP_ERR', message: 'clusterip: unexpected failure: x' });
+});
+
+test('errors whose subject is the tool: the line says clusterip once, the JSON message stays whole', (t) => {
+  const cases: [Error, string][] = [
+    [
+      new InvalidArgumentError(
+        'command',
+        'clusterip: unknown command "--versio": use one of resolve (clusterip --help)',
+      ),
+      'clusterip: error: unknown command "--versio": use one of resolve (clusterip --help) (CLUSTERIP_ERR_INVALID_ARG)\n',
+    ],
+    [
+      new InvalidArgumentError('--bogus', 'clusterip resolve: unknown flag --bogus: see clusterip resolve --help'),
+      'clusterip: error: resolve: unknown flag --bogus: see clusterip resolve --help (CLUSTERIP_ERR_INVALID_ARG)\n',
+    ],
+    [new Error('kaput'), 'clusterip: error: unexpected failure: kaput (CLUSTERIP_ERR)\n'],
+    [
+      new ServiceNotFoundError('clusterip-demo', []),
+      'clusterip: error: service "clusterip-demo": not found (CLUSTERIP_ERR_SERVICE_NOT_FOUND)\n',
+    ],
+  ];
+  for (const [error, line] of cases) {
+    const text = io();
+    writeError(text, error, 'text');
+    t.deepEqual(text.err, [line]);
+  }
+  const json = io();
+  writeError(json, cases[0]![0], 'json');
+  t.is(
+    (JSON.parse(json.out.join('')) as { error: { message: string } }).error.message,
+    'clusterip: unknown command "--versio": use one of resolve (clusterip --help)',
+  );
 });

@@ -51,17 +51,23 @@ export function errorInfo(error: unknown): { code: string; message: string } {
 
 /**
  * Report a failure as one line on stderr (`clusterip: error: …`), or as `{ "error": { code, message } }`
- * on stdout with `--output json`.
+ * on stdout with `--output json`. The line says `clusterip` once: a message whose subject is the tool
+ * (`clusterip: no cluster configured …`, `clusterip resolve: unknown flag …`) loses that word there;
+ * the JSON message is kept whole.
  *
  * @example
  * ```ts
  * writeError(io, err, 'json') // {"error":{"code":...,"message":...}}
+ * writeError(io, err, 'text') // clusterip: error: resolve: unknown flag --bogus: see clusterip resolve --help (CLUSTERIP_ERR_INVALID_ARG)
  * ```
  */
 export function writeError(io: CliIo, error: unknown, output: 'text' | 'json'): void {
   const info = errorInfo(error);
   if (output === 'json') writeJson(io, { error: info });
-  else io.stderr(`clusterip: error: ${info.message.replace(/\s*\n\s*/g, ' ')} (${info.code})\n`);
+  else {
+    const message = info.message.replace(/^clusterip:?\s+/, '').replace(/\s*\n\s*/g, ' ');
+    io.stderr(`clusterip: error: ${message} (${info.code})\n`);
+  }
 }
 
 /**
