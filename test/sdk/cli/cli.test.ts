@@ -1,5 +1,5 @@
 // `clusterip` dispatch: help for every command, usage errors (exit 2), unreachable or unconfigured
-// clusters (exit 3), one-line errors and JSON error documents, secrets kept out of output, the bin.
+// clusters (exit 3), one-line errors and JSON error documents, secrets kept out of output, the bin, --version.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +33,18 @@ test('--help for the tool and each command: usage, flags and exit codes, exit 0'
   const none = await spawnCli(t, [], env('/nonexistent')).exited;
   t.is(none.code, 2);
   t.regex(none.stdout, /^Usage: clusterip <command>/);
+});
+
+test('--version prints the version of @clusterip/sdk, exit 0, through the bin too', async (t) => {
+  const pkg = JSON.parse(
+    await readFile(fileURLToPath(new URL('../../../../packages/sdk/package.json', import.meta.url)), 'utf8'),
+  ) as { version: string };
+  t.regex(pkg.version, /^\d+\.\d+\.\d+/);
+  const run = await runInProcess(['--version'], env('/nonexistent'));
+  t.deepEqual(run, { code: 0, signal: null, stdout: `${pkg.version}\n`, stderr: '' });
+  const bin = await spawnCli(t, ['--version'], env('/nonexistent')).exited;
+  t.is(bin.code, 0, bin.stderr);
+  t.is(bin.stdout, `${pkg.version}\n`);
 });
 
 test('usage errors exit 2 with one line naming the problem, or a JSON error document', async (t) => {

@@ -1,6 +1,7 @@
 // CLI: command dispatch — picks the command from argv, prints help, and turns every failure into one
 // line (or a JSON error document) plus an exit status. Consumes argv and CliIo; produces an exit code.
 
+import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@clusterip/resolver';
 import { COMMON_HELP } from './args.js';
 import { runCluster } from './cluster-up.js';
@@ -41,11 +42,17 @@ Commands:
   doctor <name>         the "Debug Services" checks, each with a verdict and the fix
   cluster up -f <dir>   start a local emulated cluster from manifests and print a kubeconfig
 
-Run clusterip <command> --help for a command's flags.
+Run clusterip <command> --help for a command's flags, clusterip --version for the version.
 
 ${COMMON_HELP}
 
 ${EXIT_HELP}`;
+
+/** The version of @clusterip/sdk (its package.json, two levels above dist/cli/ and src/cli/). */
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** Where `--output json` was asked for, to render a usage error in the right format. */
 function wantsJson(argv: readonly string[]): boolean {
@@ -74,6 +81,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
+    if (name === '--version') {
+      io.stdout(`${await version()}\n`);
+      return EXIT.ok;
+    }
     if (command === undefined) {
       throw new InvalidArgumentError(
         'command',
