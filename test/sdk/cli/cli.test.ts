@@ -80,17 +80,22 @@ test('usage errors exit 2 with one line naming the problem, or a JSON error docu
   });
 });
 
-test('no cluster configured: exit 3 with the fix', async (t) => {
+test('no cluster configured, or an unusable kubeconfig: exit 3 with CLUSTERIP_ERR_CLUSTER_CONFIG and the fix', async (t) => {
   const c = await createCliCluster(t, 101);
   const run = await c.run(['resolve', 'backend'], { kubeconfig: false });
   t.is(run.code, 3);
   t.regex(
     run.stderr,
-    /^clusterip: error: no cluster configured: no kubeconfig at .*: pass --kubeconfig <file> or set KUBECONFIG/,
+    /^clusterip: error: no cluster configured: no kubeconfig at .*: pass --kubeconfig <file> or set KUBECONFIG \(CLUSTERIP_ERR_CLUSTER_CONFIG\)\n$/,
   );
   const missing = await runInProcess(['endpoints', 'backend', '--kubeconfig', `${c.dir}/nope`, '-o', 'json'], c.env);
   t.is(missing.code, 3);
-  t.regex(json<{ error: { message: string } }>(missing).error.message, /cannot read: ENOENT/);
+  const error = json<{ error: { code: string; message: string } }>(missing).error;
+  t.is(error.code, 'CLUSTERIP_ERR_CLUSTER_CONFIG');
+  t.regex(error.message, /^kubeconfig \S+\/nope: cannot read: ENOENT$/);
+  const context = await runInProcess(['doctor', 'backend', '--kubeconfig', c.kubeconfig, '--context', 'nosuch'], c.env);
+  t.is(context.code, 3);
+  t.regex(context.stderr, /nosuch.* \(CLUSTERIP_ERR_CLUSTER_CONFIG\)\n$/);
 });
 
 test('API server unreachable: exit 3 with CLUSTERIP_ERR_API_REQUEST, for every command', async (t) => {

@@ -9,6 +9,7 @@ import {
   StreamRefusedError,
 } from '@clusterip/sdk';
 import { AddressInUseError } from '@clusterip/sdk/cluster';
+import { ClusterConfigError } from '@clusterip/sdk/internal/errors/cluster-config-error.js';
 import test from 'ava';
 
 const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
@@ -59,6 +60,12 @@ const rows: ReadonlyArray<[ClusterIPError, string, string, string]> = [
     'AddressInUseError',
     'CLUSTERIP_ERR_ADDRESS_IN_USE',
     'local cluster: pod shop/web-5d8f-x2k4q: address 127.0.0.20:8080 is in use by another process (another local cluster?): stop it, or give this cluster addresses of its own (options.addresses, or clusterip cluster up --addresses 127.0.1.20-127.0.1.250)',
+  ],
+  [
+    new ClusterConfigError('kubeconfig /home/me/.kube/config: cannot read: EACCES', '/home/me/.kube/config'),
+    'ClusterConfigError',
+    'CLUSTERIP_ERR_CLUSTER_CONFIG',
+    'kubeconfig /home/me/.kube/config: cannot read: EACCES',
   ],
 ];
 

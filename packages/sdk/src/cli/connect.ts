@@ -8,7 +8,6 @@ import { delimiter, join, resolve } from 'node:path';
 import {
   type ClusterContext,
   detectClusterContext,
-  InvalidArgumentError,
   KubeApiReader,
   KubernetesSource,
   parseResolvConf,
@@ -17,8 +16,8 @@ import {
   synthesizeClusterFirst,
 } from '@clusterip/resolver';
 import type { ClientTopology } from '../eligibility/eligibility.js';
+import { ClusterConfigError } from '../errors/cluster-config-error.js';
 import type { CommonOptions } from './args.js';
-import { EXIT, withExit } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -51,7 +50,8 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Open the connection: `--kubeconfig`/`--context` when given; else the in-cluster service account
- * in a pod; else `$KUBECONFIG` or `~/.kube/config`. Configuration failures exit with 3.
+ * in a pod; else `$KUBECONFIG` or `~/.kube/config`. Configuration failures throw ClusterConfigError
+ * (`CLUSTERIP_ERR_CLUSTER_CONFIG`, exit 3).
  *
  * @example
  * ```ts
@@ -69,11 +69,12 @@ export async function connect(common: CommonOptions, io: CliIo): Promise<Cluster
   };
   let source: KubernetesSource;
   let via: ClusterConnection['via'];
+  let kubeconfig = common.kubeconfig === undefined ? undefined : resolve(io.cwd, common.kubeconfig);
   try {
     if (common.kubeconfig !== undefined || common.context !== undefined) {
       source = await KubernetesSource.fromKubeconfig({
         ...sourceOptions,
-        ...(common.kubeconfig === undefined ? {} : { path: resolve(io.cwd, common.kubeconfig) }),
+        ...(kubeconfig === undefined ? {} : { path: kubeconfig }),
         ...(common.context === undefined ? {} : { context: common.context }),
       });
       via = 'kubeconfig';
@@ -83,17 +84,21 @@ export async function connect(common: CommonOptions, io: CliIo): Promise<Cluster
     } else {
       const path =
         env.KUBECONFIG?.split(delimiter).find((p) => p !== '') ?? join(env.HOME ?? homedir(), '.kube', 'config');
+      kubeconfig = resolve(io.cwd, path);
       if (!(await exists(path))) {
-        throw new InvalidArgumentError(
-          'kubeconfig',
+        throw new ClusterConfigError(
           `clusterip: no cluster configured: no kubeconfig at ${path} and not in a pod: pass --kubeconfig <file> or set KUBECONFIG`,
+          kubeconfig,
         );
       }
-      source = await KubernetesSource.fromKubeconfig({ ...sourceOptions, path: resolve(io.cwd, path) });
+      source = await KubernetesSource.fromKubeconfig({ ...sourceOptions, path: kubeconfig });
       via = 'kubeconfig';
     }
   } catch (err) {
-    throw withExit(err as Error, EXIT.unreachable);
+    // Whatever stops the configuration (the reader throws InvalidArgumentError) is one failure mode of the
+    // CLI, with its own code and exit status 3, not a usage error (2).
+    if (err instanceof ClusterConfigError) throw err;
+    throw new ClusterConfigError(err instanceof Error ? err.message : String(err), kubeconfig, { cause: err });
   }
   const namespace = common.namespace ?? source.namespace ?? 'default';
   const reader = new KubeApiReader(source);

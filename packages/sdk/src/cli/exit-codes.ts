@@ -4,13 +4,18 @@
 import { ClusterIPError } from '@clusterip/resolver';
 
 /**
- * Exit statuses of every `clusterip` command:
+ * Exit statuses of every `clusterip` command, decided by the error's `code` alone (the README's
+ * table lists the codes of each):
  * - 0: ok;
  * - 1: the command worked and found problems (`doctor` failed a check, `endpoints` found no usable
  *   endpoint), or an unexpected failure;
- * - 2: usage error (unknown flag, bad value, malformed name);
- * - 3: cannot reach the API server / cluster (no kubeconfig, connection refused, 401/403);
- * - 4: not found (no such Service, or no such port on it).
+ * - 2: usage error (unknown flag, bad value, malformed name): `CLUSTERIP_ERR_INVALID_ARG`,
+ *   `CLUSTERIP_ERR_INVALID_NAME`;
+ * - 3: cannot reach the API server / cluster: no usable kubeconfig (`CLUSTERIP_ERR_CLUSTER_CONFIG`),
+ *   connection refused or 401/403 (`CLUSTERIP_ERR_API_REQUEST`), a failed watch or DNS lookup
+ *   (`CLUSTERIP_ERR_WATCH_FAILED`, `CLUSTERIP_ERR_DNS_UNAVAILABLE`);
+ * - 4: not found (no such Service, or no such port on it): `CLUSTERIP_ERR_SERVICE_NOT_FOUND`,
+ *   `CLUSTERIP_ERR_PORT_NOT_FOUND`.
  *
  * @example
  * ```ts
@@ -18,21 +23,6 @@ import { ClusterIPError } from '@clusterip/resolver';
  * ```
  */
 export const EXIT = Object.freeze({ ok: 0, problems: 1, usage: 2, unreachable: 3, notFound: 4 });
-
-const kExit = Symbol('clusterip.cli.exit');
-
-/**
- * Attach an exit status to an error (when its code alone does not decide, e.g. a bad kubeconfig).
- *
- * @example
- * ```ts
- * throw withExit(new InvalidArgumentError('kubeconfig', 'clusterip: no cluster configured'), EXIT.unreachable)
- * ```
- */
-export function withExit<E extends Error>(error: E, exit: number): E {
-  Object.defineProperty(error, kExit, { value: exit, enumerable: false });
-  return error;
-}
 
 /**
  * The exit status for a failure.
@@ -43,13 +33,12 @@ export function withExit<E extends Error>(error: E, exit: number): E {
  * ```
  */
 export function exitCodeFor(error: unknown): number {
-  const attached = (error as { [kExit]?: unknown } | null)?.[kExit];
-  if (typeof attached === 'number') return attached;
   if (!(error instanceof ClusterIPError)) return EXIT.problems;
   switch (error.code) {
     case 'CLUSTERIP_ERR_INVALID_ARG':
     case 'CLUSTERIP_ERR_INVALID_NAME':
       return EXIT.usage;
+    case 'CLUSTERIP_ERR_CLUSTER_CONFIG':
     case 'CLUSTERIP_ERR_API_REQUEST':
     case 'CLUSTERIP_ERR_WATCH_FAILED':
     case 'CLUSTERIP_ERR_DNS_UNAVAILABLE':
