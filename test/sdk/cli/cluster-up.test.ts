@@ -142,3 +142,11 @@ test('cluster up whose only address is held by another process: exit 1 at once, 
   t.is(json.code, 1);
   t.is((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'CLUSTERIP_ERR_ADDRESS_IN_USE');
 });
+
+test('cluster --help says what pods are: servers inside this process, not processes', async (t) => {
+  const run = await runInProcess(['cluster', 'up', '--help'], { PATH: process.env.PATH, HOME: '/nonexistent' });
+  t.is(run.code, 0);
+  t.notRegex(run.stdout, /real processes/);
+  t.regex(run.stdout, /local emulated cluster inside this process/);
+  t.regex(run.stdout, /Deployments as pods, each an HTTP or gRPC server in\s+this process/);
+});

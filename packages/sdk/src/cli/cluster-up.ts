@@ -22,8 +22,9 @@ import { table, writeError, writeJson } from './render.js';
  */
 export const CLUSTER_HELP = `Usage: clusterip cluster up -f <dir|file> [-f ...] [--kubeconfig-out path] [--addresses first-last] [--tls] [-o text|json]
 
-Start a local emulated cluster: an API server (kubectl works against it) running the EndpointSlice
-controller, and the manifests' Deployments as real processes on their own 127.0.0.x addresses.
+Start a local emulated cluster inside this process: an API server (kubectl works against it) running
+the EndpointSlice controller, and the manifests' Deployments as pods, each an HTTP or gRPC server in
+this process (the built-in echo images; any other image runs echo-http) on its own 127.0.0.x address.
 Writes a kubeconfig (default .clusterip/kubeconfig), prints the export KUBECONFIG=... line and the
 pods and Services, then runs until Ctrl-C/SIGTERM, which stops every pod and the API server (exit 0).
 
