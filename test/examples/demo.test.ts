@@ -118,6 +118,18 @@ test.serial('the demo against a cluster given by --kubeconfig drives it through 
   t.is(cluster.pods({ namespace: 'clusterip-demo', labels: { app: 'backend' } }).filter((p) => p.ready).length, 5);
 });
 
+test.serial('one scene: its request that fails by design is counted, and the verdict is in the singular', async (t) => {
+  t.timeout(150_000, 'the demo runs in a child process, bounded by its own 120 s kill timeout');
+  const run = await runDemo(t, ['--once', '--scenes', 'mismatch']);
+  t.is(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  const mismatch = scene(run.stdout, 'mismatch');
+  t.regex(mismatch, /✓ request failed with CLUSTERIP_ERR_NO_ENDPOINTS/);
+  // The scene's figures count its own request (the background traffic of the window fails nothing).
+  t.regex(mismatch, /^ {2}requests \d+ · failed 1 · /m);
+  t.regex(mismatch, /mesh\.endpoints\('backend-typo:80'\): \w+, 0 endpoints,/);
+  t.regex(run.stdout, /^demo: 1 scene held$/m);
+});
+
 test.serial('bad arguments are refused with the usage, exit code 2', async (t) => {
   const run = await runDemo(t, ['--once', '--rate', 'fast']);
   t.is(run.code, 2);

@@ -212,7 +212,7 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
 
     const failed = results.filter((r) => !r.outcome.ok);
     if (failed.length === 0) {
-      say(`demo: all ${results.length} scenes held`);
+      say(`demo: ${results.length === 1 ? '1 scene' : `all ${results.length} scenes`} held`);
       if (!embedded) {
         say(
           `clean up: kubectl delete namespace ${DEMO_NAMESPACE}; kubectl delete clusterrolebinding/clusterip-demo-node-zone clusterrole/clusterip-node-zone`,

@@ -5,6 +5,7 @@ import { isClusterIPError, type Mesh } from '@clusterip/sdk';
 import type { SceneId } from './demo-options.js';
 import type { EndpointView } from './endpoint-view.js';
 import type { KubeClient, KubeObject } from './kube-client.js';
+import { plural } from './plural.js';
 import type { SceneStats, SceneSummary } from './stats.js';
 import type { Traffic } from './traffic.js';
 
@@ -128,13 +129,13 @@ const traffic: Scene = {
     return outcome(ctx, [
       check(
         backends.length > 0 && backends.every((p) => (http.get(p) ?? 0) > 0),
-        `HTTP spread over all ${backends.length} backend pods: ${list(http)}`,
+        `HTTP spread over all ${plural(backends.length, 'backend pod')}: ${list(http)}`,
       ),
       check(
         grpcPods.length > 0 && grpcPods.every((p) => (grpc.get(p) ?? 0) > 0),
-        `gRPC calls spread per call over all ${grpcPods.length} pods (not one pod per HTTP/2 connection): ${list(grpc)}`,
+        `gRPC calls spread per call over all ${plural(grpcPods.length, 'pod')} (not one pod per HTTP/2 connection): ${list(grpc)}`,
       ),
-      check(s.failed === 0, `${s.failed} failed requests`),
+      check(s.failed === 0, plural(s.failed, 'failed request')),
     ]);
   },
 };
@@ -164,7 +165,7 @@ const scale: Scene = {
           pods.length === want && pods.every((p) => (http.get(p) ?? 0) > 0),
           `all ${want} pods served: ${list(http)}`,
         ),
-        check(s.failed === 0, `${s.failed} failed requests`),
+        check(s.failed === 0, plural(s.failed, 'failed request')),
       ],
       [`scale ${before} → ${want}: API write to ${want} ready endpoints at the frontend in ${seenMs.toFixed(0)} ms`],
     );
@@ -211,7 +212,7 @@ const rollout: Scene = {
       [
         check(
           s.failed === 0,
-          `${s.failed} failed of ${s.requests + s.failed} requests during the rollout (HTTP and gRPC)`,
+          `${s.failed} failed of ${plural(s.requests + s.failed, 'request')} during the rollout (HTTP and gRPC)`,
         ),
         check(
           fresh.length === old.size && fresh.every((p) => !old.has(p) && (http.get(p) ?? 0) > 0),
@@ -222,7 +223,9 @@ const rollout: Scene = {
           `old pods got nothing once the rollout completed${oldAfter.length ? `: ${oldAfter.join(', ')}` : ''}`,
         ),
       ],
-      [`${old.size} pods replaced in ${tookMs.toFixed(0)} ms; ${s.retried} attempts retried on another pod`],
+      [
+        `${plural(old.size, 'pod')} replaced in ${tookMs.toFixed(0)} ms; ${plural(s.retried, 'attempt')} retried on another pod`,
+      ],
     );
   },
 };
@@ -266,7 +269,7 @@ const crash: Scene = {
       [
         check(
           s.failed <= ctx.concurrency,
-          `${s.failed} failed requests (at most the ${ctx.concurrency} in flight on the crashed pod may fail; ${s.retried} attempts retried on another pod)`,
+          `${plural(s.failed, 'failed request')} (at most the ${ctx.concurrency} in flight on the crashed pod may fail; ${plural(s.retried, 'attempt')} retried on another pod)`,
         ),
         check(victimAfter === 0, `nothing sent to ${victim} after its endpoint left`),
         check(
@@ -292,13 +295,16 @@ const affinity: Scene = {
     const spread = servedBy(s, 'backend-service');
     const total = [...sticky.values()].reduce((a, b) => a + b, 0);
     return outcome(ctx, [
-      check(sticky.size === 1 && total > 0, `backend-sticky: all ${total} requests on one pod: ${list(sticky)}`),
+      check(
+        sticky.size === 1 && total > 0,
+        `backend-sticky: all ${plural(total, 'request')} on one pod: ${list(sticky)}`,
+      ),
       check(
         s.affinityHits >= total - 1 && s.affinityMisses <= 1,
-        `affinity held: ${s.affinityHits} hits, ${s.affinityMisses} miss (the first pick)`,
+        `affinity held: ${plural(s.affinityHits, 'hit')}, ${plural(s.affinityMisses, 'miss', 'misses')} (the first pick may miss)`,
       ),
       check(spread.size > 1, `backend-service (no affinity) still spread: ${list(spread)}`),
-      check(s.failed === 0, `${s.failed} failed requests`),
+      check(s.failed === 0, plural(s.failed, 'failed request')),
     ]);
   },
 };
@@ -346,7 +352,7 @@ const topology: Scene = {
             `backend-nearby: no ready pod in ${zone}, so no zone filtering (as kube-proxy): ${list(near)}`,
           ),
       check(zones.size < 2 || all.size > 1, `backend-service (no topology) spread over zones: ${list(all)}`),
-      check(s.failed === 0, `${s.failed} failed requests`),
+      check(s.failed === 0, plural(s.failed, 'failed request')),
     ]);
   },
 };
@@ -387,7 +393,7 @@ export async function explainSelector(kube: KubeClient, namespace: string, servi
     items?: KubeObject[];
   };
   const pods = ((await kube.ok('GET', `/api/v1/namespaces/${ns}/pods`)) as { items?: KubeObject[] }).items ?? [];
-  const lines = [`selector ${sel} matches ${matching.items?.length ?? 0} pods in namespace ${namespace}`];
+  const lines = [`selector ${sel} matches ${plural(matching.items?.length ?? 0, 'pod')} in namespace ${namespace}`];
   for (const [key, value] of entries) {
     const values = new Map<string, number>();
     for (const p of pods) {
@@ -396,7 +402,9 @@ export async function explainSelector(kube: KubeClient, namespace: string, servi
     }
     const best = [...values].map(([v, n]) => ({ v, n, d: distance(v, value) })).sort((a, b) => a.d - b.d)[0];
     if (best !== undefined && best.d <= 2) {
-      lines.push(`did you mean ${key}=${best.v}? ${best.n} pods carry it (kubectl get pods -l ${key}=${best.v})`);
+      lines.push(
+        `did you mean ${key}=${best.v}? ${best.n === 1 ? '1 pod carries' : `${best.n} pods carry`} it (kubectl get pods -l ${key}=${best.v})`,
+      );
     }
   }
   return lines;
@@ -409,6 +417,7 @@ const mismatch: Scene = {
   async run(ctx, signal) {
     const t0 = performance.now();
     let error: unknown;
+    let pod: string | undefined;
     try {
       const res = await ctx.mesh.dispatcher.request({
         origin: 'http://backend-typo',
@@ -416,11 +425,15 @@ const mismatch: Scene = {
         method: 'GET',
         signal,
       });
-      await res.body.dump();
+      pod = ((await res.body.json().catch(() => ({}))) as { pod?: string }).pod;
     } catch (e) {
       error = e;
     }
     const ms = performance.now() - t0;
+    // This request is the scene: count it with the frontend's traffic, so the scene's figures say that a
+    // request failed (by design) rather than "failed 0" for the background traffic alone.
+    if (error === undefined) ctx.stats.answered('backend-typo', pod ?? '?', ms);
+    else ctx.stats.failed('backend-typo', error);
     const code = isClusterIPError(error) ? error.code : (error as { code?: string } | undefined)?.code;
     const explained = await explainSelector(ctx.kube, ctx.namespace, 'backend-typo');
     const endpoints = await ctx.mesh.endpoints('backend-typo:80');
@@ -438,7 +451,7 @@ const mismatch: Scene = {
       ],
       [
         `error: ${error instanceof Error ? error.message : String(error)}`,
-        `mesh.endpoints('backend-typo:80'): ${endpoints.status}, ${endpoints.endpoints.length} endpoints, outcome ${endpoints.outcome?.type ?? '-'}`,
+        `mesh.endpoints('backend-typo:80'): ${endpoints.status}, ${plural(endpoints.endpoints.length, 'endpoint')}, outcome ${endpoints.outcome?.type ?? '-'}`,
         ...explained.map((l) => `api: ${l}`),
       ],
     );
