@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { createServer as createH2cServer, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import type { EndpointSource } from '@clusterip/resolver';
 import { StaticSource } from '@clusterip/resolver/testing';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
@@ -70,6 +71,60 @@ test('a stream body that fails before it is read (a file that does not exist) fa
   t.is((await request('http://web/', { dispatcher: mesh.dispatcher })).statusCode, 200);
 });
 
+test('a stream body that fails while its Service is still being looked up fails its request, and nothing is sent', async (t) => {
+  const pod = await createHttpTestServer(t, { host: '127.0.243.41' });
+  const inner = shopSource({ web: [pod] });
+  // Answers as a watch or a DNS query would: a while after it was asked.
+  const slow: EndpointSource = {
+    kind: 'slow',
+    watch: (query, listener) =>
+      inner.watch(query, (event) => {
+        setTimeout(() => listener(event), 30);
+      }),
+    close: () => inner.close(),
+  };
+  const mesh = new Mesh({ source: slow, context });
+  t.teardown(async () => {
+    await mesh.destroy();
+    await inner.close();
+  });
+  const missing = new URL('./no-such-file.bin', import.meta.url);
+  const put = (body: Readable) =>
+    request('http://web/upload', { dispatcher: mesh.dispatcher, method: 'PUT', body: body as never });
+  await t.throwsAsync(put(createReadStream(missing)), { code: 'ENOENT' });
+  const early = new Readable({ read() {} });
+  const sent = put(early);
+  early.destroy(new Error('source gone'));
+  await t.throwsAsync(sent, { message: 'source gone' });
+  t.is(pod.requests, 0);
+});
+
+test('the mesh stops listening to a stream body when its request ends', async (t) => {
+  let body: Readable | undefined;
+  let during = 0;
+  const pod = await createHttpTestServer(t, {
+    host: '127.0.243.51',
+    handler: (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        during = body!.listenerCount('error'); // the mesh's, and the iterator's that reads it
+        res.end('ok');
+      });
+    },
+  });
+  const source = shopSource({ web: [pod] });
+  const mesh = new Mesh({ source, context });
+  t.teardown(async () => {
+    await mesh.destroy();
+    await source.close();
+  });
+  body = Readable.from([Buffer.from('a'), Buffer.from('b')]);
+  const res = await request('http://web/', { dispatcher: mesh.dispatcher, method: 'POST', body });
+  await res.body.text();
+  t.true(during >= 1);
+  t.is(body.listenerCount('error'), during - 1, 'what listens now is not the mesh');
+});
+
 test('bodies that fail during the upload are the caller’s: the breaker stays closed and no pod is ejected', async (t) => {
   const { mesh } = await meshOverTwoPods(t, 20, {
     circuitBreaker: { volumeThreshold: 5 },
@@ -123,10 +178,12 @@ test('a handler that throws gets its own error: undici’s retry interceptor (th
   );
 });
 
-test('h2c: a content-length that does not match the body fails with UND_ERR_REQ_CONTENT_LENGTH_MISMATCH, as over HTTP/1.1', async (t) => {
+test('h2c: content-length as undici sends it over HTTP/1.1: a mismatch with a payload is the caller’s error, otherwise the real length goes', async (t) => {
   const server = createH2cServer();
   const bodies: number[] = [];
-  server.on('stream', (stream: ServerHttp2Stream) => {
+  const lengths: unknown[] = [];
+  server.on('stream', (stream: ServerHttp2Stream, headers) => {
+    lengths.push(headers['content-length']);
     let n = 0;
     stream.on('data', (chunk: Buffer) => {
       n += chunk.length;
@@ -154,10 +211,10 @@ test('h2c: a content-length that does not match the body fails with UND_ERR_REQ_
     await mesh.destroy();
     await source.close();
   });
-  const post = (body: unknown, length: string) =>
+  const post = (body: unknown, length: string, method = 'POST') =>
     request('http://h2/', {
       dispatcher: mesh.dispatcher,
-      method: 'POST',
+      method: method as 'POST',
       headers: { 'content-length': length },
       body: body as string,
     });
@@ -171,6 +228,18 @@ test('h2c: a content-length that does not match the body fails with UND_ERR_REQ_
   t.is(ok.statusCode, 200);
   await ok.body.text();
   t.deepEqual(bodies, [10]);
+  // As undici's HTTP/1.1 client: no payload, or a method without one, sends the real length (or none).
+  for (const [body, length, method] of [
+    [undefined, '5', 'GET'],
+    [undefined, '5', 'POST'],
+    ['abc', '5', 'GET'],
+  ] as const) {
+    const res = await post(body, length, method);
+    t.is(res.statusCode, 200, `${method} ${body} with content-length ${length}`);
+    await res.body.text();
+  }
+  t.deepEqual(bodies, [10, 0, 0, 3]);
+  t.deepEqual(lengths.slice(-4), ['10', undefined, '0', '3']);
   t.deepEqual(
     (await mesh.endpoints('h2:80')).endpoints.map((e) => e.health),
     ['healthy'],

@@ -449,6 +449,21 @@ test('a slow but live peer answers the PING and its response arrives; pingInterv
   t.is(pings, 0);
 });
 
+test('a PING answered while the client’s event loop was stalled past its deadline keeps the connection', async (t) => {
+  const { origin } = await h2Server(t, '127.0.242.25', (stream) => {
+    stream.session!.once('ping', () => {
+      // The ACK is on its way; now the process (client included) stalls past the PING's deadline.
+      setImmediate(() => {
+        const until = performance.now() + 300;
+        while (performance.now() < until);
+        respond(stream, 'after the stall');
+      });
+    });
+  });
+  const pool = h2Pool(t, origin, { pingIntervalMs: 20, pingTimeoutMs: 100 });
+  t.is(await (await request(origin, { dispatcher: pool })).body.text(), 'after the stall');
+});
+
 test('a stream reset with NO_ERROR before any response, while its body is still uploading, fails the request; the connection goes on', async (t) => {
   let first = true;
   const { origin } = await h2Server(t, '127.0.242.23', (stream) => {

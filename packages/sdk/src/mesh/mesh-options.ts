@@ -101,7 +101,8 @@ export interface MeshPoolOptions {
   /**
    * A PING unanswered for this long ends its connection: a pod gone without a word (node lost, network
    * partition) fails the requests on it now (`UND_ERR_SOCKET`, retried for idempotent requests), not at
-   * their timeouts, and new requests stop going onto it. Default 5000.
+   * their timeouts, and new requests stop going onto it. Default 20000 (grpc's keepalive timeout): a pod
+   * whose event loop is blocked that long loses the requests on the connection, POSTs included.
    */
   readonly pingTimeoutMs?: number;
   /**
@@ -424,7 +425,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
       allowH2: p.allowH2 === true,
       maxConcurrentStreams: integerIn('pool.maxConcurrentStreams', p.maxConcurrentStreams, 1, 10_000, 100),
       pingIntervalMs: integerIn('pool.pingIntervalMs', p.pingIntervalMs, 0, HOUR_MS, 10_000),
-      pingTimeoutMs: integerIn('pool.pingTimeoutMs', p.pingTimeoutMs, 1, HOUR_MS, 5000),
+      pingTimeoutMs: integerIn('pool.pingTimeoutMs', p.pingTimeoutMs, 1, HOUR_MS, 20_000),
       factory: functionOr<MeshConfig['pool']['factory']>('pool.factory', p.factory, undefined),
     }),
     connect,

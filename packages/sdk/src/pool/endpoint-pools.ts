@@ -22,7 +22,7 @@ export interface EndpointPoolOptions {
   readonly maxConcurrentStreams?: number;
   /** HTTP/2 health check: PING a silent connection with requests in flight after this long (0: never). Default 10000. */
   readonly pingIntervalMs?: number;
-  /** HTTP/2 health check: end the connection when the PING is unanswered this long. Default 5000. */
+  /** HTTP/2 health check: end the connection when the PING is unanswered this long. Default 20000. */
   readonly pingTimeoutMs?: number;
   /** Builds a pool; default `new Pool(origin, options)`. */
   readonly factory?: (origin: string, options: Pool.Options) => Dispatcher;

@@ -55,7 +55,7 @@ export interface H2ClientOptions {
   readonly pingIntervalMs?: number;
   /**
    * A PING not answered within this long ends its connection: the requests on it fail with undici's
-   * `SocketError` (`UND_ERR_SOCKET`), those not yet sent with `StreamRefusedError`. Default 5000.
+   * `SocketError` (`UND_ERR_SOCKET`), those not yet sent with `StreamRefusedError`. Default 20000.
    */
   readonly pingTimeoutMs?: number;
   /**
@@ -125,6 +125,9 @@ const CONNECTION_HEADERS = new Set([
   'http2-settings',
 ]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Methods undici sends no content-length for (RFC 9110 §8.6), and those it sends `0` for without a body. */
+const NO_LENGTH = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT']);
+const EXPECTS_PAYLOAD = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
 /** undici's defaults for its own HTTP/2 client: a 256 KiB stream window, 512 KiB for the connection. */
 const STREAM_WINDOW = 262_144;
 const CONNECTION_WINDOW = 524_288;
@@ -458,7 +461,7 @@ export class H2Client extends Dispatcher {
     connection.read = read;
     if (!silent || !connection.ready || connection.requests.size === 0 || connection.ping !== undefined) return;
     const session = connection.session;
-    const timeoutMs = this.#options.pingTimeoutMs ?? 5000;
+    const timeoutMs = this.#options.pingTimeoutMs ?? 20_000;
     let sent = false;
     try {
       sent = session.ping(() => {
@@ -470,11 +473,17 @@ export class H2Client extends Dispatcher {
       // The session is closing: its own end settles the requests.
     }
     if (!sent) return;
-    connection.ping = setTimeout(() => {
-      connection.ping = undefined;
-      this.#retire(connection);
-      session.destroy(new errors.SocketError(`${this.#endpoint}: HTTP/2 PING unanswered after ${timeoutMs} ms`));
+    const deadline = setTimeout(() => {
+      // Decided after the next poll phase: a stalled event loop runs this timer before it reads an ACK
+      // that has arrived meanwhile.
+      setImmediate(() => {
+        if (connection.ping !== deadline) return; // acknowledged (or cancelled) in the meantime
+        connection.ping = undefined;
+        this.#retire(connection);
+        session.destroy(new errors.SocketError(`${this.#endpoint}: HTTP/2 PING unanswered after ${timeoutMs} ms`));
+      }).unref();
     }, timeoutMs).unref();
+    connection.ping = deadline;
   }
 
   /** An undici client event, as a Pool listens for it: the origin, this client, and the error if any. */
@@ -532,9 +541,8 @@ export class H2Client extends Dispatcher {
     this.#watch(connection, request, stream, opts);
     if (body != null) {
       const declared = headers['content-length'];
-      writeBody(stream, body, declared === undefined ? undefined : Number(declared), (error) =>
-        this.#abort(request, error),
-      );
+      const length = declared === undefined || NO_LENGTH.has(opts.method) ? undefined : Number(declared);
+      writeBody(stream, body, length, (error) => this.#abort(request, error));
     }
   }
 
@@ -722,13 +730,20 @@ function requestHead(
     if (headers['content-length'] === undefined) headers['content-length'] = String(body.size);
     body = body.stream();
   }
+  // content-length as undici's clients send it: the body's own length when it has one (a given value that
+  // differs is an error for methods with a payload), none for an empty body unless the method expects one.
+  const declared = headers['content-length'];
   if (body instanceof Uint8Array) {
-    const declared = headers['content-length'];
-    if (declared === undefined) headers['content-length'] = String(body.byteLength);
-    else if (Number(declared) !== body.byteLength) throw new errors.RequestContentLengthMismatchError();
-    if (body.byteLength === 0) body = null;
-  } else if (body == null && headers['content-length'] !== undefined && Number(headers['content-length']) !== 0) {
-    throw new errors.RequestContentLengthMismatchError();
+    const length = body.byteLength;
+    if (length > 0 && declared !== undefined && !NO_LENGTH.has(method) && Number(declared) !== length) {
+      throw new errors.RequestContentLengthMismatchError();
+    }
+    if (length === 0) body = null;
+    else headers['content-length'] = String(length);
+  }
+  if (body == null) {
+    if (EXPECTS_PAYLOAD.has(method)) headers['content-length'] = '0';
+    else delete headers['content-length'];
   }
   return [headers, body];
 }

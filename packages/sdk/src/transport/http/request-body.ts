@@ -58,11 +58,20 @@ export class TrackedBody implements AsyncIterable<unknown> {
     };
   }
 
-  /** Release the source after the request failed for good (undici would have destroyed it). */
+  /** Stop listening to the source (the call is over): neither it nor the call keeps the other alive. */
+  detach(): void {
+    const emitter = this.source as { off?: unknown };
+    if (typeof emitter.off === 'function') (this.source as NodeJS.EventEmitter).off('error', this.#onError);
+  }
+
+  /**
+   * Release the source after the request failed for good (undici would have destroyed it). A Node stream
+   * is destroyed without an error: one would be emitted after `detach()`, to nobody.
+   */
   discard(error: Error): void {
     const s = this.source as { destroy?: (e?: Error) => void; destroyed?: boolean; cancel?: (e?: unknown) => unknown };
     if (typeof s.destroy === 'function') {
-      if (s.destroyed !== true) s.destroy(error);
+      if (s.destroyed !== true) s.destroy();
     } else if (typeof s.cancel === 'function' && !this.#started) {
       Promise.resolve(s.cancel(error)).catch(() => {});
     }

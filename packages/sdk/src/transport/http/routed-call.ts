@@ -294,7 +294,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#replayBody = clusterip?.replayBody;
     // The body every attempt sends: a stream is tracked (has it started?) and replaced by a fresh one for a retry.
     const body = this.body;
-    this.body = !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body, this.#bodyFailed) : body;
+    this.body =
+      !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body, (e) => this.#bodyFailed(e)) : body;
     // The TLS server name is the URL host (not an IP literal). Given for http too: undici would otherwise
     // derive it from the host header on every request (an isIP() test); plain-http pools ignore it.
     if (origin.servername !== undefined) this.servername = origin.servername;
@@ -418,11 +419,11 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   }
 
   /** The request body failed (its stream errored, reading it threw): the call fails with that error. */
-  readonly #bodyFailed = (error: Error): void => {
+  #bodyFailed(error: Error): void {
     if (this.#finished) return;
     this.#callerFault ??= error;
     this.abort(error);
-  };
+  }
 
   /** The caller's handler threw `error` from a response callback: it ends the call, as in undici. */
   #handlerThrew(error: unknown): Error {
@@ -709,6 +710,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
     this.#callerAbort = undefined;
+    if (this.body instanceof TrackedBody) this.body.detach();
     this.body = undefined;
     this.headers = undefined;
   }
@@ -822,7 +824,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const body = this.body;
     if (body instanceof TrackedBody && body.started && this.#replayBody !== undefined) {
       const fresh = this.#replayBody();
-      this.body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh, this.#bodyFailed);
+      body.detach();
+      this.body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh, (e) => this.#bodyFailed(e));
     }
     if (this.#host.closed) {
       this.#giveUp('closed', '', undefined);

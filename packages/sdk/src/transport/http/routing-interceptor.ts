@@ -101,9 +101,23 @@ export function createRoutingInterceptor(
       if (origin === null) return dispatch(opts, handler);
       const decision = lookup.lookup(origin);
       if (!(decision instanceof Promise)) return go(decision, origin, opts, handler, plain);
+      // Until the routed call listens to a stream body, this does: undici listens from dispatch on, and a
+      // stream that errors with no listener (a file that does not exist) ends the process.
+      const body = opts.body as { on?: unknown } | null | undefined;
+      let bodyError: Error | undefined;
+      const hold =
+        body != null && typeof body.on === 'function'
+          ? (error: Error) => {
+              bodyError ??= error;
+            }
+          : undefined;
+      if (hold !== undefined) (body as NodeJS.EventEmitter).on('error', hold);
       void decision.then((d) => {
+        if (hold !== undefined) (body as NodeJS.EventEmitter).off('error', hold);
         try {
-          go(d, origin, opts, handler, plain);
+          // The body failed while its Service was looked up: the caller's error, nothing is sent.
+          if (bodyError !== undefined) failHandler(handler, bodyError);
+          else go(d, origin, opts, handler, plain);
         } catch (error) {
           failHandler(handler, error as Error);
         }
