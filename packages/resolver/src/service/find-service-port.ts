@@ -47,6 +47,21 @@ export function findServicePort(service: ServiceInfo, port?: number | string): S
   throw new PortNotFoundError(`${service.name}.${service.namespace}`, port, describePorts(ports));
 }
 
+/**
+ * The port an SRV name (`_<port>._<protocol>.<service>…`) selects: the named port of that protocol
+ * (names compared case-insensitively, `protocol` upper case as in the Service); undefined when there is
+ * none, which cluster DNS answers NXDOMAIN.
+ *
+ * @example
+ * ```ts
+ * findSrvPort(info, 'http', 'TCP') // { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }
+ * ```
+ */
+export function findSrvPort(service: ServiceInfo, port: string, protocol: string): ServicePort | undefined {
+  const wanted = port.toLowerCase();
+  return service.ports.find((p) => p.name !== '' && p.name.toLowerCase() === wanted && p.protocol === protocol);
+}
+
 /** `http/80/TCP, 9090/TCP` — the ports of a Service, for error messages. */
 function describePorts(ports: readonly ServicePort[]): string {
   return ports.map((p) => (p.name ? `${p.name}/${p.port}/${p.protocol}` : `${p.port}/${p.protocol}`)).join(', ');

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../errors/port-not-found-error.js';
 import type { ClusterName } from '../name/cluster-name.js';
 import { isDns1123Label, validateNamespace, validateServiceName } from '../name/validate-names.js';
-import { findServicePort } from '../service/find-service-port.js';
+import { findServicePort, findSrvPort } from '../service/find-service-port.js';
 import type { ServiceInfo, ServicePort } from '../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { SourceEvent } from './endpoint-update.js';
@@ -202,11 +202,11 @@ export class StaticSource implements EndpointSource {
     // PortNotFoundError listing the ports. A portless Service asked without a port: addresses on port 0.
     let port: ServicePort | undefined;
     if (name.kind === 'srv') {
-      const wanted = name.port.toLowerCase();
       const protocol = name.protocol.toUpperCase();
-      port = info.ports.find((p) => p.name !== '' && p.name.toLowerCase() === wanted && p.protocol === protocol);
-      if (port === undefined)
-        return notFound(`service ${subject} has no port named ${wanted} with protocol ${protocol}`);
+      port = findSrvPort(info, name.port, protocol);
+      if (port === undefined) {
+        return notFound(`service ${subject} has no port named ${name.port.toLowerCase()} with protocol ${protocol}`);
+      }
     } else if (info.ports.length > 0 || query.port !== undefined) {
       try {
         port = findServicePort(info, query.port);

@@ -12,7 +12,7 @@ import { WatchFailedError } from '../../errors/watch-failed-error.js';
 import { Backoff, type BackoffConfig } from '../../internal/backoff.js';
 import { unrefTimer } from '../../internal/timers.js';
 import { isDns1123Label } from '../../name/validate-names.js';
-import { findServicePort } from '../../service/find-service-port.js';
+import { findServicePort, findSrvPort } from '../../service/find-service-port.js';
 import type { ServiceInfo } from '../../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from '../endpoint-source.js';
 import type { EndpointUpdate, SourceEvent } from '../endpoint-update.js';
@@ -169,14 +169,12 @@ class View {
     let port: { name: string; protocol: Protocol; targetPort: number | string };
     let addressOnly = false;
     if (spec.kind === 'srv') {
-      const wanted = (spec.port as string).toLowerCase();
-      const found = svc.ports.find(
-        (p) => p.name !== '' && p.name.toLowerCase() === wanted && p.protocol === spec.protocol,
-      );
+      const [wanted, protocol] = [spec.port as string, spec.protocol as string];
+      const found = findSrvPort(svc, wanted, protocol);
       if (found === undefined) {
         return {
           type: 'not-found',
-          detail: `service ${subject} has no port named ${wanted} with protocol ${spec.protocol}`,
+          detail: `service ${subject} has no port named ${wanted.toLowerCase()} with protocol ${protocol}`,
         };
       }
       port = found;

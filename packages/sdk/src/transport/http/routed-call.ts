@@ -240,8 +240,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #started = false;
   #headersSent = false;
   #finished = false;
-  #waiting = false;
-  /** Drops the timer of the wait for the next attempt. */
+  /** Set while the call waits for its next attempt: drops that wait's timer. */
   #stopWaiting: (() => void) | undefined;
   #aborted = false;
   /**
@@ -440,8 +439,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#reason = error;
     const abort = this.#abortAttempt;
     if (abort !== undefined) abort(error);
-    else if (this.#waiting) {
-      this.#stopWaiting?.();
+    else if (this.#stopWaiting !== undefined) {
+      this.#stopWaiting();
       this.#fail(error);
     }
     // Else an attempt is dispatched but not connected yet: it is aborted when it connects.
@@ -462,7 +461,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   // ── attempts ──────────────────────────────────────────────────────────────────────────────────
 
   #attempt(now: number = this.#host.now()): void {
-    this.#waiting = false;
     this.#stopWaiting = undefined;
     if (this.#finished) return;
     if (this.#aborted) {
@@ -820,7 +818,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.#live = undefined;
     this.#abortAttempt = undefined;
     this.#resumeAttempt = undefined;
-    this.#waiting = true;
     const body = this.body;
     if (body instanceof TrackedBody && body.started && this.#replayBody !== undefined) {
       const fresh = this.#replayBody();
@@ -843,7 +840,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   /** The call is over (response delivered, upgraded, or failed): no longer active on its route. */
   #end(error?: Error, status: number = this.#status): void {
     this.#finished = true;
-    this.#waiting = false;
+    this.#stopWaiting = undefined;
     this.#route.active--;
     if (this.#tel !== undefined) this.#publishEnd(error, status);
   }
