@@ -148,8 +148,8 @@ class RetryAttempt implements LegacyDispatchHandler {
     this.#call = call;
   }
 
-  onConnect(abort: Abort, context?: unknown): void {
-    this.#call.attemptConnect(this, abort, context);
+  onConnect(abort: Abort): void {
+    this.#call.attemptConnect(this, abort);
   }
 
   onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
@@ -237,7 +237,6 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
   #unsentIn: Set<Unsent> | undefined;
   #resumeAttempt: (() => void) | undefined;
   #callerAbort: Abort | undefined;
-  #started = false;
   #headersSent = false;
   #finished = false;
   /** Set while the call waits for its next attempt: drops that wait's timer. */
@@ -315,6 +314,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const now = this.#host.now();
     this.#firstStartedAt = now;
     if (channels.httpRequest.hasSubscribers) this.#publishRequest();
+    if (!this.#startCaller()) return;
     const breaker = this.#route.breaker;
     if (breaker !== undefined) {
       this.#admit(breaker, now);
@@ -322,6 +322,26 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     }
     this.#route.budget?.onRequest(now);
     this.#attempt(now);
+  }
+
+  /**
+   * The caller starts with the call, not when an endpoint's connection takes the first attempt: its abort
+   * (undici's `request()` and `fetch` give theirs through `onConnect`) then ends the call at once, whether
+   * it waits for a connection, a connect, or its next attempt. False when the call ended here: the caller
+   * aborted at once (a signal already aborted) or its handler threw (its own error, as in undici).
+   */
+  #startCaller(): boolean {
+    try {
+      const legacy = this.#legacy;
+      if (legacy !== undefined) {
+        this.#callerAbort = (reason?: Error) => this.abort(reason);
+        legacy.onConnect?.(this.#callerAbort);
+      } else this.#handler!.onRequestStart?.(this.#controller!, undefined);
+    } catch (error) {
+      this.#fail(this.#handlerThrew(error));
+      return false;
+    }
+    return !this.#finished;
   }
 
   /**
@@ -431,19 +451,29 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     return e;
   }
 
-  /** @internal The caller aborts: the running attempt, or the wait for the next one. */
+  /**
+   * @internal The caller aborts. An attempt with a connection is aborted there and fails the call. Without
+   * one (waiting in its pool for a connection or a connect, waiting for the next attempt, not started)
+   * nothing of the request has been sent: the call fails now. A dispatched attempt is dropped: cancelled
+   * for the balancer, and aborted by `attemptConnect` if it ever reaches a connection.
+   */
   abort(reason?: Error): void {
-    if (this.#aborted) return;
+    if (this.#aborted || this.#finished) return;
     this.#aborted = true;
     const error = reason ?? new Error('aborted');
     this.#reason = error;
     const abort = this.#abortAttempt;
-    if (abort !== undefined) abort(error);
-    else if (this.#stopWaiting !== undefined) {
-      this.#stopWaiting();
-      this.#fail(error);
+    if (abort !== undefined) {
+      abort(error);
+      return;
     }
-    // Else an attempt is dispatched but not connected yet: it is aborted when it connects.
+    this.#stopWaiting?.();
+    if (this.#live !== undefined) {
+      this.#live = undefined;
+      this.#leaveUnsent();
+      this.#report({ type: 'cancelled' });
+    }
+    this.#fail(error);
   }
 
   /** @internal */
@@ -557,8 +587,8 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
 
   // ── pool-side callbacks (undici's legacy API): the first attempt's, then RetryAttempt's ──────────
 
-  onConnect(abort: Abort, context?: unknown): void {
-    this.attemptConnect(this, abort, context);
+  onConnect(abort: Abort): void {
+    this.attemptConnect(this, abort);
   }
 
   onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void, statusText: string): boolean {
@@ -581,25 +611,14 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     this.attemptUpgrade(this, statusCode, rawHeaders, socket);
   }
 
-  /** @internal */
-  attemptConnect(attempt: LegacyDispatchHandler, abort: Abort, context: unknown): void {
+  /** @internal The attempt has a connection: from here on an abort goes through it. */
+  attemptConnect(attempt: LegacyDispatchHandler, abort: Abort): void {
     if (attempt !== this.#live || this.#finished) {
       abort(new Error('superseded attempt'));
       return;
     }
     this.#abortAttempt = abort;
     this.#leaveUnsent();
-    if (this.#aborted) {
-      abort(this.#reason ?? new Error('aborted'));
-      return;
-    }
-    if (this.#started) return;
-    this.#started = true;
-    const legacy = this.#legacy;
-    if (legacy !== undefined) {
-      this.#callerAbort = (reason?: Error) => this.abort(reason);
-      legacy.onConnect?.(this.#callerAbort, context);
-    } else this.#handler!.onRequestStart?.(this.#controller!, context);
   }
 
   /** @internal */

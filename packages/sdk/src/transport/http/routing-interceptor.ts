@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { HttpRoute, ParsedOrigin, RouteDecision, RouteLookup } from './http-route.js';
 import { withHostHeader } from './request-headers.js';
 import { type CallHost, type LegacyDispatchHandler, RoutedCall } from './routed-call.js';
+import { waitingHandler } from './waiting-handler.js';
 
 const DEFAULT_PORT: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 const MAX_PARSED = 4096;
@@ -94,36 +95,53 @@ export function createRoutingInterceptor(
       }
     };
 
-    return function routed(opts, handler) {
+    function routed(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const plain = Object.getPrototypeOf(opts) === Object.prototype;
       const origin = parse(plain ? originOfPlain(opts as unknown as Record<string, unknown>) : opts.origin);
       // Not an http(s) origin we understand (or malformed): let undici report it as it would.
       if (origin === null) return dispatch(opts, handler);
       const decision = lookup.lookup(origin);
       if (!(decision instanceof Promise)) return go(decision, origin, opts, handler, plain);
-      // Until the routed call listens to a stream body, this does: undici listens from dispatch on, and a
-      // stream that errors with no listener (a file that does not exist) ends the process.
+      return wait(decision, origin, opts, handler, plain);
+    }
+
+    /**
+     * The first request to a host waits for discovery. Its caller starts now, so an abort ends it now;
+     * and until the routed call listens to a stream body, this does: undici listens from dispatch on, and
+     * a stream that errors with no listener (a file that does not exist) ends the process.
+     */
+    function wait(
+      decision: Promise<RouteDecision>,
+      origin: ParsedOrigin,
+      opts: Dispatcher.DispatchOptions,
+      handler: Dispatcher.DispatchHandler,
+      plain: boolean,
+    ): boolean {
+      const waiting = waitingHandler(handler);
+      try {
+        waiting.start();
+      } catch (error) {
+        waiting.fail(error instanceof Error ? error : new Error(String(error)));
+        return true;
+      }
+      if (waiting.done) return true; // aborted at its start (a signal that had already fired)
       const body = opts.body as { on?: unknown } | null | undefined;
-      let bodyError: Error | undefined;
-      const hold =
-        body != null && typeof body.on === 'function'
-          ? (error: Error) => {
-              bodyError ??= error;
-            }
-          : undefined;
+      // The body failed while its Service was looked up: the caller's error, nothing is sent.
+      const hold = body != null && typeof body.on === 'function' ? (error: Error) => waiting.fail(error) : undefined;
       if (hold !== undefined) (body as NodeJS.EventEmitter).on('error', hold);
       void decision.then((d) => {
         if (hold !== undefined) (body as NodeJS.EventEmitter).off('error', hold);
+        if (waiting.done) return;
         try {
-          // The body failed while its Service was looked up: the caller's error, nothing is sent.
-          if (bodyError !== undefined) failHandler(handler, bodyError);
-          else go(d, origin, opts, handler, plain);
+          go(d, origin, opts, waiting.handler, plain);
         } catch (error) {
-          failHandler(handler, error as Error);
+          waiting.fail(error as Error);
         }
       });
       return true;
-    };
+    }
+
+    return routed;
   };
 }
 
