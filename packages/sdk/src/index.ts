@@ -37,6 +37,7 @@ export type {
 } from './eligibility/outlier-detection.js';
 export { otherProxy, SERVICE_PROXY_NAME_LABEL } from './eligibility/service-proxy-name.js';
 export { CircuitOpenError } from './errors/circuit-open-error.js';
+export { DestroyedError } from './errors/destroyed-error.js';
 export { Http2ConnectError } from './errors/http2-connect-error.js';
 export { NoEligibleEndpointsError } from './errors/no-eligible-endpoints-error.js';
 export { NoEndpointsError } from './errors/no-endpoints-error.js';

@@ -71,18 +71,63 @@ test('close() lets in-flight requests finish, then every later request fails wit
   t.is(await mesh.destroy(), undefined);
 });
 
-test('destroy() aborts in-flight requests; dispatcher.close() closes the mesh', async (t) => {
+test('destroy() aborts in-flight requests with its error; dispatcher.close() closes the mesh', async (t) => {
   const pod = await createHttpTestServer(t, { host: '127.0.73.11', handler: () => {} });
   const mesh = new Mesh({ source: shopSource({ web: [pod] }), context });
   const inflight = request('http://web/', { dispatcher: mesh.dispatcher }).catch((e: unknown) => e);
   while (pod.requests === 0) await new Promise((r) => setImmediate(r));
-  await mesh.destroy(new Error('shutting down'));
+  const reason = new Error('shutting down');
+  await mesh.destroy(reason);
   t.true(mesh.destroyed);
-  const err = await inflight;
-  t.truthy(err instanceof Error);
+  t.is(await inflight, reason, 'the error destroy() was given, not an upstream failure');
   const other = new Mesh({ source: shopSource({ web: [pod] }), context });
   await other.dispatcher.close();
   t.true(other.closed);
+});
+
+test('destroy() without an error: requests in flight, queued for a connection, waiting for a retry or for discovery fail with DestroyedError; later ones with ClosedError', async (t) => {
+  const hanging = await createHttpTestServer(t, { host: '127.0.73.21', handler: () => {} });
+  const busy = await createHttpTestServer(t, {
+    host: '127.0.73.22',
+    handler: (_req, res) => {
+      res.statusCode = 503;
+      res.end('busy');
+    },
+  });
+  const inner = shopSource({ web: [hanging], api: [busy], slow: [busy] });
+  // `slow` is never answered: a request to it waits for discovery.
+  const source = {
+    kind: 'partial',
+    watch: (query: Parameters<typeof inner.watch>[0], listener: Parameters<typeof inner.watch>[1]) =>
+      inner.watch(query, (event) => {
+        if (!query.fqdn.startsWith('slow.')) listener(event);
+      }),
+    close: () => inner.close(),
+  };
+  const mesh = new Mesh({
+    source,
+    context,
+    pool: { connections: 1 },
+    retry: { attempts: 3, backoff: { baseMs: 60_000, maxMs: 60_000 } },
+    random: () => 0.5,
+  });
+  t.teardown(() => inner.close());
+  const settle = (url: string) => request(url, { dispatcher: mesh.dispatcher }).catch((e: unknown) => e);
+  const inflight = settle('http://web/');
+  while (hanging.requests === 0) await new Promise((r) => setImmediate(r));
+  const queued = settle('http://web/');
+  const retrying = settle('http://api/');
+  while (busy.requests === 0) await new Promise((r) => setImmediate(r));
+  const discovering = settle('http://slow/');
+  await mesh.destroy();
+  for (const [what, pending] of Object.entries({ inflight, queued, retrying, discovering })) {
+    const err = (await pending) as { name?: string; code?: string; message?: string };
+    t.is(err.code, 'CLUSTERIP_ERR_DESTROYED', what);
+    t.is(err.message, 'mesh: destroyed', what);
+    t.is(err.name, 'DestroyedError', what);
+  }
+  t.is(hanging.requests, 1, 'the queued request was never sent');
+  t.is(((await settle('http://web/')) as { code?: string }).code, 'CLUSTERIP_ERR_CLOSED');
 });
 
 test('retries wait with backoff and a retry still waiting when the mesh closes fails with reason closed', async (t) => {

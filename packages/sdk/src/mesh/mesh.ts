@@ -24,6 +24,7 @@ import type { ServiceBreakerState } from '../eligibility/circuit-breaker.js';
 import { type EligibilityOutcome, eligibleUniqueEndpoints } from '../eligibility/eligibility.js';
 import type { EndpointHealthState } from '../eligibility/outlier-detection.js';
 import { otherProxy } from '../eligibility/service-proxy-name.js';
+import { DestroyedError } from '../errors/destroyed-error.js';
 import { enableTelemetry, type TelemetryHandle } from '../telemetry/otel-adapter.js';
 import { runWithoutTracing } from '../telemetry/suppress-tracing.js';
 import { MeshDispatcher } from '../transport/http/mesh-dispatcher.js';
@@ -358,11 +359,16 @@ export class Mesh {
     return this.#closing;
   }
 
-  /** Abort every request and close every connection now, then release like `close()`. Idempotent. */
+  /**
+   * Abort every request and close every connection now, then release like `close()`. Requests in flight,
+   * queued or waiting for a retry fail with `error`, or with `DestroyedError` when none is given.
+   * Idempotent.
+   */
   destroy(error?: Error): Promise<void> {
     this.#starting.abort();
     this.#destroying ??= (async () => {
-      await Promise.all([this.dispatcher.shutdown(true, error), this.#routes.destroy(error)]);
+      const reason = error ?? new DestroyedError('mesh');
+      await Promise.all([this.dispatcher.shutdown(true, reason), this.#routes.destroy(reason)]);
       await this.#closing?.catch(() => {});
       await this.#release();
     })();

@@ -146,13 +146,13 @@ export class RouteTable implements RouteLookup, RouteHost {
     await Promise.all(routes.map((r) => r.close(this.#closed)));
   }
 
-  /** Abort every routed request. */
-  async destroy(cause?: Error): Promise<void> {
+  /** Abort every routed request with `reason`; later lookups fail with ClosedError. */
+  async destroy(reason: Error): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
     this.#stopSweeping();
     const routes = [...this.#routes.values()];
     this.#routes.clear();
-    await Promise.all(routes.map((r) => r.destroy(this.#closed!, cause)));
+    await Promise.all(routes.map((r) => r.destroy(reason)));
   }
 
   #withContext(origin: ParsedOrigin): Promise<RouteDecision> {

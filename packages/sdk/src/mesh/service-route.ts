@@ -3,7 +3,6 @@
 // and per-endpoint pools drained as endpoints leave.
 
 import {
-  type ClusterIPError,
   type Endpoint,
   endpointKey,
   findServicePort,
@@ -175,8 +174,11 @@ export class ServiceRoute implements HttpRoute {
     return this.#pools!.get(endpoint, protocol, servername);
   }
 
-  /** Close gracefully: the watch stops, requests on the pools finish, idle connections close. */
-  close(error?: ClusterIPError): Promise<void> {
+  /**
+   * Close gracefully: the watch stops, requests on the pools finish, idle connections close. Requests
+   * still waiting for the first decision fail with `error`.
+   */
+  close(error?: Error): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopWaiting(error);
       await this.#watch.close();
@@ -188,14 +190,14 @@ export class ServiceRoute implements HttpRoute {
     return this.#closing;
   }
 
-  /** Abort every request on the pools. */
-  async destroy(error: ClusterIPError, cause?: Error): Promise<void> {
-    void this.close(error);
-    await this.#pools?.destroy(cause ?? error);
+  /** Abort every request on the pools, and every one waiting for the first decision, with `reason`. */
+  async destroy(reason: Error): Promise<void> {
+    void this.close(reason);
+    await this.#pools?.destroy(reason);
     await this.#closing;
   }
 
-  #stopWaiting(error: ClusterIPError | undefined): void {
+  #stopWaiting(error: Error | undefined): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (error !== undefined) for (const w of this.#waiters.splice(0)) w({ type: 'fail', error });

@@ -35,7 +35,7 @@ function passingInterceptor(below: Dispatcher.Dispatch = () => true): {
       return { type: 'pass' } as const;
     },
   };
-  const host = { now: () => 0, random: () => 0, closed: false, schedule: () => () => {} };
+  const host = { now: () => 0, random: () => 0, closed: false, destroyedBy: undefined, schedule: () => () => {} };
   return { dispatch: createRoutingInterceptor(lookup, host)(below), seen };
 }
 

@@ -3,6 +3,7 @@
 // handlers); produces routed or pass-through requests. Closing it closes its owner (the Mesh).
 
 import { Agent, Dispatcher } from 'undici';
+import { DestroyedError } from '../../errors/destroyed-error.js';
 import type { RouteLookup } from './http-route.js';
 import type { CallHost } from './routed-call.js';
 import { createRoutingInterceptor } from './routing-interceptor.js';
@@ -42,6 +43,7 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #timers = new Set<Scheduled>();
   #closed = false;
+  #destroyedBy: Error | undefined;
 
   /** @internal Created by the Mesh. */
   constructor(owner: MeshDispatcherOwner) {
@@ -69,6 +71,11 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
     return this.#closed;
   }
 
+  /** @internal CallHost: what the mesh was destroyed with, once it is. */
+  get destroyedBy(): Error | undefined {
+    return this.#destroyedBy;
+  }
+
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     return this.#dispatch(options, handler);
   }
@@ -93,9 +100,13 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
     };
   }
 
-  /** @internal Stop retry timers (their calls fail with reason `closed`) and close the pass-through Agent. */
+  /**
+   * @internal Stop retry timers and close the pass-through Agent. Calls waiting for a retry fail: with
+   * `UpstreamError` reason `closed` on close, with `error` on destroy.
+   */
   async shutdown(destroy: boolean, error?: Error): Promise<void> {
     this.#closed = true;
+    if (destroy) this.#destroyedBy ??= error ?? new DestroyedError('mesh');
     for (const entry of [...this.#timers]) {
       this.#timers.delete(entry);
       if (entry.timer !== undefined) clearTimeout(entry.timer);

@@ -49,6 +49,8 @@ export interface CallHost {
   readonly now: () => number;
   readonly random: () => number;
   readonly closed: boolean;
+  /** Set once the host is destroyed: what every call still running fails with. */
+  readonly destroyedBy: Error | undefined;
   /**
    * Run `fn` after `ms`, unless the host closes first: then `cancel` runs instead. The timer keeps the
    * process alive, as the request it belongs to does; the returned function drops it (neither runs).
@@ -765,6 +767,13 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       this.#fail(fault ?? error);
       return;
     }
+    const destroyed = this.#host.destroyedBy;
+    if (destroyed !== undefined) {
+      // Cut off by destroy(): neither the endpoint's failure nor one to retry.
+      this.#report({ type: 'cancelled' });
+      this.#fail(destroyed);
+      return;
+    }
     this.#report({ type: 'error', error });
     this.#recordFailure(code ?? error.name);
     if (this.#headersSent) {
@@ -844,14 +853,21 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       this.body = isReplayableBody(fresh) ? fresh : new TrackedBody(fresh, (e) => this.#bodyFailed(e));
     }
     if (this.#host.closed) {
-      this.#giveUp('closed', '', undefined);
+      this.#closedWhileWaiting();
       return;
     }
     this.#stopWaiting = this.#host.schedule(
       ms,
       () => this.#attempt(this.#host.now()),
-      () => this.#giveUp('closed', '', undefined),
+      () => this.#closedWhileWaiting(),
     );
+  }
+
+  /** The mesh closed while the call waited for its next attempt: destroyed, with that error; else reason `closed`. */
+  #closedWhileWaiting(): void {
+    const destroyed = this.#host.destroyedBy;
+    if (destroyed !== undefined) this.#fail(destroyed);
+    else this.#giveUp('closed', '', undefined);
   }
 
   // ── endings ───────────────────────────────────────────────────────────────────────────────────
