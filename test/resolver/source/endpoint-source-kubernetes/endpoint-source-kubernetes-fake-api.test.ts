@@ -174,6 +174,34 @@ test('Service deleted and recreated (controller slices go and come back)', async
   t.is(set.endpoints[0]?.address, '10.1.0.2');
 });
 
+test('an EndpointSlice relabelled to another Service leaves the first one', async (t) => {
+  const api = await createFakeKubeApi(t, { endpointSliceController: false });
+  for (const name of ['web', 'other']) {
+    api.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: NS },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+  }
+  const slice = (service: string) => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-abc', namespace: NS, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['10.1.0.1'] }],
+  });
+  api.apply(slice('web'));
+  const src = source(t, api);
+  const log = watch(t, src, 'web', 'http');
+  t.like(await log.next(isUpdate), { type: 'update', update: { type: 'reset', endpoints: [{ address: '10.1.0.1' }] } });
+  await watchesOf(api, 'EndpointSlice');
+  api.apply(slice('other'));
+  const moved = await log.next(isUpdate);
+  t.like(moved, { type: 'update', update: { type: 'reset', endpoints: [], reason: { code: 'no-endpoint-slices' } } });
+});
+
 test('stalled list (server never answers) → stale after the request timeout, no hang', async (t) => {
   const api = await createFakeKubeApi(t);
   applyService(api, 'web');

@@ -350,7 +350,17 @@ test('watch selectors turn label changes into ADDED and DELETED', async (t) => {
   api.apply(slice('s1', 'web', '127.0.0.2'));
   t.like(await w.next(), { type: 'ADDED', object: { metadata: { name: 's1' } } });
   api.apply(slice('s1', 'other', '127.0.0.2'));
-  t.like(await w.next(), { type: 'DELETED', object: { metadata: { name: 's1' } } });
+  // As the watch cache: the content the watcher knew (still labelled web), at the change's resourceVersion.
+  t.like(await w.next(), {
+    type: 'DELETED',
+    object: {
+      metadata: {
+        name: 's1',
+        labels: { 'kubernetes.io/service-name': 'web' },
+        resourceVersion: api.resourceVersion,
+      },
+    },
+  });
   const fw = await watch(
     `${api.url}${SLICES}?watch=1&resourceVersion=${api.resourceVersion}&fieldSelector=metadata.name%3Ds2`,
   );

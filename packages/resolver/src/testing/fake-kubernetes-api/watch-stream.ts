@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { ApiStatus } from './api-status.js';
 import { tooOldResourceVersion } from './api-status.js';
 import type { FieldSelector } from './field-selector.js';
-import type { StoredObject } from './kube-object.js';
+import { cloneJson, type StoredObject } from './kube-object.js';
 import type { LabelSelector } from './label-selector.js';
 import type { StoreEvent } from './object-store.js';
 import { type IncludeObject, toTable } from './object-table.js';
@@ -132,7 +132,14 @@ export class WatchStream {
     const before = event.type === 'MODIFIED' && this.#matches(event.previous);
     if (now && before) this.#writeObject('MODIFIED', event.object);
     else if (now) this.#writeObject('ADDED', event.object);
-    else if (before) this.#writeObject('DELETED', event.object);
+    else if (before && event.previous !== undefined) {
+      // The watch cache sends the content the watcher knew (it still matches the selector), stamped with
+      // the change's resourceVersion: apiserver cacher `convertToWatchEvent`. A client that checks the
+      // selector on the object, as a per-Service slice watch does, would drop a DELETED with the new labels.
+      const last = cloneJson(event.previous);
+      last.metadata.resourceVersion = event.object.metadata.resourceVersion;
+      this.#writeObject('DELETED', last);
+    }
   }
 
   /** Send a BOOKMARK at the current revision (only when the client allowed bookmarks). */
