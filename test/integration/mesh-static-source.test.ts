@@ -1,4 +1,4 @@
-import { type EndpointSource, KubernetesSource } from '@clusterip/resolver';
+import { type EndpointSource, EnvSource, KubernetesSource } from '@clusterip/resolver';
 import { StaticSource } from '@clusterip/resolver/testing';
 import { Mesh } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
@@ -6,8 +6,8 @@ import { createFakeKubeApi } from '../helpers/fake-kube-api.js';
 
 const context = { namespace: 'default', resolvConf: '', env: {} };
 
-/** The same Service `orders` (one port, http/80) in a StaticSource and behind a fake API server. */
-async function sources(t: ExecutionContext): Promise<Record<'static' | 'kubernetes', EndpointSource>> {
+/** The same Service `orders` (one port, http/80) in a StaticSource, behind a fake API server and in kubelet's variables. */
+async function sources(t: ExecutionContext): Promise<Record<'static' | 'kubernetes' | 'env', EndpointSource>> {
   const api = await createFakeKubeApi(t);
   api.apply({
     apiVersion: 'v1',
@@ -25,7 +25,11 @@ async function sources(t: ExecutionContext): Promise<Record<'static' | 'kubernet
       endpoints: [{ address: '127.0.0.9' }],
     },
   ]);
-  return { static: local, kubernetes };
+  const env = new EnvSource({
+    env: { ORDERS_SERVICE_HOST: '127.0.0.9', ORDERS_SERVICE_PORT: '80', ORDERS_SERVICE_PORT_HTTP: '80' },
+    namespace: 'default',
+  });
+  return { static: local, kubernetes, env };
 }
 
 function meshOn(t: ExecutionContext, source: EndpointSource): Mesh {
@@ -36,7 +40,7 @@ function meshOn(t: ExecutionContext, source: EndpointSource): Mesh {
 
 const PORT_NOT_FOUND = 'service orders.default: port 8080 not found (ports: http/80/TCP)';
 
-test('a Service without the asked port: mesh.fetch fails with CLUSTERIP_ERR_PORT_NOT_FOUND listing the ports, on both sources', async (t) => {
+test('a Service without the asked port: mesh.fetch fails with CLUSTERIP_ERR_PORT_NOT_FOUND listing the ports, on every source', async (t) => {
   for (const [kind, source] of Object.entries(await sources(t))) {
     const mesh = meshOn(t, source);
     // Short name (was: passed through to system DNS, "getaddrinfo ENOTFOUND orders") and FQDN (was: SERVICE_NOT_FOUND).
@@ -52,7 +56,7 @@ test('a Service without the asked port: mesh.fetch fails with CLUSTERIP_ERR_PORT
   }
 });
 
-test('mesh.resolve of a missing port: the Service with no endpoints and reason port-not-found, on both sources', async (t) => {
+test('mesh.resolve of a missing port: the Service with no endpoints and reason port-not-found, on every source', async (t) => {
   for (const [kind, source] of Object.entries(await sources(t))) {
     const mesh = meshOn(t, source);
     const snapshot = await mesh.resolve('orders:8080');
@@ -64,10 +68,11 @@ test('mesh.resolve of a missing port: the Service with no endpoints and reason p
   }
 });
 
-test('a missing Service: the detail names the Service in the own namespace on both sources, not "<name>.svc.cluster.local. exists but has no address records"', async (t) => {
+test('a missing Service: the detail names the Service in the own namespace on every source, not "<name>.svc.cluster.local. exists but has no address records"', async (t) => {
   const expected = {
     static: 'the static source has no service nope in namespace default',
     kubernetes: 'service nope.default not found',
+    env: 'no NOPE_SERVICE_HOST variable',
   };
   for (const [kind, source] of Object.entries(await sources(t))) {
     const mesh = meshOn(t, source);

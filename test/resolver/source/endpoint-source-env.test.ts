@@ -89,12 +89,26 @@ function whyNotFound(fqdn: string): Promise<string> {
   });
 }
 
-test('a port the variables do not list is NODATA, and the error names it', async (t) => {
+test('a port the variables do not list: the Service, no endpoints, reason port-not-found (as the other sources)', async (t) => {
   const resolver = await resolverOver(t, new EnvSource({ env: ENV, namespace: 'shop' }));
-  const error = await t.throwsAsync(resolver.resolve('backend-service:grpc'), { instanceOf: ServiceNotFoundError });
-  t.regex(error.message, /no port grpc/);
-  const unspecified = await t.throwsAsync(resolver.resolve('backend-service'), { instanceOf: ServiceNotFoundError });
-  t.regex(unspecified.message, /several defined/);
+  // Was NODATA: the resolver searched past the Service and rejected with SERVICE_NOT_FOUND, and a Mesh
+  // handed http://backend-service:8080/ to system DNS.
+  const missing = await resolver.resolve('backend-service:grpc');
+  t.is(missing.fqdn, 'backend-service.shop.svc.cluster.local.');
+  t.is(missing.service?.name, 'backend-service');
+  t.deepEqual(missing.endpoints, []);
+  t.deepEqual(missing.reason, {
+    code: 'port-not-found',
+    message: 'service backend-service.shop: port "grpc" not found (ports: http-api/4000/TCP, metrics/9090/TCP)',
+  });
+  const unspecified = await resolver.resolve('backend-service');
+  t.is(unspecified.reason?.code, 'port-not-found');
+  t.regex(unspecified.reason?.message ?? '', /no port given and the service has 2 ports/);
+  // Ports are matched as findServicePort does for the other sources.
+  t.deepEqual(
+    (await resolver.resolve('backend-service:Metrics')).endpoints.map((e) => `${e.address}:${e.port}`),
+    ['10.96.45.200:9090'],
+  );
 });
 
 test('namespace: POD_NAMESPACE, else default; unknown options and bad namespaces are typed errors', (t) => {

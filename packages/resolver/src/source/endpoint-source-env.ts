@@ -5,8 +5,10 @@ import { envVariableName, readServiceFromEnv } from '../context/service-env.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { PortNotFoundError } from '../errors/port-not-found-error.js';
 import { validateNamespace } from '../name/validate-names.js';
-import type { ServiceInfo } from '../service/service-info.js';
+import { findServicePort } from '../service/find-service-port.js';
+import type { ServiceInfo, ServicePort } from '../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { SourceEvent } from './endpoint-update.js';
 
@@ -21,7 +23,9 @@ export interface EnvSourceOptions {
 /**
  * Answers from kubelet's `{SVC}_SERVICE_HOST`/`_PORT` variables. They exist only for Services of
  * the pod's own namespace (plus `default/kubernetes`) that existed when the container started, and
- * never change: the endpoint is the Service's ClusterIP, so kube-proxy balances behind it.
+ * never change: the endpoint is the Service's ClusterIP, so kube-proxy balances behind it. Ports are
+ * matched by `findServicePort`; a port the variables do not list gives the Service, then an empty
+ * `reset` with reason `port-not-found`, as `KubernetesSource` and `StaticSource` answer.
  *
  * @example
  * ```ts
@@ -88,12 +92,6 @@ export class EnvSource implements EndpointSource {
     if (!visible) return nx(`no service variables for namespace ${name.namespace} (only ${this.#namespace})`);
     const found = readServiceFromEnv(name.service, this.#env);
     if (found === undefined) return nx(`no ${envVariableName(name.service)}_SERVICE_HOST variable`);
-    const port =
-      query.port === undefined
-        ? found.ports.length === 1
-          ? found.ports[0]
-          : undefined
-        : found.ports.find((p) => (typeof query.port === 'number' ? p.port === query.port : p.name === query.port));
     const service: ServiceInfo = {
       namespace: name.namespace,
       name: name.service,
@@ -108,11 +106,19 @@ export class EnvSource implements EndpointSource {
       labels: {},
       annotations: {},
     };
-    if (port === undefined) {
-      const detail = `no port ${String(query.port ?? '(unspecified; several defined)')}`;
+    // The Service exists: a port it lacks is an empty set with a reason, as the other sources answer, not a
+    // missing name (which the resolver would search past, and a Mesh hand to system DNS).
+    let port: ServicePort;
+    try {
+      port = findServicePort(service, query.port);
+    } catch (err) {
+      if (!(err instanceof PortNotFoundError)) throw err;
       return [
         { type: 'service', service },
-        { type: 'update', update: { type: 'not-found', reason: 'nodata', detail } },
+        {
+          type: 'update',
+          update: { type: 'reset', endpoints: [], reason: { code: 'port-not-found', message: err.message } },
+        },
       ];
     }
     const endpoint: Endpoint = {
