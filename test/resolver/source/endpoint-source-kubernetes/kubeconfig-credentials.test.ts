@@ -243,6 +243,31 @@ test('credentials option: a failing provider makes the watch stale without its m
   }
 });
 
+test('credentials option: a provider that never answers makes the watch stale after requestTimeoutMs; close() does not wait for it', async (t) => {
+  const api = await createFakeKubeApi(t);
+  let calls = 0;
+  const src = new KubernetesSource({
+    server: api.url,
+    backoff: { initialMs: 5, maxMs: 20, jitter: 0 },
+    requestTimeoutMs: 200,
+    idleTimeoutMs: 0,
+    credentials: () => {
+      calls++;
+      return new Promise(() => {}); // an exec plugin waiting for a login that never comes
+    },
+  });
+  t.teardown(() => src.close());
+  const log = watch(t, src);
+  const stale = await log.next((e) => e.type === 'stale');
+  t.regex(stale.type === 'stale' ? stale.error.message : '', /credentials: no answer within 200 ms/);
+  t.is(calls, 1, 'one provider call at a time: later attempts wait for the same one');
+  const closed = await Promise.race([
+    src.close().then(() => 'closed'),
+    new Promise((resolve) => setTimeout(resolve, 2000, 'close() still pending')).then(String),
+  ]);
+  t.is(closed, 'closed');
+});
+
 test('runRequest option and wrapRequests(): every request starts inside the wrappers, each added once', async (t) => {
   const api = await createFakeKubeApi(t);
   api.apply({

@@ -67,7 +67,7 @@ export interface KubernetesSourceOptions {
   readonly nodeName?: string;
   /** Close a Service's list+watch this long after its last watcher left. Default 30 000. */
   readonly idleTimeoutMs?: number;
-  /** Connect and response-headers timeout of every request. Default 30 000. */
+  /** Connect and response-headers timeout of every request, and the longest wait for its credentials. Default 30 000. */
   readonly requestTimeoutMs?: number;
   /** Watches ask for `timeoutSeconds` in [this, 2 × this). Default 300 (client-go). */
   readonly minWatchTimeoutSeconds?: number;

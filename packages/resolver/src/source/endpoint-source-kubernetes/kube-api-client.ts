@@ -416,7 +416,9 @@ export class KubeApiClient {
   async #request(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal, bodyTimeoutMs: number) {
     const fullPath = `${this.#basePath()}${path}?${new URLSearchParams(query).toString()}`;
     for (let attempt = 0; ; attempt++) {
-      const auth = await this.#token.auth();
+      // A provider (an exec plugin waiting for a login) may never answer: that must neither keep the watch
+      // silent, without a failure to report, nor hold up close(), which aborts `signal`.
+      const auth = await bounded(this.#token.auth(), signal, this.#config.requestTimeoutMs, 'credentials');
       const pool = await this.#dispatcher(auth);
       const token = auth.token;
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'clusterip-resolver' };
@@ -454,6 +456,40 @@ export class KubeApiClient {
       );
     }
   }
+}
+
+/**
+ * `promise`, or a `network` KubeApiError once `signal` aborts or `timeoutMs` passes (the promise goes on, its
+ * result unused).
+ */
+function bounded<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(new KubeApiError('network', `${what}: request aborted`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new KubeApiError('network', `${what}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (err: unknown) => {
+        done();
+        reject(err);
+      },
+    );
+  });
 }
 
 /** Same PEM content (providers may return a fresh Buffer for the same certificate on every call). */
