@@ -136,6 +136,28 @@ test('after close, every source refuses new watches and a resolve rejects with C
   }
 });
 
+test('a listener that throws: nothing uncaught, and the rest of the answer still arrives (EnvSource, StaticSource)', async (t) => {
+  const sources = [
+    new EnvSource({ env: ENV, namespace: 'shop' }),
+    new StaticSource([
+      { namespace: 'shop', name: 'backend-service', ports: [{ port: 4000 }], endpoints: [{ address: '10.0.0.7' }] },
+    ]),
+  ];
+  const fqdn = 'backend-service.shop.svc.cluster.local.';
+  for (const source of sources) {
+    const seen = await new Promise<string[]>((resolve) => {
+      const types: string[] = [];
+      source.watch({ fqdn, name: interpretClusterName(fqdn, 'cluster.local'), port: 4000 }, (event) => {
+        types.push(event.type === 'update' ? event.update.type : event.type);
+        if (event.type === 'update') resolve(types);
+        throw new Error('listener bug'); // was an uncaught exception from setImmediate: the process ended
+      });
+    });
+    t.deepEqual(seen, ['service', 'reset'], source.kind);
+    await source.close();
+  }
+});
+
 test('a custom source whose watch() throws a plain Error: the resolve rejects with WatchFailedError', async (t) => {
   const source = new FakeEndpointSource();
   source.watch = () => {

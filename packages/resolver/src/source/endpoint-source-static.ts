@@ -1,6 +1,7 @@
 // ③ Endpoint source: in-memory Services for tests and local use, changeable at run time.
 // Consumes Service definitions; produces `SourceEvent`s like a cluster would.
 
+import { debuglog } from 'node:util';
 import { dashedIp, type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
@@ -11,6 +12,17 @@ import { findServicePort, findSrvPort } from '../service/find-service-port.js';
 import type { ServiceInfo, ServicePort } from '../service/service-info.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { SourceEvent } from './endpoint-update.js';
+
+const debug = debuglog('clusterip');
+
+/** Call a listener; one that throws must not end the process nor cost it the rest of the answer (as DnsSource). */
+function deliver(listener: SourceListener, event: SourceEvent): void {
+  try {
+    listener(event);
+  } catch (err) {
+    debug('static source: listener threw: %s', err instanceof Error ? err.message : String(err));
+  }
+}
 
 /** One endpoint of a static Service: address plus, per Service port name, its target port. */
 export interface StaticEndpoint extends Partial<Omit<Endpoint, 'address' | 'port'>> {
@@ -160,7 +172,7 @@ export class StaticSource implements EndpointSource {
     setImmediate(() => {
       for (const event of events) {
         if (subscriber.closed) return;
-        subscriber.listener(event);
+        deliver(subscriber.listener, event);
       }
     });
   }

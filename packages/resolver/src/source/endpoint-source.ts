@@ -20,7 +20,10 @@ export interface SourceQuery {
   readonly port?: number | string;
 }
 
-/** Receives a watch's events. Never called synchronously from `watch()`, never after `close()`. */
+/**
+ * Receives a watch's events. Never called synchronously from `watch()`, never after `close()`. What it
+ * throws is caught by the built-in sources: later events still come.
+ */
 export type SourceListener = (event: SourceEvent) => void;
 
 /** A running watch of one query. */
