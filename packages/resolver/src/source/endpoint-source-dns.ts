@@ -2,19 +2,18 @@
 // Consumes absolute `SourceQuery`s; produces `SourceEvent`s (reset/add/remove/not-found, service, stale).
 
 import { promises as dnsPromises } from 'node:dns';
-import { debuglog } from 'node:util';
 import { type Endpoint, endpointEqual, endpointKey } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { DnsUnavailableError } from '../errors/dns-unavailable-error.js';
 import { Backoff } from '../internal/backoff.js';
 import { unrefTimer } from '../internal/timers.js';
 import type { ServiceInfo } from '../service/service-info.js';
+import { callListener } from './call-listener.js';
 import { type DnsOutcome, lookupSoaMinimum, resolveQuery } from './dns/dns-lookup.js';
 import { type DnsSourceConfig, type DnsSourceOptions, resolveDnsSourceOptions } from './dns/dns-source-options.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { NotFoundReason, SourceEvent } from './endpoint-update.js';
 
-const debug = debuglog('clusterip');
 /** Zones whose SOA minimum is remembered (negative-answer re-check period). */
 const SOA_CACHE_LIMIT = 64;
 
@@ -38,13 +37,7 @@ interface LoopState {
 }
 
 function deliver(sub: Subscriber, event: SourceEvent): void {
-  if (!sub.open) return;
-  try {
-    sub.listener(event);
-  } catch (err) {
-    // A throwing listener must not stop the loop nor starve the other watchers.
-    debug('dns source: listener threw: %s', err instanceof Error ? err.message : String(err));
-  }
+  if (sub.open) callListener(sub.listener, event, 'dns');
 }
 
 /**

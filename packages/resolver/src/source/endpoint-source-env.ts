@@ -1,7 +1,6 @@
 // ③ Endpoint source: kubelet's service environment variables (spec §8), the source that needs no
 // API access and no DNS. Consumes an environment; produces one ClusterIP endpoint per Service port.
 
-import { debuglog } from 'node:util';
 import { envVariableName, readServiceFromEnv } from '../context/service-env.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
@@ -10,19 +9,9 @@ import { PortNotFoundError } from '../errors/port-not-found-error.js';
 import { validateNamespace } from '../name/validate-names.js';
 import { findServicePort } from '../service/find-service-port.js';
 import type { ServiceInfo, ServicePort } from '../service/service-info.js';
+import { callListener } from './call-listener.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { SourceEvent } from './endpoint-update.js';
-
-const debug = debuglog('clusterip');
-
-/** Call a listener; one that throws must not end the process nor cost it the rest of the answer (as DnsSource). */
-function deliver(listener: SourceListener, event: SourceEvent): void {
-  try {
-    listener(event);
-  } catch (err) {
-    debug('env source: listener threw: %s', err instanceof Error ? err.message : String(err));
-  }
-}
 
 /** Options of {@link EnvSource}. */
 export interface EnvSourceOptions {
@@ -67,7 +56,7 @@ export class EnvSource implements EndpointSource {
     let closed = false;
     const events = this.#answer(query);
     setImmediate(() => {
-      for (const event of events) if (!closed) deliver(listener, event);
+      for (const event of events) if (!closed) callListener(listener, event, 'env');
     });
     return {
       close: () => {

@@ -1,7 +1,6 @@
 // ③ Endpoint source: in-memory Services for tests and local use, changeable at run time.
 // Consumes Service definitions; produces `SourceEvent`s like a cluster would.
 
-import { debuglog } from 'node:util';
 import { dashedIp, type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
@@ -10,19 +9,9 @@ import type { ClusterName } from '../name/cluster-name.js';
 import { isDns1123Label, validateNamespace, validateServiceName } from '../name/validate-names.js';
 import { findServicePort, findSrvPort } from '../service/find-service-port.js';
 import type { ServiceInfo, ServicePort } from '../service/service-info.js';
+import { callListener } from './call-listener.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from './endpoint-source.js';
 import type { SourceEvent } from './endpoint-update.js';
-
-const debug = debuglog('clusterip');
-
-/** Call a listener; one that throws must not end the process nor cost it the rest of the answer (as DnsSource). */
-function deliver(listener: SourceListener, event: SourceEvent): void {
-  try {
-    listener(event);
-  } catch (err) {
-    debug('static source: listener threw: %s', err instanceof Error ? err.message : String(err));
-  }
-}
 
 /** One endpoint of a static Service: address plus, per Service port name, its target port. */
 export interface StaticEndpoint extends Partial<Omit<Endpoint, 'address' | 'port'>> {
@@ -172,7 +161,7 @@ export class StaticSource implements EndpointSource {
     setImmediate(() => {
       for (const event of events) {
         if (subscriber.closed) return;
-        deliver(subscriber.listener, event);
+        callListener(subscriber.listener, event, 'static');
       }
     });
   }

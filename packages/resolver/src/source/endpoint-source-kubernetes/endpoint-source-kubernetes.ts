@@ -14,6 +14,7 @@ import { unrefTimer } from '../../internal/timers.js';
 import { isDns1123Label } from '../../name/validate-names.js';
 import { findServicePort, findSrvPort } from '../../service/find-service-port.js';
 import type { ServiceInfo } from '../../service/service-info.js';
+import { callListener } from '../call-listener.js';
 import type { EndpointSource, SourceListener, SourceQuery, SourceWatch } from '../endpoint-source.js';
 import type { EndpointUpdate, SourceEvent } from '../endpoint-update.js';
 import {
@@ -96,12 +97,7 @@ class Subscription implements SourceWatch {
   }
 
   deliver(event: SourceEvent): void {
-    if (this.closed) return;
-    try {
-      this.#listener(event);
-    } catch {
-      // A throwing listener must not break the watch loop or other listeners (convention 13).
-    }
+    if (!this.closed) callListener(this.#listener, event, 'kubernetes');
   }
 
   close(): Promise<void> {
