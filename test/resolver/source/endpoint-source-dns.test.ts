@@ -183,6 +183,26 @@ test('ExternalName: a service event with the CNAME target, then an empty reset',
   }
 });
 
+test('an ExternalName that turns into addresses (a Service moved into the cluster) is no longer reported as ExternalName', async (t) => {
+  const dns = await startKnotDns(t);
+  const fqdn = 'mig.default.svc.cluster.local.';
+  await dns.set(fqdn, 'CNAME', 1, 'api.example.test.');
+  // maxTtlMs: the name is briefly NXDOMAIN between the two edits; its re-check is capped too.
+  const source = newSource(t, { servers: [dns.server], minTtlMs: 20, maxTtlMs: 100 });
+  const rec = record(t, source, query(fqdn, 80));
+  t.like(await rec.next(), { type: 'service', service: { type: 'ExternalName', externalName: 'api.example.test' } });
+  t.deepEqual(endpointsOf(await rec.next()), []);
+  await dns.unset(fqdn, 'CNAME');
+  await dns.set(fqdn, 'A', 1, '127.0.0.50');
+  const cleared = await rec.next((e) => e.type === 'service', 'a service event');
+  t.deepEqual(cleared, { type: 'service', service: undefined });
+  await rec.next((e) => e.type === 'update', 'an update');
+  t.deepEqual(keys(rec.set().endpoints), ['127.0.0.50:80']);
+  // A watch that starts now is told nothing of the ExternalName.
+  const late = record(t, source, query(fqdn, 80));
+  t.deepEqual(keys(endpointsOf(await late.next())), ['127.0.0.50:80']);
+});
+
 test('NXDOMAIN and NODATA are told apart; shapes cluster DNS rejects need no query', async (t) => {
   const dns = await startKnotDns(t);
   const cases: [SourceQuery, string][] = [

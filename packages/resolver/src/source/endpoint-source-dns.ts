@@ -161,9 +161,12 @@ class DnsQueryLoop {
     const s = this.#state;
     const recovering = s.stale !== undefined;
     s.stale = undefined;
-    if (outcome.service !== undefined && !sameService(s.service, outcome.service)) {
-      s.service = outcome.service;
-      this.#emit({ type: 'service', service: outcome.service });
+    // A CNAME answer is an ExternalName Service; addresses are not, whatever the name answered before
+    // (a Service moved into the cluster from an ExternalName): what was known of it no longer holds.
+    const service = outcome.service;
+    if (service === undefined ? s.service !== undefined : !sameService(s.service, service)) {
+      s.service = service;
+      this.#emit({ type: 'service', service });
     }
     const next = new Map<string, Endpoint>();
     for (const e of outcome.endpoints) next.set(endpointKey(e), e);

@@ -37,11 +37,12 @@ export type EndpointUpdate =
  * What a source tells a watch listener. Failures arrive as values, never thrown.
  *
  * - `update`: endpoint changes; also clears a previous `stale` state.
- * - `service`: the Service object (or what the source knows of it) changed.
+ * - `service`: the Service object (or what the source knows of it) changed; `undefined` when the source
+ *   no longer knows one (a DNS name that was an ExternalName CNAME now answers with addresses).
  * - `stale`: the backend is unreachable; the last good state stays valid and is still served.
  *   If no state was ever delivered, this is the watch's first event and means "unavailable".
  */
 export type SourceEvent =
   | { readonly type: 'update'; readonly update: EndpointUpdate }
-  | { readonly type: 'service'; readonly service: ServiceInfo }
+  | { readonly type: 'service'; readonly service: ServiceInfo | undefined }
   | { readonly type: 'stale'; readonly error: ClusterIPError };

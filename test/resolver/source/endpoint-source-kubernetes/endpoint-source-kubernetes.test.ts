@@ -375,7 +375,7 @@ test('dual-stack slices: both families; headless Service endpoints are the pods'
   const src = source(t, api);
   const log = watch(t, src, q('web'));
   const svc = await log.next();
-  t.true(svc.type === 'service' && svc.service.headless);
+  t.true(svc.type === 'service' && svc.service?.headless === true);
   const reset = await log.next(isUpdate);
   if (reset.type === 'update' && reset.update.type === 'reset') {
     t.deepEqual(
