@@ -100,3 +100,36 @@ test('setNotServing() after close is a no-op', async (t) => {
   t.notThrows(() => b.setNotServing([key(A)]));
   t.is(b.pick().type, 'fail');
 });
+
+test('setUnreachable() keeps an endpoint’s affinity binding and ejection, and leaves it out of picks and the panic rule', (t) => {
+  let now = 0;
+  const b = createBalancer({
+    sessionAffinity: { type: 'ClientIP' },
+    outlierDetection: { consecutiveFailures: 1, baseEjectionTimeMs: 60_000 },
+    now: () => now,
+  });
+  b.update([A, B, C]);
+  const first = b.pick();
+  if (first.type !== 'pick') return t.fail(first.type);
+  first.done({ type: 'success' });
+  const bound = first.endpoint;
+  // The bound endpoint reconnects: picks go elsewhere meanwhile, and back to it afterwards.
+  b.setUnreachable([key(bound)]);
+  b.update([A, B, C]);
+  t.false(addresses(pickMany(b, 20)).includes(bound.address));
+  b.setUnreachable([]);
+  t.deepEqual(addresses(pickMany(b, 20)), [bound.address]);
+  // Ejected, then reconnecting: still ejected when it is back.
+  const failed = b.pick();
+  if (failed.type === 'pick') failed.done({ type: 'grpc', code: 14 });
+  t.is(b.endpoints().find((s) => s.endpoint === bound)?.health, 'ejected');
+  b.setUnreachable([key(bound)]);
+  b.setUnreachable([]);
+  now += 1000;
+  t.false(addresses(pickMany(b, 20)).includes(bound.address));
+  // One reconnecting, one ejected: the panic rule counts the two reachable ones (1 of 2 healthy: no panic).
+  const rest = [A, B, C].filter((e) => e !== bound);
+  b.setUnreachable([key(rest[0]!)]);
+  t.false(b.panic);
+  t.deepEqual(addresses(pickMany(b, 20)), [rest[1]!.address]);
+});

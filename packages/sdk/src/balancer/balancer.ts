@@ -214,6 +214,16 @@ export interface Balancer extends Picker {
    * they join later). Synchronous; takes effect on the next pick. A no-op after close.
    */
   setNotServing(keys: Iterable<string>): void;
+  /**
+   * Replace the set of endpoints (by `endpointKey`) the transport has no connection to right now (a gRPC
+   * subchannel connecting again after a GOAWAY or a failure, or waiting for its first health answer).
+   * Such an endpoint stays in the eligible set with everything it carries (affinity bindings, ejection,
+   * load, latency) but takes no pick: a pick bound to it by affinity goes elsewhere without moving the
+   * binding, and the panic rule counts only the other endpoints, so panic mode never picks it either.
+   * Keys of endpoints not in the set are ignored (and apply if they join later). Synchronous; takes effect
+   * on the next pick. A no-op after close.
+   */
+  setUnreachable(keys: Iterable<string>): void;
   /** True while panic mode is on (too few healthy endpoints: balancing over all of them). */
   readonly panic: boolean;
   /** Number of eligible endpoints. */
@@ -410,6 +420,8 @@ class BalancerImpl implements Balancer {
   #closing: Promise<void> | undefined;
   /** Keys reported not serving by an active health check (setNotServing); usually empty. */
   #notServing: ReadonlySet<string> = new Set();
+  /** Keys the transport has no connection to (setUnreachable); usually empty. */
+  #unreachable: ReadonlySet<string> = new Set();
 
   constructor(config: Config) {
     this.#config = config;
@@ -599,6 +611,15 @@ class BalancerImpl implements Balancer {
     if (this.#all.length > 0) this.#rebuild();
   }
 
+  setUnreachable(keys: Iterable<string>): void {
+    if (this.#closing !== undefined) return;
+    const next = new Set(keys);
+    const old = this.#unreachable;
+    if (next.size === old.size && [...next].every((k) => old.has(k))) return;
+    this.#unreachable = next;
+    if (this.#all.length > 0) this.#rebuild();
+  }
+
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#clear();
@@ -638,6 +659,13 @@ class BalancerImpl implements Balancer {
     const t = this.#time(now);
     const key = ctx?.affinityKey ?? this.#clientIP;
     let s = table.get(key, t);
+    if (s !== undefined && this.#unreachable.size !== 0 && this.#unreachable.has(s.key)) {
+      // Bound to an endpoint that is reconnecting: this pick goes elsewhere, the binding stays (spec §7.4:
+      // it ends only when the endpoint leaves the eligible set).
+      const active = this.#active;
+      if (active.length === 0) return this.#failNoEligible();
+      return this.#admit(this.#choose(active, ctx, t), t);
+    }
     let hit = true;
     // An ejected endpoint is out of rotation: pick afresh (the binding moves, as when kube-proxy's
     // rcheck rule for an endpoint disappears). In panic mode every endpoint is usable and sticks.
@@ -700,9 +728,10 @@ class BalancerImpl implements Balancer {
   }
 
   readonly #usable = (s: EndpointState): boolean =>
-    this.#panic ||
-    ((s.health === 'healthy' || s.health === 'half-open') &&
-      (this.#notServing.size === 0 || !this.#notServing.has(s.key)));
+    (this.#unreachable.size === 0 || !this.#unreachable.has(s.key)) &&
+    (this.#panic ||
+      ((s.health === 'healthy' || s.health === 'half-open') &&
+        (this.#notServing.size === 0 || !this.#notServing.has(s.key))));
 
   #admit(s: EndpointState, now: number): PickResult {
     s.inFlight++;
@@ -725,8 +754,12 @@ class BalancerImpl implements Balancer {
   #failNoEligible(): PickResult {
     if (this.#noEligible === undefined) {
       let notServing = 0;
-      for (const s of this.#all) if (this.#notServing.has(s.key)) notServing++;
-      const ejected = this.#all.length - notServing;
+      let unreachable = 0;
+      for (const s of this.#all) {
+        if (this.#unreachable.has(s.key)) unreachable++;
+        else if (this.#notServing.has(s.key)) notServing++;
+      }
+      const ejected = this.#all.length - notServing - unreachable;
       const why =
         notServing === 0
           ? `${ejected} ejected by outlier detection: set outlierDetection.panicThresholdPercent above 0 to balance over all of them`
@@ -770,7 +803,10 @@ class BalancerImpl implements Balancer {
   #eject(s: EndpointState, now: number, od: OutlierDetectionConfig): void {
     // Endpoints out for not serving count against the budget too, so ejection never takes the last one in rotation.
     let out = 0;
-    for (const x of this.#all) if (x.health !== 'healthy' || this.#notServing.has(x.key)) out++;
+    // So do endpoints without a connection (not the one that failed: it is the candidate).
+    for (const x of this.#all) {
+      if (x.health !== 'healthy' || this.#notServing.has(x.key) || (x !== s && this.#unreachable.has(x.key))) out++;
+    }
     // Over budget (maxEjectionPercent, never the last endpoint): stays in rotation, counters kept.
     if (!eject(s, now, out, this.#all.length, od)) return;
     if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
@@ -804,14 +840,17 @@ class BalancerImpl implements Balancer {
     const all = this.#all;
     const active: EndpointState[] = [];
     const notServing = this.#notServing;
-    for (const s of all) {
+    const unreachable = this.#unreachable;
+    // Endpoints without a connection are neither picked nor counted by the panic rule.
+    const reachable = unreachable.size === 0 ? all : all.filter((s) => !unreachable.has(s.key));
+    for (const s of reachable) {
       if ((s.health === 'healthy' || s.health === 'half-open') && (notServing.size === 0 || !notServing.has(s.key))) {
         active.push(s);
       }
     }
     const od = this.#outlier;
-    const panic = od !== undefined && isPanic(active.length, all.length, od.panicThresholdPercent);
-    this.#active = panic || active.length === all.length ? all : active;
+    const panic = od !== undefined && isPanic(active.length, reachable.length, od.panicThresholdPercent);
+    this.#active = panic || active.length === reachable.length ? reachable : active;
     this.#noEligible = undefined;
     if (panic !== this.#panic) {
       this.#panic = panic;
@@ -820,7 +859,7 @@ class BalancerImpl implements Balancer {
           service: this.#config.service,
           panic,
           healthy: active.length,
-          total: all.length,
+          total: reachable.length,
         });
       }
     }

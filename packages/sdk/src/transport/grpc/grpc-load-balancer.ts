@@ -347,11 +347,16 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
       }
 
       const ready: Endpoint[] = [];
+      // Every eligible endpoint stays in the balancer, connected or not: a reconnect (a GOAWAY at the
+      // server's max connection age, a blip) must not cost it its affinity bindings, ejection or load.
+      const members: Endpoint[] = [];
+      const unreachable: string[] = [];
       const leaves = new Map<Endpoint, GrpcPicker>();
       const health = this.#health;
       const notServing: string[] = [];
       let connecting = 0;
       for (const [key, child] of this.#children) {
+        members.push(child.endpoint);
         const state = child.leaf.getConnectivityState();
         if (state === State.READY) {
           if (health !== undefined && child.subchannel !== undefined) {
@@ -359,6 +364,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
             // stays in the balancer's set (so the panic rule can count it) but out of rotation.
             const verdict = health.verdict(key, child.subchannel);
             if (verdict === 'pending') {
+              unreachable.push(key);
               connecting++;
               continue;
             }
@@ -369,6 +375,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
           continue;
         }
         // Disconnected: its Watch ends with the connection; a new one starts when it is READY again.
+        unreachable.push(key);
         health?.stop(key);
         if (state === State.CONNECTING) connecting++;
         else if (state === State.IDLE) {
@@ -378,8 +385,9 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
         }
       }
       if (ready.length > 0) {
+        balancer.setUnreachable(unreachable);
         balancer.setNotServing(notServing);
-        balancer.update(ready, this.#serviceInfo);
+        balancer.update(members, this.#serviceInfo);
         const picker = new ClusterIPPicker(
           balancer,
           leaves,
