@@ -25,6 +25,7 @@ const rows: ReadonlyArray<[string, CallOutcome, OutcomeClass, FailureReason | un
   ['grpc NOT_FOUND', { type: 'grpc', code: 5 }, 'success', undefined],
   ['grpc CANCELLED', { type: 'grpc', code: 1 }, 'ignore', undefined],
   ['grpc UNAVAILABLE', { type: 'grpc', code: 14 }, 'failure', 'grpc-unavailable'],
+  ['grpc DEADLINE_EXCEEDED', { type: 'grpc', code: 4 }, 'failure', 'timeout'],
   ['ECONNREFUSED', { type: 'error', error: err('ECONNREFUSED') }, 'failure', 'connect'],
   ['UND_ERR_CONNECT_TIMEOUT', { type: 'error', error: err('UND_ERR_CONNECT_TIMEOUT') }, 'failure', 'connect'],
   ['ECONNRESET', { type: 'error', error: err('ECONNRESET') }, 'failure', 'reset'],

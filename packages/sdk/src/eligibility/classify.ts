@@ -36,6 +36,7 @@ export type OutcomeClass = 'success' | 'failure' | 'ignore';
 
 /** gRPC status codes we look at (values from the gRPC spec, same in every language). */
 const GRPC_CANCELLED = 1;
+const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
 // Node/undici error codes that mean "this endpoint did not serve the call". Anything else with an
@@ -58,7 +59,10 @@ const STREAM_REFUSED = 'CLUSTERIP_ERR_STREAM_REFUSED';
 
 /**
  * Classify a call outcome (the single classifier shared by outlier detection, retries and metrics):
- * HTTP 5xx, gRPC `UNAVAILABLE`, connect errors, resets and transport timeouts are failures;
+ * HTTP 5xx, gRPC `UNAVAILABLE` and `DEADLINE_EXCEEDED`, connect errors, resets and transport timeouts are
+ * failures (a deadline that expires on a call the endpoint took is gRPC's headers timeout: a pod that hangs
+ * must be ejectable, as in Envoy, which maps it to 504, and grpc's outlier detection, which counts every
+ * status but OK);
  * other HTTP statuses and gRPC codes are successes (the endpoint answered); cancellations, and HTTP/2
  * streams the endpoint refused unprocessed (a GOAWAY as it rotates or closes a connection), are ignored.
  *
@@ -78,7 +82,7 @@ export function classify(outcome: CallOutcome): OutcomeClass {
     case 'http':
       return outcome.status >= 500 && outcome.status <= 599 ? 'failure' : 'success';
     case 'grpc':
-      if (outcome.code === GRPC_UNAVAILABLE) return 'failure';
+      if (outcome.code === GRPC_UNAVAILABLE || outcome.code === GRPC_DEADLINE_EXCEEDED) return 'failure';
       return outcome.code === GRPC_CANCELLED ? 'ignore' : 'success';
     case 'error':
       return isAbort(outcome.error) || errorCode(outcome.error) === STREAM_REFUSED ? 'ignore' : 'failure';
@@ -106,7 +110,7 @@ export function failureReason(outcome: CallOutcome): FailureReason | undefined {
     case 'http':
       return 'http-5xx';
     case 'grpc':
-      return 'grpc-unavailable';
+      return outcome.code === GRPC_DEADLINE_EXCEEDED ? 'timeout' : 'grpc-unavailable';
     case 'error': {
       const code = errorCode(outcome.error);
       if (code === undefined) return 'other';

@@ -149,14 +149,15 @@ test('a terminating pod gets no new RPCs while its open stream finishes on it', 
 /**
  * A pod of Service `echo` whose server closes every connection after `maxAgeMs` (GOAWAY, as servers set
  * `grpc.max_connection_age_ms` to spread clients): the channel reconnects to it all the time.
- * `fail` makes its calls answer UNAVAILABLE.
+ * `fail` makes its calls answer UNAVAILABLE; `hang` makes them never answer.
  */
 async function recyclingPod(t: ExecutionContext, cluster: FakeCluster, name: string, ip: string, maxAgeMs: number) {
-  const pod = { fail: false, calls: 0 };
+  const pod = { fail: false, hang: false, calls: 0 };
   const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAgeMs, 'grpc.max_connection_age_grace_ms': 100 });
   server.addService(echoService as unknown as grpc.ServiceDefinition, {
     who: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
       pod.calls++;
+      if (pod.hang) return;
       if (pod.fail) callback({ code: grpc.status.UNAVAILABLE, details: `${name} is failing` });
       else callback(null, { pod: name });
     },
@@ -236,4 +237,38 @@ test('an ejected pod stays out for its ejection time while its connection is rec
   t.log(Object.fromEntries(counts));
   t.is(bad.calls, calls, 'no call reached the ejected pod after its reconnects');
   t.false([...counts.keys()].some((k) => k.startsWith('error')));
+});
+
+test('a pod that takes calls and never answers is ejected: its calls end DEADLINE_EXCEEDED, which counts as a failure', async (t) => {
+  const cluster = await createFakeCluster(t);
+  createGrpcPods(t, cluster, 'echo');
+  const [hung] = await Promise.all([
+    recyclingPod(t, cluster, 'echo-1', '127.0.244.7', 60_000),
+    recyclingPod(t, cluster, 'echo-2', '127.0.244.8', 60_000),
+    recyclingPod(t, cluster, 'echo-3', '127.0.244.9', 60_000),
+  ]);
+  await until(t, cluster, (s) => s.endpoints.length === 3);
+  register();
+  const echo = createEchoClient(t, 'kubernetes:///echo:grpc', {
+    ...meshChannelOptions({ resolver: cluster.resolver }),
+    'grpc.service_config': serviceConfig({
+      policy: 'round-robin',
+      outlierDetection: { consecutiveFailures: 3, baseEjectionTimeMs: 60_000 },
+    }),
+  });
+  await warm(echo, 3);
+  hung.hang = true;
+  // Round-robin: the hung pod takes every third call until its third deadline ejects it.
+  let timedOut = 0;
+  for (let i = 0; i < 15; i++) {
+    await echo.who({}, { deadlineMs: 150 }).catch((error: { code?: number }) => {
+      if (error.code === grpc.status.DEADLINE_EXCEEDED) timedOut++;
+    });
+  }
+  t.is(timedOut, 3);
+  const calls = hung.calls;
+  const answers = [];
+  for (let i = 0; i < 12; i++) answers.push((await echo.who({}, { deadlineMs: 2000 })).pod);
+  t.is(hung.calls, calls, 'no call reached the hung pod after its ejection');
+  t.deepEqual([...new Set(answers)].sort(), ['echo-2', 'echo-3']);
 });
