@@ -272,3 +272,30 @@ test('a pod that takes calls and never answers is ejected: its calls end DEADLIN
   t.is(hung.calls, calls, 'no call reached the hung pod after its ejection');
   t.deepEqual([...new Set(answers)].sort(), ['echo-2', 'echo-3']);
 });
+
+test('a hand-written service config that grpc-js would drop in silence (a policy misspelt) gives a process warning', async (t) => {
+  const cluster = await createFakeCluster(t);
+  createGrpcPods(t, cluster, 'echo');
+  await recyclingPod(t, cluster, 'echo-1', '127.0.244.10', 60_000);
+  await until(t, cluster, (s) => s.endpoints.length === 1);
+  register();
+  const warned = new Promise<Error>((resolve) => {
+    const onWarning = (warning: Error) => {
+      if (warning.name !== 'ClusterIPWarning' || !warning.message.includes('round_robin_misspelt')) return;
+      process.off('warning', onWarning);
+      resolve(warning);
+    };
+    process.on('warning', onWarning);
+  });
+  const echo = createEchoClient(t, 'kubernetes:///echo:grpc', {
+    ...meshChannelOptions({ resolver: cluster.resolver }),
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ clusterip: { policy: 'round_robin_misspelt' } }] }),
+  });
+  // grpc-js falls back to pick_first: the call still goes through.
+  t.is((await echo.who({}, { waitForReady: true })).pod, 'echo-1');
+  const warning = await warned;
+  t.regex(
+    warning.message,
+    /^clusterip: grpc\.service_config: clusterip\.policy must be one of .*round_robin_misspelt.*pick_first/,
+  );
+});

@@ -30,6 +30,19 @@ type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
 
 const UNAVAILABLE = 14;
 
+/** Messages already warned about (bounded: a config is usually fixed per channel). */
+const warned = new Set<string>();
+
+function warnInvalidConfig(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  if (warned.has(message) || warned.size >= 100) return;
+  warned.add(message);
+  process.emitWarning(
+    `clusterip: grpc.service_config: ${message}: grpc-js skips this ${LB_POLICY_NAME} entry and balances with the next one, or pick_first (one pod per channel); build the config with serviceConfig()`,
+    'ClusterIPWarning',
+  );
+}
+
 /** One eligible endpoint and its grpc-js leaf (a pick_first over the endpoint's single address). */
 interface Child {
   endpoint: Endpoint;
@@ -65,9 +78,19 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
       return { [LB_POLICY_NAME]: this.config };
     }
 
-    /** grpc-js validates service configs through this; a throw makes the config invalid with our message. */
+    /**
+     * grpc-js parses a `loadBalancingConfig` entry through this. It drops an entry that throws, logging it
+     * only at `GRPC_VERBOSITY=DEBUG`, and falls back to the next entry or pick_first: a typo in a
+     * hand-written config would silently turn per-call balancing off. So a throw is also a process
+     * warning, once per message.
+     */
     static createFromJson(obj: unknown): ClusterIPLoadBalancingConfig {
-      return new ClusterIPLoadBalancingConfig(policyConfig(obj ?? {}, LB_POLICY_NAME));
+      try {
+        return new ClusterIPLoadBalancingConfig(policyConfig(obj ?? {}, LB_POLICY_NAME));
+      } catch (error) {
+        warnInvalidConfig(error);
+        throw error;
+      }
     }
   }
 
