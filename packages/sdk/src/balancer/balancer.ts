@@ -603,21 +603,24 @@ class BalancerImpl implements Balancer {
   }
 
   setNotServing(keys: Iterable<string>): void {
-    if (this.#closing !== undefined) return;
-    const next = new Set(keys);
-    const old = this.#notServing;
-    if (next.size === old.size && [...next].every((k) => old.has(k))) return;
+    const next = this.#changedKeys(keys, this.#notServing);
+    if (next === undefined) return;
     this.#notServing = next;
     if (this.#all.length > 0) this.#rebuild();
   }
 
   setUnreachable(keys: Iterable<string>): void {
-    if (this.#closing !== undefined) return;
-    const next = new Set(keys);
-    const old = this.#unreachable;
-    if (next.size === old.size && [...next].every((k) => old.has(k))) return;
+    const next = this.#changedKeys(keys, this.#unreachable);
+    if (next === undefined) return;
     this.#unreachable = next;
     if (this.#all.length > 0) this.#rebuild();
+  }
+
+  /** `keys` as a set when it differs from `old` and the balancer is open; else undefined (nothing to do). */
+  #changedKeys(keys: Iterable<string>, old: ReadonlySet<string>): ReadonlySet<string> | undefined {
+    if (this.#closing !== undefined) return undefined;
+    const next = new Set(keys);
+    return next.size === old.size && [...next].every((k) => old.has(k)) ? undefined : next;
   }
 
   close(): Promise<void> {

@@ -211,13 +211,17 @@ test('ClientIP affinity stays on its pod while the pod’s connection is recycle
   t.true((counts.get(pinned) ?? 0) >= total * 0.7, `${counts.get(pinned)} of ${total} calls on ${pinned}`);
 });
 
-test('an ejected pod stays out for its ejection time while its connection is recycled', async (t) => {
+/**
+ * Pods echo-1..3 on `127.0.244.<first>`.. (echo-1's connections recycled after `firstMaxAgeMs`) and a
+ * round-robin channel over them that ejects a pod after 3 failures in a row, for 60 s; warmed up.
+ */
+async function ejectingChannel(t: ExecutionContext, first: number, firstMaxAgeMs: number) {
   const cluster = await createFakeCluster(t);
   createGrpcPods(t, cluster, 'echo');
-  const [bad] = await Promise.all([
-    recyclingPod(t, cluster, 'echo-1', '127.0.244.4', 300),
-    recyclingPod(t, cluster, 'echo-2', '127.0.244.5', 60_000),
-    recyclingPod(t, cluster, 'echo-3', '127.0.244.6', 60_000),
+  const pods = await Promise.all([
+    recyclingPod(t, cluster, 'echo-1', `127.0.244.${first}`, firstMaxAgeMs),
+    recyclingPod(t, cluster, 'echo-2', `127.0.244.${first + 1}`, 60_000),
+    recyclingPod(t, cluster, 'echo-3', `127.0.244.${first + 2}`, 60_000),
   ]);
   await until(t, cluster, (s) => s.endpoints.length === 3);
   register();
@@ -229,6 +233,11 @@ test('an ejected pod stays out for its ejection time while its connection is rec
     }),
   });
   await warm(echo, 3);
+  return { echo, first: pods[0] };
+}
+
+test('an ejected pod stays out for its ejection time while its connection is recycled', async (t) => {
+  const { echo, first: bad } = await ejectingChannel(t, 4, 300);
   bad.fail = true;
   // Three failures in a row eject it (round-robin: within 9 calls, some retried by nobody: counted).
   for (let i = 0; i < 20; i++) await echo.who().catch(() => {});
@@ -240,23 +249,7 @@ test('an ejected pod stays out for its ejection time while its connection is rec
 });
 
 test('a pod that takes calls and never answers is ejected: its calls end DEADLINE_EXCEEDED, which counts as a failure', async (t) => {
-  const cluster = await createFakeCluster(t);
-  createGrpcPods(t, cluster, 'echo');
-  const [hung] = await Promise.all([
-    recyclingPod(t, cluster, 'echo-1', '127.0.244.7', 60_000),
-    recyclingPod(t, cluster, 'echo-2', '127.0.244.8', 60_000),
-    recyclingPod(t, cluster, 'echo-3', '127.0.244.9', 60_000),
-  ]);
-  await until(t, cluster, (s) => s.endpoints.length === 3);
-  register();
-  const echo = createEchoClient(t, 'kubernetes:///echo:grpc', {
-    ...meshChannelOptions({ resolver: cluster.resolver }),
-    'grpc.service_config': serviceConfig({
-      policy: 'round-robin',
-      outlierDetection: { consecutiveFailures: 3, baseEjectionTimeMs: 60_000 },
-    }),
-  });
-  await warm(echo, 3);
+  const { echo, first: hung } = await ejectingChannel(t, 7, 60_000);
   hung.hang = true;
   // Round-robin: the hung pod takes every third call until its third deadline ejects it.
   let timedOut = 0;
