@@ -169,3 +169,33 @@ test('a custom source whose watch() throws a plain Error: the resolve rejects wi
   t.regex(error.message, /web\.shop\.svc\.cluster\.local\.: the endpoint source threw: boom/);
   t.true((error as Error).cause instanceof TypeError);
 });
+
+test('an answer already queued is not delivered once its watch or its source has closed; a watch’s close() gives the same promise (EnvSource, StaticSource)', async (t) => {
+  const fqdn = 'backend-service.shop.svc.cluster.local.';
+  const query = { fqdn, name: interpretClusterName(fqdn, 'cluster.local'), port: 4000 };
+  const fresh = () => [
+    new EnvSource({ env: ENV, namespace: 'shop' }),
+    new StaticSource([
+      { namespace: 'shop', name: 'backend-service', ports: [{ port: 4000 }], endpoints: [{ address: '10.0.0.7' }] },
+    ]),
+  ];
+  for (const [i, source] of fresh().entries()) {
+    // The source closes right after the watch starts: its answer is queued, and must not arrive.
+    source.watch(query, () => t.fail(`${source.kind}: an event after the source closed`));
+    await source.close();
+    // And a watch closed at once, on a source that stays open.
+    const open = fresh()[i]!;
+    const watch = open.watch(query, () => t.fail(`${open.kind}: an event after the watch closed`));
+    const closing = watch.close();
+    t.is(watch.close(), closing, `${open.kind}: close() returns the same promise`);
+    // One more watch on the same source: once it has its answer, the closed watch's would have come.
+    await new Promise<void>((resolve) => {
+      const probe = open.watch(query, () => {
+        void probe.close();
+        resolve();
+      });
+    });
+    await open.close();
+  }
+  t.pass();
+});

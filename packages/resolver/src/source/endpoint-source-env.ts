@@ -53,15 +53,17 @@ export class EnvSource implements EndpointSource {
 
   watch(query: SourceQuery, listener: SourceListener): SourceWatch {
     if (this.#closing !== undefined) throw new ClosedError('env source');
-    let closed = false;
+    let closed: Promise<void> | undefined;
     const events = this.#answer(query);
     setImmediate(() => {
-      for (const event of events) if (!closed) callListener(listener, event, 'env');
+      // Nothing after the watch or the source closed, even an answer already queued.
+      for (const event of events)
+        if (closed === undefined && this.#closing === undefined) callListener(listener, event, 'env');
     });
     return {
       close: () => {
-        closed = true;
-        return Promise.resolve();
+        closed ??= Promise.resolve();
+        return closed;
       },
     };
   }

@@ -80,11 +80,13 @@ export class StaticSource implements EndpointSource {
     const subscriber: Subscriber = { query, listener, closed: false };
     this.#subscribers.add(subscriber);
     this.#deliver(subscriber);
+    let closing: Promise<void> | undefined;
     return {
       close: () => {
         subscriber.closed = true;
         this.#subscribers.delete(subscriber);
-        return Promise.resolve();
+        closing ??= Promise.resolve();
+        return closing;
       },
     };
   }
