@@ -393,10 +393,14 @@ test('explained empty states: no slices, port not in slices, no ready endpoints,
   api.apply('services', service('down'));
   api.apply('endpointslices', endpointSlice('down-a', 'down', ['10.0.0.1'], { ready: false }));
   api.apply('services', service('ext', { type: 'ExternalName', externalName: 'db.example.com' }));
+  // Every pod gone: the controller's placeholder slice has neither endpoints nor ports.
+  api.apply('services', service('gone', { ports: [{ name: 'http', port: 80, targetPort: 'web' }] }));
+  api.apply('endpointslices', { ...endpointSlice('gone-a', 'gone', []), ports: [] });
   const src = source(t, api);
   const cases: [string, number | string | undefined, string][] = [
     ['empty', 'http', 'no-endpoint-slices'],
     ['named', 'http', 'port-not-in-slices'],
+    ['gone', 'http', 'no-endpoints'],
     ['down', 80, 'no-ready-endpoints'],
     ['down', 'grpc', 'port-not-found'],
     ['ext', undefined, 'external-name'],

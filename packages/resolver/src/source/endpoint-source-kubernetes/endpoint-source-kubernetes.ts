@@ -53,9 +53,10 @@ const RETRY_SHARED: BackoffConfig = Object.freeze({
  * Why a Service's endpoint set is empty or unusable, carried on `reset` updates (`reason.code`):
  * - `no-endpoint-slices`: the Service has no EndpointSlice (its selector matches no pod, or it has
  *   no selector and nobody created slices for it);
- * - `port-not-in-slices`: slices exist but none carries the requested port (typically a named
- *   `targetPort` that no pod declares as a container port with that protocol);
- * - `no-endpoints`: slices carry the port but list no endpoint;
+ * - `port-not-in-slices`: slices list endpoints but none carries the requested port (typically a
+ *   named `targetPort` that no pod declares as a container port with that protocol);
+ * - `no-endpoints`: slices exist but list no endpoint (every pod gone: the controller's placeholder
+ *   slice has no ports either);
  * - `no-ready-endpoints`: endpoints exist but none is ready (they are still in the reset, with
  *   their conditions, for the serving-terminating fallback);
  * - `port-not-found`: the Service has no such port (kube-proxy would refuse the connection); a
@@ -226,6 +227,16 @@ class View {
       };
     }
     if (cache.slicesWithPort === 0) {
+      // Slices take their ports from the pods: with no pod, the controller's slice (its placeholder) has
+      // neither ports nor endpoints. That is a Service without endpoints, not a port the pods lack.
+      let listed = false;
+      for (const slice of w.slices.values()) if (slice.endpoints.length > 0) listed = true;
+      if (!listed) {
+        return {
+          code: 'no-endpoints',
+          message: `service ${subject}: port ${portLabel}: no endpoints: its EndpointSlices list none (no running pod matches its selector)`,
+        };
+      }
       const named = typeof t.targetPort === 'string';
       return {
         code: 'port-not-in-slices',
