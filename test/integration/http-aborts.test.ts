@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointSource, SourceEvent } from '@clusterip/resolver';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
-import { type Dispatcher, request } from 'undici';
+import { type Dispatcher, interceptors, request } from 'undici';
 import { createHttpTestServer, type HttpTestServer, shopSource } from '../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
@@ -236,4 +236,55 @@ test('a handler that throws when it is started gets its own error, and neither p
   t.is(pod.requests, 0);
   t.is((await request('http://web/', { dispatcher: mesh.dispatcher })).statusCode, 200, 'the breaker is closed');
   t.deepEqual(await balancerView(mesh), [{ health: 'healthy', inFlight: 0 }]);
+});
+
+test('a request that fails during discovery is a failure, not an abort: undici’s retry interceptor retries the first request to a missing Service as it does later ones', async (t) => {
+  const pod = await createHttpTestServer(t, { host: '127.0.248.8' });
+  const mesh = await meshOver(t, shopSource({ web: [pod] }));
+  let dispatched = 0;
+  const counting: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+    dispatched++;
+    return dispatch(opts, handler);
+  };
+  const dispatcher = mesh.dispatcher.compose(
+    counting,
+    interceptors.retry({
+      errorCodes: ['CLUSTERIP_ERR_SERVICE_NOT_FOUND'],
+      maxRetries: 2,
+      minTimeout: 1,
+      timeoutFactor: 1,
+    }),
+  );
+  for (const when of ['first', 'later']) {
+    dispatched = 0;
+    await t.throwsAsync(request('http://missing.shop.svc.cluster.local/', { dispatcher }), {
+      code: 'CLUSTERIP_ERR_SERVICE_NOT_FOUND',
+    });
+    t.is(dispatched, 3, `${when} request: one try and two retries`);
+  }
+});
+
+test('a legacy handler’s optional callbacks (Node’s fetch times the response with onResponseStarted) still reach it after waiting for discovery', async (t) => {
+  const outside = await createHttpTestServer(t, { host: 'localhost', name: 'outside' });
+  const source = gatedSource(shopSource({ web: [] as HttpTestServer[] }));
+  const mesh = await meshOver(t, source);
+  const calls: string[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const handler = {
+      onConnect: () => calls.push('connect'),
+      onRequestSent: () => calls.push('request-sent'),
+      onResponseStarted: () => calls.push('response-started'),
+      onHeaders: () => true,
+      onData: () => true,
+      onComplete: () => resolve(),
+      onError: reject,
+    };
+    mesh.dispatcher.dispatch(
+      { origin: `http://localhost:${outside.port}`, path: '/', method: 'GET' },
+      handler as unknown as Dispatcher.DispatchHandler,
+    );
+  });
+  source.open();
+  await done;
+  t.deepEqual(calls, ['connect', 'request-sent', 'response-started']);
 });

@@ -28,6 +28,9 @@ export interface LegacyDispatchHandler {
   onComplete?(rawTrailers: RawHeaders): void;
   onError?(error: Error): void;
   onUpgrade?(statusCode: number, rawHeaders: RawHeaders, socket: unknown): void;
+  onResponseStarted?(): void;
+  onBodySent?(chunk: unknown): void;
+  onRequestSent?(): void;
 }
 
 /**
@@ -475,7 +478,12 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       this.#leaveUnsent();
       this.#report({ type: 'cancelled' });
     }
-    this.#fail(error);
+    try {
+      this.#fail(error);
+    } catch {
+      // The caller's onError threw: it is the caller who aborted, from its own code (a signal listener),
+      // and the request is over; as undici's pools, do not hand the throw back into it.
+    }
   }
 
   /** @internal */
@@ -896,9 +904,12 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const body = this.body;
     if (body instanceof TrackedBody) body.discard(error);
     const legacy = this.#legacy;
-    if (legacy !== undefined) legacy.onError?.(error);
-    else this.#handler!.onResponseError?.(this.#controller!, error);
-    this.#release();
+    try {
+      if (legacy !== undefined) legacy.onError?.(error);
+      else this.#handler!.onResponseError?.(this.#controller!, error);
+    } finally {
+      this.#release();
+    }
   }
 
   // ── telemetry (diagnostics channels; only when subscribed, see telemetry/channels.ts) ───────────

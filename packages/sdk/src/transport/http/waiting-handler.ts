@@ -101,6 +101,20 @@ class WaitingLegacy implements LegacyDispatchHandler, WaitingHandler {
     this.#caller.onUpgrade?.(statusCode, rawHeaders, socket);
     this.#done = true;
   }
+
+  // Optional callbacks undici's pools make (Node's fetch times the response with onResponseStarted).
+
+  onResponseStarted(): void {
+    if (!this.#done) this.#caller.onResponseStarted?.();
+  }
+
+  onBodySent(chunk: unknown): void {
+    if (!this.#done) this.#caller.onBodySent?.(chunk);
+  }
+
+  onRequestSent(): void {
+    if (!this.#done) this.#caller.onRequestSent?.();
+  }
 }
 
 /**
@@ -110,7 +124,10 @@ class WaitingLegacy implements LegacyDispatchHandler, WaitingHandler {
 class WaitingNewApi implements Handler, Controller, WaitingHandler {
   readonly #caller: Handler;
   #below: Controller | undefined;
+  /** The caller's abort, before anything took the request (a failure is no abort: undici's retry tells them apart). */
   #reason: Error | null = null;
+  /** Why the request ended before anything took it: an abort, or a failure (the route, the body). */
+  #ended: Error | undefined;
   #paused = false;
   #done = false;
 
@@ -133,7 +150,7 @@ class WaitingNewApi implements Handler, Controller, WaitingHandler {
   fail(error: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.#reason ??= error;
+    this.#ended ??= error;
     this.#caller.onResponseError?.(this, error);
   }
 
@@ -163,7 +180,10 @@ class WaitingNewApi implements Handler, Controller, WaitingHandler {
     if (this.#done) return;
     const below = this.#below;
     if (below !== undefined) below.abort(reason);
-    else this.fail(reason ?? new Error('aborted'));
+    else {
+      this.#reason = reason ?? new Error('aborted');
+      this.fail(this.#reason);
+    }
   }
 
   pause(): void {
@@ -180,7 +200,7 @@ class WaitingNewApi implements Handler, Controller, WaitingHandler {
 
   onRequestStart(controller: Controller): void {
     if (this.#done) {
-      controller.abort(this.#reason ?? new Error('aborted'));
+      controller.abort(this.#ended ?? new Error('aborted'));
       return;
     }
     this.#below = controller;
