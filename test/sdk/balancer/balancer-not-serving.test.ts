@@ -133,3 +133,39 @@ test('setUnreachable() keeps an endpoint’s affinity binding and ejection, and 
   t.false(b.panic);
   t.deepEqual(addresses(pickMany(b, 20)), [rest[1]!.address]);
 });
+
+test('ejection while other endpoints reconnect: a failing endpoint is ejected, never the last connected one, and ejected ones still count against maxEjectionPercent', (t) => {
+  const failOnce = (b: ReturnType<typeof createBalancer>, target: typeof A) => {
+    for (let i = 0; i < 30; i++) {
+      const r = b.pick();
+      if (r.type !== 'pick') return;
+      r.done(r.endpoint === target ? { type: 'grpc', code: 14 } : { type: 'success' });
+      if (r.endpoint === target) return;
+    }
+  };
+  const health = (b: ReturnType<typeof createBalancer>) =>
+    b.endpoints().map((s) => `${s.endpoint.address} ${s.health}`);
+  const options = {
+    policy: 'round-robin',
+    outlierDetection: { consecutiveFailures: 1, baseEjectionTimeMs: 60_000 },
+  } as const;
+
+  // C reconnects, A fails: A goes (1 of the 2 connected), B serves.
+  const b = createBalancer(options);
+  b.update([A, B, C]);
+  b.setUnreachable([key(C)]);
+  failOnce(b, A);
+  t.deepEqual(health(b), ['10.0.0.1 ejected', '10.0.0.2 healthy', '10.0.0.3 healthy']);
+  t.deepEqual(addresses(pickMany(b, 10)), [B.address]);
+  // B, the last one connected, fails too: it stays.
+  failOnce(b, B);
+  t.deepEqual(health(b), ['10.0.0.1 ejected', '10.0.0.2 healthy', '10.0.0.3 healthy']);
+
+  // A ejected, then reconnecting; B fails: 1 of 3 is out already, a second would pass 50 %.
+  const c = createBalancer(options);
+  c.update([A, B, C]);
+  failOnce(c, A);
+  c.setUnreachable([key(A)]);
+  failOnce(c, B);
+  t.deepEqual(health(c), ['10.0.0.1 ejected', '10.0.0.2 healthy', '10.0.0.3 healthy']);
+});

@@ -804,14 +804,21 @@ class BalancerImpl implements Balancer {
   };
 
   #eject(s: EndpointState, now: number, od: OutlierDetectionConfig): void {
-    // Endpoints out for not serving count against the budget too, so ejection never takes the last one in rotation.
+    // Endpoints out for not serving count against the budget too, so ejection never takes the last one in
+    // rotation. A healthy endpoint without a connection (reconnecting) is neither capacity nor out: it is
+    // left out of the count, as when the gRPC policy only held connected endpoints; an ejected one still
+    // counts as ejected. So a failing pod can be ejected while others reconnect, never the last connected one.
     let out = 0;
-    // So do endpoints without a connection (not the one that failed: it is the candidate).
+    let total = 0;
+    const unreachable = this.#unreachable;
     for (const x of this.#all) {
-      if (x.health !== 'healthy' || this.#notServing.has(x.key) || (x !== s && this.#unreachable.has(x.key))) out++;
+      const down = x.health !== 'healthy' || this.#notServing.has(x.key);
+      if (!down && x !== s && unreachable.size !== 0 && unreachable.has(x.key)) continue;
+      total++;
+      if (down) out++;
     }
     // Over budget (maxEjectionPercent, never the last endpoint): stays in rotation, counters kept.
-    if (!eject(s, now, out, this.#all.length, od)) return;
+    if (!eject(s, now, out, total, od)) return;
     if (s.ejectedUntil < this.#nextExpiry) this.#nextExpiry = s.ejectedUntil;
     this.#rebuild();
     this.#publishState(s, 'ejected', s.ejectedUntil - now);
