@@ -11,6 +11,7 @@ import {
   kubeconfigOptions,
   type SourceEvent,
 } from '@clusterip/resolver';
+import { bounded } from '@clusterip/resolver/internal/source/endpoint-source-kubernetes/kube-api-client.js';
 import type { FakeKubernetesApi } from '@clusterip/resolver/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createFakeKubeApi } from '../../../helpers/fake-kube-api.js';
@@ -266,6 +267,23 @@ test('credentials option: a provider that never answers makes the watch stale af
     new Promise((resolve) => setTimeout(resolve, 2000, 'close() still pending')).then(String),
   ]);
   t.is(closed, 'closed');
+});
+
+test('the bounded wait for credentials handles a provider that rejects after its request was aborted (nothing unhandled)', async (t) => {
+  const aborted = AbortSignal.abort();
+  let rejectLate: (error: Error) => void = () => {};
+  const late = new Promise<never>((_resolve, reject) => {
+    rejectLate = reject;
+  });
+  await t.throwsAsync(bounded(late, aborted, 1000, 'credentials'), { message: 'credentials: request aborted' });
+  // The provider fails afterwards: an unhandled rejection here would fail this test file.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  rejectLate(new Error('token file unreadable'));
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('unhandledRejection', onUnhandled);
+  t.deepEqual(unhandled, []);
 });
 
 test('runRequest option and wrapRequests(): every request starts inside the wrappers, each added once', async (t) => {

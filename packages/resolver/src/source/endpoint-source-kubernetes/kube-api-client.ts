@@ -459,10 +459,10 @@ export class KubeApiClient {
 }
 
 /**
- * `promise`, or a `network` KubeApiError once `signal` aborts or `timeoutMs` passes (the promise goes on, its
- * result unused).
+ * @internal `promise`, or a `network` KubeApiError once `signal` aborts or `timeoutMs` passes (the promise goes
+ * on, its result unused, its rejection handled).
  */
-function bounded<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
+export function bounded<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);
@@ -477,8 +477,7 @@ function bounded<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number,
       reject(new KubeApiError('network', `${what}: no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     timer.unref();
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Handlers first, whatever happens next: a promise given up on may still reject.
     promise.then(
       (value) => {
         done();
@@ -489,6 +488,8 @@ function bounded<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number,
         reject(err);
       },
     );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

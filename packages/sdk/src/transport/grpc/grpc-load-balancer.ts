@@ -155,7 +155,7 @@ export function createLoadBalancerClasses(grpc: GrpcModule, attributeKey: string
           status: null,
           onCallStarted: inner.onCallStarted,
           // The status feeds least-request / peak-EWMA load and outlier ejection (classify(): UNAVAILABLE
-          // fails, CANCELLED is ignored). grpc-js calls this once per started call. A call that ends between
+          // and DEADLINE_EXCEEDED fail, CANCELLED is ignored). grpc-js calls this once per started call. A call that ends between
           // pick and start (cancelled while call credentials are generated) never reports: its in-flight
           // count stays, a known limit of the grpc-js picker API.
           onCallEnded: (code: Grpc.status, details: string, metadata: Grpc.Metadata) => {
