@@ -1,9 +1,9 @@
 // A TCP relay on loopback that can go silent: what a pod looks like when its node is lost or the network
 // partitions (no FIN, no RST, no answer), which a server on loopback cannot show by itself.
 
-import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import type { ExecutionContext } from 'ava';
+import { listenUntilTeardown } from './listen.js';
 
 /** A relay to one target; `silence()` makes every connection through it, old and new, carry nothing. */
 export interface TcpRelay {
@@ -58,18 +58,10 @@ export async function startTcpRelay(
       });
     }
   });
-  server.listen(0, host);
-  await once(server, 'listening');
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
+  const port = await listenUntilTeardown(t, server, host, () => sockets);
   return {
     host,
-    port: (server.address() as AddressInfo).port,
+    port,
     get accepted() {
       return accepted;
     },

@@ -15,6 +15,7 @@ import { Mesh } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
 import { createFakeCluster, type FakeCluster } from '../helpers/fake-cluster.js';
+import { listenUntilTeardown } from '../helpers/listen.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
 
@@ -296,20 +297,12 @@ test('h2c pods that close a connection with GOAWAY: requests it refused go to an
     // A Node server that sent GOAWAY without close() keeps its side open after the client left.
     const sockets = new Set<Socket>();
     server.on('connection', (socket: Socket) => sockets.add(socket));
-    server.listen(0, host);
-    await once(server, 'listening');
-    t.teardown(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          server.close(() => resolve());
-        }),
-    );
+    const port = await listenUntilTeardown(t, server, host, () => sockets);
     cluster.addPod({
       name,
       ip: host,
       labels: { app: 'rotating' },
-      ports: { http: (server.address() as AddressInfo).port },
+      ports: { http: port },
     });
   }
   await cluster.resolver.resolve('rotating:80').then((s) => t.is(s.endpoints.length, 2));

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { H2Client } from '@clusterip/sdk/internal/pool/h2-client.js';
 import test, { type ExecutionContext } from 'ava';
 import { buildConnector, Client, type Dispatcher, Pool, request } from 'undici';
+import { listenUntilTeardown } from '../../helpers/listen.js';
 import { startTcpRelay } from '../../helpers/tcp-relay.js';
 
 /** An h2c server on `host`; `onStream` answers (or holds) each stream. Closed at teardown. */
@@ -29,16 +30,8 @@ async function h2Server(
     stream.on('error', () => {}); // refused and cancelled streams end with an error on this side too
     onStream(stream, headers);
   });
-  server.listen(0, host);
-  await once(server, 'listening');
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return { server, origin: `http://${host}:${(server.address() as AddressInfo).port}`, sessions };
+  const port = await listenUntilTeardown(t, server, host, () => sessions);
+  return { server, origin: `http://${host}:${port}`, sessions };
 }
 
 /** A Pool of H2Clients for `origin`, as the mesh builds it for an h2c endpoint. */
