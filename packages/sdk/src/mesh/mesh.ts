@@ -353,7 +353,7 @@ export class Mesh {
     if (this.#destroying !== undefined) return this.#destroying;
     this.#starting.abort();
     this.#closing ??= (async () => {
-      await Promise.all([this.dispatcher.shutdown(false), this.#routes.close()]);
+      await Promise.all([this.dispatcher.shutdown(), this.#routes.close()]);
       await this.#release();
     })();
     return this.#closing;
@@ -361,14 +361,15 @@ export class Mesh {
 
   /**
    * Abort every request and close every connection now, then release like `close()`. Requests in flight,
-   * queued or waiting for a retry fail with `error`, or with `DestroyedError` when none is given.
+   * queued, waiting for discovery or for a retry fail with `error`, or with `DestroyedError` when none is
+   * given.
    * Idempotent.
    */
   destroy(error?: Error): Promise<void> {
     this.#starting.abort();
     this.#destroying ??= (async () => {
       const reason = error ?? new DestroyedError('mesh');
-      await Promise.all([this.dispatcher.shutdown(true, reason), this.#routes.destroy(reason)]);
+      await Promise.all([this.dispatcher.shutdown(reason), this.#routes.destroy(reason)]);
       await this.#closing?.catch(() => {});
       await this.#release();
     })();

@@ -3,7 +3,6 @@
 // handlers); produces routed or pass-through requests. Closing it closes its owner (the Mesh).
 
 import { Agent, Dispatcher } from 'undici';
-import { DestroyedError } from '../../errors/destroyed-error.js';
 import type { RouteLookup } from './http-route.js';
 import type { CallHost } from './routed-call.js';
 import { createRoutingInterceptor } from './routing-interceptor.js';
@@ -101,18 +100,19 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
   }
 
   /**
-   * @internal Stop retry timers and close the pass-through Agent. Calls waiting for a retry fail: with
-   * `UpstreamError` reason `closed` on close, with `error` on destroy.
+   * @internal Stop retry timers and close the pass-through Agent: gracefully, or, given `destroyedBy`, at
+   * once. Calls waiting for a retry fail: with `UpstreamError` reason `closed` on close, with
+   * `destroyedBy` on destroy.
    */
-  async shutdown(destroy: boolean, error?: Error): Promise<void> {
+  async shutdown(destroyedBy?: Error): Promise<void> {
     this.#closed = true;
-    if (destroy) this.#destroyedBy ??= error ?? new DestroyedError('mesh');
+    this.#destroyedBy ??= destroyedBy;
     for (const entry of [...this.#timers]) {
       this.#timers.delete(entry);
       if (entry.timer !== undefined) clearTimeout(entry.timer);
       entry.cancel();
     }
-    if (destroy) await this.#agent.destroy(error ?? null);
+    if (destroyedBy !== undefined) await this.#agent.destroy(destroyedBy);
     else await this.#agent.close();
   }
 
