@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -183,6 +184,78 @@ test('a server that never answers: request timeout → stale, no hang; then reco
   const reset = await log.next(isUpdate);
   t.true(isReset(reset));
   t.is(reasonOf(reset), 'no-endpoint-slices');
+});
+
+/** Timers that record every delay asked for and fire after 1 ms, so a test reads the pacing without waiting. */
+function recordingTimers(): { delays: number[]; timers: KubernetesSourceOptions['timers'] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    timers: {
+      setTimeout: (callback: () => void, ms: number) => {
+        delays.push(ms);
+        return setTimeout(callback, 1);
+      },
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    },
+  };
+}
+
+test('Retry-After of a 429/503 (header, Status details, watch ERROR event) paces the next attempt, up to backoff.maxMs', async (t) => {
+  const api = await ScriptedApi.start(t);
+  api.apply('services', service('web'));
+  api.apply('endpointslices', endpointSlice('web-a', 'web', ['10.0.0.1']));
+  const answers = [
+    (res: ServerResponse) => status(res, 429, 'too many requests', { headers: { 'retry-after': '7' } }),
+    (res: ServerResponse) => status(res, 503, 'unavailable', { details: { retryAfterSeconds: 9 } }),
+    (res: ServerResponse) => status(res, 429, 'too many requests', { headers: { 'retry-after': '3600' } }),
+  ];
+  api.intercept = (r, res) => r.kind === 'endpointslices' && (answers.shift()?.(res) ?? false);
+  const { delays, timers } = recordingTimers();
+  const src = source(t, api, { backoff: { initialMs: 5, maxMs: 60_000, jitter: 0 }, timers });
+  const log = watch(t, src, q('web'));
+  t.deepEqual(addressesOf(await log.next(isReset)), ['10.0.0.1']);
+  await api.waitWatchers('endpointslices', 1);
+  const before = api.requests.length;
+  api.send('endpointslices', {
+    type: 'ERROR',
+    object: { kind: 'Status', code: 429, message: 'too many requests', details: { retryAfterSeconds: 4 } },
+  });
+  await api.waitForRequest((r) => r.kind === 'endpointslices' && r.watch, before);
+  // Without Retry-After the same failures wait 5, 10, 20 and 40 ms.
+  t.deepEqual(
+    delays.filter((ms) => ms >= 1000),
+    [7000, 9000, 60_000, 4000],
+  );
+});
+
+test('watches that end at once with only a bookmark are re-opened after a backoff, not in a tight loop', async (t) => {
+  const api = await ScriptedApi.start(t);
+  api.apply('services', service('web'));
+  let quick = 0;
+  api.intercept = (r, res) => {
+    if (r.kind !== 'endpointslices' || !r.watch || quick >= 4) return false;
+    quick++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'EndpointSlice', metadata: { resourceVersion: String(++api.rv) } } })}\n`,
+    );
+    return true;
+  };
+  const { delays, timers } = recordingTimers();
+  const src = source(t, api, { backoff: { initialMs: 333, maxMs: 5000, jitter: 0 }, timers });
+  const log = watch(t, src, q('web'));
+  await log.next(isReset);
+  await api.waitWatchers('endpointslices', 1);
+  t.is(quick, 4);
+  t.deepEqual(
+    delays.filter((ms) => ms >= 333 && ms <= 5000),
+    [333, 666, 1332, 2664],
+  );
+  t.false(
+    log.events.some((e) => e.type === 'stale'),
+    'a quick clean end is paced, not reported',
+  );
 });
 
 test('malformed JSON line mid-stream → stale, relist, reset', async (t) => {

@@ -179,9 +179,15 @@ export class ScriptedApi {
   }
 }
 
-export function status(res: ServerResponse, code: number, message = 'injected'): true {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, message }));
+export function status(
+  res: ServerResponse,
+  code: number,
+  message = 'injected',
+  extra: { headers?: Record<string, string>; details?: Record<string, unknown> } = {},
+): true {
+  res.writeHead(code, { 'content-type': 'application/json', ...extra.headers });
+  const details = extra.details === undefined ? {} : { details: extra.details };
+  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, message, ...details }));
   return true;
 }
 

@@ -56,13 +56,35 @@ export type KubeApiErrorKind =
 export class KubeApiError extends Error {
   readonly kind: KubeApiErrorKind;
   readonly status: number | undefined;
+  /**
+   * How long the server asked the client to wait before trying again (a `Retry-After` header in seconds, or
+   * a Status object's `details.retryAfterSeconds`, as 429s from API Priority and Fairness and 503s carry).
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(kind: KubeApiErrorKind, message: string, status?: number, options?: { cause?: unknown }) {
+  constructor(
+    kind: KubeApiErrorKind,
+    message: string,
+    status?: number,
+    options?: { cause?: unknown; retryAfterMs?: number | undefined },
+  ) {
     super(message, options);
     this.name = 'KubeApiError';
     this.kind = kind;
     this.status = status;
+    this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/**
+ * Milliseconds of a `Retry-After` value in whole seconds (client-go reads only that form), or undefined when
+ * absent or not a non-negative integer.
+ */
+export function retryAfterMs(value: unknown): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (typeof text === 'number') return Number.isInteger(text) && text >= 0 ? text * 1000 : undefined;
+  if (typeof text !== 'string' || !/^\s*\d{1,9}\s*$/.test(text)) return undefined;
+  return Number(text) * 1000;
 }
 
 /** Callbacks of one watch request. `onEvent` may throw to abort the stream (the error is rethrown). */
@@ -439,7 +461,7 @@ export class KubeApiClient {
         throw toKubeError(err, `GET ${path}`);
       }
       if (res.statusCode >= 200 && res.statusCode < 300) return res;
-      const detail = await statusDetail(res.body);
+      const { detail, retryAfterSeconds } = await statusDetail(res.body);
       if (res.statusCode === 401 && attempt === 0 && this.#token.refreshable) {
         // Projected tokens rotate, plugin tokens expire: re-read the file or ask the provider again
         // (bypassing its caches) and try once more before reporting.
@@ -453,6 +475,7 @@ export class KubeApiClient {
         kind,
         `GET ${path}: HTTP ${res.statusCode}${detail ? ` ${detail}` : ''}${hint}`,
         res.statusCode,
+        { retryAfterMs: retryAfterMs(res.headers['retry-after']) ?? retryAfterMs(retryAfterSeconds) },
       );
     }
   }
@@ -500,18 +523,25 @@ function samePem(a: string | Uint8Array | undefined, b: string | Uint8Array | un
   return Buffer.from(a).equals(Buffer.from(b));
 }
 
-/** The `message` of a Status body, truncated; never the raw body of something unexpected. */
-async function statusDetail(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+/**
+ * The `message` of a Status body, truncated, and its `details.retryAfterSeconds`; never the raw body of
+ * something unexpected.
+ */
+async function statusDetail(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+): Promise<{ detail: string; retryAfterSeconds?: unknown }> {
   try {
     const text = await readLimited(body, 16_384, 'status');
-    const status = JSON.parse(text) as { message?: unknown };
-    if (typeof status.message === 'string') {
-      return status.message.length > 200 ? `${status.message.slice(0, 197)}...` : status.message;
-    }
+    const status = JSON.parse(text) as { message?: unknown; details?: { retryAfterSeconds?: unknown } | null };
+    const message = typeof status.message === 'string' ? status.message : '';
+    return {
+      detail: message.length > 200 ? `${message.slice(0, 197)}...` : message,
+      retryAfterSeconds: status.details?.retryAfterSeconds,
+    };
   } catch {
     // Not a Status object: the HTTP code alone says enough.
   }
-  return '';
+  return { detail: '' };
 }
 
 async function readLimited(

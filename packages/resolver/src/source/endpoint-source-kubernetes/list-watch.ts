@@ -6,7 +6,7 @@ import { WatchFailedError } from '../../errors/watch-failed-error.js';
 import { Backoff, type BackoffConfig } from '../../internal/backoff.js';
 import { type Timers, unrefTimer } from '../../internal/timers.js';
 import { resolverChannels, type SourceLoopMessage } from '../../telemetry/channels.js';
-import { type KubeApiClient, KubeApiError } from './kube-api-client.js';
+import { type KubeApiClient, KubeApiError, retryAfterMs } from './kube-api-client.js';
 
 export type { Timers } from '../../internal/timers.js';
 
@@ -51,7 +51,10 @@ export interface ListWatchOptions<T> {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A watch that ended cleanly this fast without any event is treated like a failure for pacing. */
+/**
+ * A watch that ended cleanly this fast without an object event is treated like a failure for pacing: a
+ * server or proxy that closes every watch at once, with or without a bookmark, must not be hammered.
+ */
 const SHORT_WATCH_MS = 1000;
 
 /**
@@ -64,7 +67,8 @@ const SHORT_WATCH_MS = 1000;
  * - a malformed line, an object of the wrong kind or with missing fields, or an oversized event is
  *   reported as a failure and followed by a relist (state may have been missed);
  * - other failures are reported and retried with jittered exponential backoff, re-watching from
- *   the last resourceVersion when there is one.
+ *   the last resourceVersion when there is one; a `Retry-After` the server sent (429 from API Priority
+ *   and Fairness, 503) lengthens that delay, up to the backoff's `maxMs`.
  *
  * @example
  * ```ts
@@ -84,6 +88,7 @@ export class ListWatch<T> {
   #sleepTimer: unknown;
   #wake: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
+  /** ADDED, MODIFIED and DELETED events of the current watch (bookmarks do not count). */
   #watchEvents = 0;
   /** Lists so far, and whether a list happened since the last watch opened (for `clusterip:source:*`). */
   #lists = 0;
@@ -157,7 +162,8 @@ export class ListWatch<T> {
             resolverChannels.sourceFailure.publish({ ...this.#loopFields(), error });
           }
           o.handlers.onFailure(error);
-          delayMs = this.#backoff.next();
+          // The server knows its load better than our backoff does; a proxy's huge value must not stall us.
+          delayMs = Math.max(this.#backoff.next(), Math.min(e.retryAfterMs ?? 0, o.backoff.maxMs));
         }
       }
       if (delayMs > 0) await this.#sleep(delayMs);
@@ -229,7 +235,6 @@ export class ListWatch<T> {
     if (!isObject(event) || typeof event.type !== 'string') throw malformed(`watch ${o.path}: event without type`);
     const object = event.object;
     if (!isObject(object)) throw malformed(`watch ${o.path}: ${event.type} event without object`);
-    this.#watchEvents++;
     switch (event.type) {
       case 'BOOKMARK': {
         const rv = isObject(object.metadata) ? object.metadata.resourceVersion : undefined;
@@ -241,10 +246,12 @@ export class ListWatch<T> {
         const code = object.code;
         const text = typeof object.message === 'string' ? object.message.slice(0, 200) : '';
         if (code === 410) throw new KubeApiError('gone', `watch ${o.path}: ${text || 'resource version expired'}`, 410);
+        const details = isObject(object.details) ? object.details : {};
         throw new KubeApiError(
           'status',
           `watch ${o.path}: ERROR event ${typeof code === 'number' ? code : ''} ${text}`.trim(),
           typeof code === 'number' ? code : undefined,
+          { retryAfterMs: retryAfterMs(details.retryAfterSeconds) },
         );
       }
       case 'ADDED':
@@ -256,6 +263,7 @@ export class ListWatch<T> {
           );
         }
         const item = this.#decode(object);
+        this.#watchEvents++;
         const rv = isObject(object.metadata) ? object.metadata.resourceVersion : undefined;
         if (typeof rv === 'string' && rv !== '') this.#rv = rv;
         if (o.accept !== undefined && !o.accept(item)) return;
