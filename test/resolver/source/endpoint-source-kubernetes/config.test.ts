@@ -73,26 +73,57 @@ for (const [title, options, option] of invalid) {
 test('inCluster: server from env, default service-account paths, namespace from POD_NAMESPACE or file', async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'namespace'), 'shop\n');
+  const caFile = join(dir, 'ca.crt');
+  await writeFile(caFile, PEM);
   const r = inClusterConfig({
     env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' },
     namespaceFile: join(dir, 'namespace'),
+    caFile,
   });
   t.is(r.options.server, 'https://[fd00::1]:443');
   t.is(r.options.tokenFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
-  t.is(r.options.caFile, '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+  t.is(r.options.caFile, caFile);
   t.is(r.namespace, 'shop');
   const r2 = inClusterConfig({
     env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', POD_NAMESPACE: 'env-ns' },
     tokenFile: '/x/token',
+    caFile,
   });
   t.is(r2.namespace, 'env-ns');
   t.is(r2.options.tokenFile, '/x/token');
   const src = KubernetesSource.inCluster({
     env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
     namespaceFile: join(dir, 'missing'),
+    caFile,
   });
   t.teardown(() => src.close());
   t.is(src.namespace, 'default');
+});
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+test('inCluster: a CA bundle that cannot be read or holds no certificate is left out with a warning (system roots, as client-go)', async (t) => {
+  const dir = await tempDir(t);
+  const garbage = join(dir, 'garbage.crt');
+  await writeFile(garbage, 'not a certificate');
+  const missing = join(dir, 'missing.crt');
+  const warnings: string[] = [];
+  const seen = new Promise<void>((resolve) => {
+    const onWarning = (w: Error) => {
+      if (w.name === 'ClusterIPWarning' && w.message.includes(dir)) warnings.push(w.message);
+      if (warnings.length === 2) {
+        process.off('warning', onWarning);
+        resolve();
+      }
+    };
+    process.on('warning', onWarning);
+  });
+  const env = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', POD_NAMESPACE: 'x' };
+  t.false('caFile' in inClusterConfig({ env, caFile: missing }).options);
+  t.false('caFile' in inClusterConfig({ env, caFile: garbage }).options);
+  await seen;
+  t.regex(warnings[0] ?? '', /missing\.crt cannot be read \(ENOENT\): .*system's roots/);
+  t.regex(warnings[1] ?? '', /garbage\.crt holds no PEM certificate/);
 });
 
 test('inCluster outside a cluster → InvalidArgumentError suggesting fromKubeconfig', (t) => {

@@ -325,7 +325,10 @@ export interface InClusterOptions extends Omit<KubernetesSourceOptions, 'server'
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Default `/var/run/secrets/kubernetes.io/serviceaccount/token`. */
   readonly tokenFile?: string;
-  /** Default `/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`. */
+  /**
+   * Default `/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`. When it cannot be read or holds no
+   * certificate, a `ClusterIPWarning` says so and the system's roots verify the API server (client-go).
+   */
   readonly caFile?: string;
   /** Default `/var/run/secrets/kubernetes.io/serviceaccount/namespace`. */
   readonly namespaceFile?: string;
@@ -370,15 +373,37 @@ export function inClusterConfig(options: InClusterOptions = {}): InClusterConfig
     }
   }
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { caFile = `${SA_DIR}/ca.crt`, ...others } = rest;
   return {
     namespace: namespace || 'default',
     options: {
       tokenFile: `${SA_DIR}/token`,
-      caFile: `${SA_DIR}/ca.crt`,
-      ...(rest as Omit<KubernetesSourceOptions, 'server'>),
+      ...(inClusterCa(caFile) ? { caFile } : {}),
+      ...(others as Omit<KubernetesSourceOptions, 'server'>),
       server,
     },
   };
+}
+
+/**
+ * Whether the in-cluster CA bundle can be used. As client-go's `InClusterConfig`, a bundle that cannot be read
+ * or holds no certificate is left out, with a warning, and the API server's certificate is verified against
+ * the system's roots: a cluster whose API server has a publicly trusted certificate still works, and any
+ * other fails its TLS handshake with an error that names the certificate.
+ */
+function inClusterCa(caFile: string): boolean {
+  let problem: string;
+  try {
+    if (readFileSync(caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----')) return true;
+    problem = 'holds no PEM certificate';
+  } catch (err) {
+    problem = `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  process.emitWarning(
+    `clusterip: the in-cluster CA bundle ${caFile} ${problem}: the API server's certificate is verified against the system's roots, as client-go does; mount the service account's ca.crt (automountServiceAccountToken) or pass caFile`,
+    'ClusterIPWarning',
+  );
+  return false;
 }
 
 /** Options of `KubernetesSource.fromKubeconfig()`: which file and context, plus any source option. */
