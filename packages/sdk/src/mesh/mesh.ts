@@ -346,13 +346,16 @@ export class Mesh {
   }
 
   /**
-   * Stop routing new requests (they fail with ClosedError), let in-flight requests finish, drain every
-   * pool, then close the resolver and the source the mesh created. Idempotent: the same promise.
+   * Stop routing new requests (they fail with ClosedError), let in-flight requests finish (those still
+   * waiting for the cluster context or their Service's first answer too, each within `timeouts.resolveMs`),
+   * drain every pool, then close the resolver and the source the mesh created. Idempotent: the same promise.
    */
   close(): Promise<void> {
     if (this.#destroying !== undefined) return this.#destroying;
     this.#starting.abort();
     this.#closing ??= (async () => {
+      // Requests still waiting for discovery are in flight: they get their route (or pass through) first.
+      await this.#routes.drain();
       await Promise.all([this.dispatcher.shutdown(), this.#routes.close()]);
       await this.#release();
     })();

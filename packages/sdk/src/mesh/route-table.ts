@@ -51,6 +51,9 @@ export class RouteTable implements RouteLookup, RouteHost {
   #uses = 0;
   #sweeper: NodeJS.Timeout | undefined;
   #closed: ClusterIPError | undefined;
+  #destroyed: Error | undefined;
+  /** Lookups still waiting for the cluster context or a route's first answer: requests in flight. */
+  readonly #pending = new Set<Promise<RouteDecision>>();
 
   constructor(config: MeshConfig, resolver: Resolver) {
     this.config = config;
@@ -64,13 +67,17 @@ export class RouteTable implements RouteLookup, RouteHost {
 
   lookup(origin: ParsedOrigin): RouteDecision | Promise<RouteDecision> {
     if (this.#closed !== undefined) return { type: 'fail', error: this.#closed };
+    return this.#lookup(origin);
+  }
+
+  #lookup(origin: ParsedOrigin): RouteDecision | Promise<RouteDecision> {
     const route = this.#routes.get(origin.key);
     if (route !== undefined) {
       route.lastUsed = ++this.#uses;
-      return route.decision ?? route.wait();
+      return route.decision ?? this.#track(route.wait());
     }
     const context = this.#context;
-    if (context === undefined) return this.#withContext(origin);
+    if (context === undefined) return this.#track(this.#withContext(origin));
     const until = this.#negative.get(origin.key);
     if (until !== undefined) {
       if (until > this.config.now()) return PASS;
@@ -95,7 +102,15 @@ export class RouteTable implements RouteLookup, RouteHost {
     this.#routes.set(origin.key, created);
     this.#evict(created);
     this.#startSweeping();
-    return created.decision ?? created.wait();
+    return created.decision ?? this.#track(created.wait());
+  }
+
+  /** Keep `lookup` in {@link #pending} until it settles (a first request's path only). */
+  #track(lookup: Promise<RouteDecision>): Promise<RouteDecision> {
+    this.#pending.add(lookup);
+    const forget = () => this.#pending.delete(lookup);
+    lookup.then(forget, forget);
+    return lookup;
   }
 
   /** Find a live route by key (`host:port`). */
@@ -137,18 +152,36 @@ export class RouteTable implements RouteLookup, RouteHost {
     }
   }
 
-  /** Close every route gracefully; later lookups fail with ClosedError. */
-  async close(): Promise<void> {
+  /**
+   * Refuse new lookups (ClosedError) and wait until the requests that were waiting for the cluster context
+   * or a route's first answer have their decision (each wait is bounded by `resolveMs`; `destroy()` ends
+   * them at once). The transport dispatches each as its decision arrives, before this resolves: the
+   * caller's reactions were attached first.
+   */
+  async drain(): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /**
+   * Close every route gracefully, after {@link drain}: requests on them finish; later lookups fail with
+   * ClosedError.
+   */
+  async close(): Promise<void> {
+    await this.drain();
     this.#stopSweeping();
     const routes = [...this.#routes.values()];
     this.#routes.clear();
     await Promise.all(routes.map((r) => r.close(this.#closed)));
   }
 
-  /** Abort every routed request with `reason`; later lookups fail with ClosedError. */
+  /**
+   * Abort every routed request with `reason`, and every one waiting for the cluster context or a first
+   * answer; later lookups fail with ClosedError.
+   */
   async destroy(reason: Error): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
+    this.#destroyed ??= reason;
     this.#stopSweeping();
     const routes = [...this.#routes.values()];
     this.#routes.clear();
@@ -170,9 +203,11 @@ export class RouteTable implements RouteLookup, RouteHost {
         return error instanceof Error ? error : new Error(String(error));
       },
     );
-    return this.#contextPromise.then((context) =>
-      context instanceof Error ? { type: 'fail', error: context } : this.lookup(origin),
-    );
+    return this.#contextPromise.then((context): RouteDecision | Promise<RouteDecision> => {
+      if (this.#destroyed !== undefined) return { type: 'fail', error: this.#destroyed };
+      // Closing gracefully still routes it: it was in flight when close() came.
+      return context instanceof Error ? { type: 'fail', error: context } : this.#lookup(origin);
+    });
   }
 
   /**

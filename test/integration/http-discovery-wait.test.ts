@@ -1,0 +1,99 @@
+// A first request to a host waits for the cluster context and its Service's first answer. It is in flight
+// all that time: close() lets it through, destroy() ends it with the destroy error.
+
+import type { EndpointSource, SourceEvent } from '@clusterip/resolver';
+import { Mesh, type MeshOptions } from '@clusterip/sdk';
+import test, { type ExecutionContext } from 'ava';
+import { request } from 'undici';
+import { createFakeCluster } from '../helpers/fake-cluster.js';
+import { createHttpTestServer, createPods, shopSource, waitForReady } from '../helpers/http-test-server.js';
+
+const context = { namespace: 'shop', resolvConf: '', env: {} };
+
+/** A source whose answers wait until `open()`: Services being discovered. */
+function gatedSource(inner: EndpointSource): EndpointSource & { open(): void; readonly watching: Promise<void> } {
+  let open = false;
+  let watched: () => void = () => {};
+  const watching = new Promise<void>((resolve) => {
+    watched = resolve;
+  });
+  const waiting: Array<() => void> = [];
+  return {
+    kind: 'gated',
+    watching,
+    watch: (query, listener) => {
+      const w = inner.watch(query, (event: SourceEvent) => {
+        if (open) listener(event);
+        else waiting.push(() => listener(event));
+      });
+      watched();
+      return w;
+    },
+    close: () => inner.close(),
+    open() {
+      open = true;
+      for (const deliver of waiting.splice(0)) deliver();
+    },
+  };
+}
+
+function meshOver(t: ExecutionContext, source: EndpointSource, options: MeshOptions = {}): Mesh {
+  const mesh = new Mesh({ source, context, ...options });
+  t.teardown(async () => {
+    await mesh.destroy();
+    await source.close();
+  });
+  return mesh;
+}
+
+const settle = (mesh: Mesh, url: string) =>
+  request(url, { dispatcher: mesh.dispatcher }).then(
+    async (res) => ({ status: res.statusCode, body: await res.body.text() }),
+    (error: { code?: string; name?: string }) => ({ code: error.code, name: error.name }),
+  );
+
+test('close() while a request waits for its Service: the request is answered once discovery answers; later ones fail with ClosedError', async (t) => {
+  const pod = await createHttpTestServer(t, { host: '127.0.253.1', name: 'web-1' });
+  const source = gatedSource(shopSource({ web: [pod] }));
+  const mesh = meshOver(t, source);
+  const waiting = settle(mesh, 'http://web/');
+  await source.watching;
+  const closing = mesh.close();
+  t.like(await settle(mesh, 'http://web/'), { code: 'CLUSTERIP_ERR_CLOSED' }, 'no new request once close() came');
+  source.open();
+  await closing;
+  t.like(await waiting, { status: 200 });
+  t.is(pod.requests, 1);
+});
+
+test('close() while a request waits for the cluster context (its Node read hangs): the request is routed', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'backend' },
+    spec: { selector: { app: 'backend' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  });
+  await createPods(t, cluster, { app: 'backend', count: 1, subnet: 253, first: 2 });
+  await waitForReady(cluster.resolver, 'backend:80', 1);
+  const stall = cluster.api.stall({ path: /^\/api\/v1\/nodes\// });
+  t.teardown(() => stall.release());
+  const mesh = new Mesh({ source: cluster.source, context: { ...context, nodeName: 'node-a' } });
+  t.teardown(() => mesh.destroy());
+  const waiting = settle(mesh, 'http://backend/');
+  await stall.waitForStalled();
+  await mesh.close(); // aborts the Node read: the context comes without a zone
+  t.like(await waiting, { status: 200 });
+});
+
+test('destroy() while a request waits for the cluster context: it fails with the destroy error', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  const stall = cluster.api.stall({ path: /^\/api\/v1\/nodes\// });
+  t.teardown(() => stall.release());
+  const mesh = new Mesh({ source: cluster.source, context: { ...context, nodeName: 'node-a' } });
+  const waiting = settle(mesh, 'http://backend/');
+  await stall.waitForStalled();
+  const reason = Object.assign(new Error('shutting down'), { code: 'APP_SHUTDOWN' });
+  await mesh.destroy(reason);
+  t.like(await waiting, { code: 'APP_SHUTDOWN' });
+});
