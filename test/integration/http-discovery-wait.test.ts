@@ -1,5 +1,6 @@
 // A first request to a host waits for the cluster context and its Service's first answer. It is in flight
-// all that time: close() lets it through, destroy() ends it with the destroy error.
+// all that time: close() lets it through, destroy() ends it with the destroy error, and the route table's
+// bound never strands it.
 
 import type { EndpointSource, SourceEvent } from '@clusterip/resolver';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
@@ -96,4 +97,19 @@ test('destroy() while a request waits for the cluster context: it fails with the
   const reason = Object.assign(new Error('shutting down'), { code: 'APP_SHUTDOWN' });
   await mesh.destroy(reason);
   t.like(await waiting, { code: 'APP_SHUTDOWN' });
+});
+
+test('over maxServices, a route whose request waits for its first answer is not evicted: both requests are answered', async (t) => {
+  const web = await createHttpTestServer(t, { host: '127.0.253.3', name: 'web-1' });
+  const api = await createHttpTestServer(t, { host: '127.0.253.4', name: 'api-1' });
+  const source = gatedSource(shopSource({ web: [web], api: [api] }));
+  const mesh = meshOver(t, source, { maxServices: 1 });
+  const first = settle(mesh, 'http://web/');
+  const second = settle(mesh, 'http://api/');
+  await source.watching;
+  source.open();
+  t.deepEqual(
+    (await Promise.all([first, second])).map((r) => ('status' in r ? r.status : r.code)),
+    [200, 200],
+  );
 });
