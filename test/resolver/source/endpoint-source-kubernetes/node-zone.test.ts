@@ -75,6 +75,16 @@ test('readNodeZone retries what may pass (no connection, 429, 5xx) within its ti
   t.true(tries >= 2 && tries <= 5, `retried with back-off (0, 100, 300, 700 ms) until timeoutMs: ${tries} tries`);
 });
 
+test("readNodeZone waits out a 429's Retry-After: past its own time, it gives up instead of asking again", async (t) => {
+  const { api, source } = await apiWithNode(t);
+  const path = /^\/api\/v1\/nodes\//;
+  api.failNext({ path, status: 429, retryAfterSeconds: 30 });
+  t.is(await readNodeZone(source, 'node-a', { timeoutMs: 500 }), undefined);
+  t.is(nodeReads(api), 1, 'no second request before the 30 s the server asked for');
+  api.failNext({ path, status: 429, retryAfterSeconds: 0 });
+  t.is(await readNodeZone(source, 'node-a', { timeoutMs: 2000 }), 'zone-a', 'Retry-After 0: the usual back-off');
+});
+
 test('withNodeZone: fills the zone from the Node only when a node is named and no zone given, with a Kubernetes source', async (t) => {
   const { api, source } = await apiWithNode(t);
   const filled = await withNodeZone(await context({ nodeName: 'node-a' }), source);

@@ -7,6 +7,7 @@ import type { ClusterContext } from '../../context/cluster-context.js';
 import { ApiRequestError } from '../../errors/api-request-error.js';
 import type { EndpointSource } from '../endpoint-source.js';
 import { KubernetesSource } from './endpoint-source-kubernetes.js';
+import { KubeApiError } from './kube-api-client.js';
 import { KubeApiReader } from './kube-api-reader.js';
 
 /** The well-known label kubelet (or the cloud provider) sets on every Node. */
@@ -26,7 +27,8 @@ export interface NodeZoneOptions {
 /**
  * The zone label of Node `nodeName`, read with the source's server and credentials (a GET of
  * `/api/v1/nodes/<name>`, at most `timeoutMs`, 3 s by default). A failure that may pass (no connection,
- * 429, 5xx) is retried after 100 ms, 200 ms … (at most 1 s apart) within that time. Undefined when the Node
+ * 429, 5xx) is retried after 100 ms, 200 ms … (at most 1 s apart), or after the server's `Retry-After` when
+ * longer, within that time. Undefined when the Node
  * does not exist, has no zone label, cannot be read (403: reading Nodes needs a ClusterRole, `get` on
  * `nodes`, that many service accounts lack) or not in time, or the signal aborts: without a zone the
  * client simply does no zone filtering, as kube-proxy does on a node without the label. Never rejects.
@@ -56,8 +58,11 @@ export async function readNodeZone(
         return typeof zone === 'string' && zone !== '' ? zone : undefined;
       } catch (error) {
         if (signal.aborted || !passing(error)) return undefined;
+        // A Retry-After of the server (429, 503) comes first; past the time left, the abort ends the wait.
+        const cause = (error as ApiRequestError).cause;
+        const asked = cause instanceof KubeApiError ? (cause.retryAfterMs ?? 0) : 0;
+        await sleep(Math.max(backoffMs, asked), undefined, { signal, ref: false });
       }
-      await sleep(backoffMs, undefined, { signal, ref: false });
     }
   } catch {
     return undefined; // the signal aborted the back-off
