@@ -147,6 +147,8 @@ test('headless per-pod names resolve to that endpoint', async (t) => {
   const resolver = await resolverFor(t, source, context());
   t.deepEqual(addrs(await resolver.resolve('db-1.db:pg')), ['127.0.1.2:5432']);
   t.deepEqual(addrs(await resolver.resolve('db:pg')), ['127.0.1.1:5432', '127.0.1.2:5432']);
+  // An endpoint with a hostname is named by it only (CoreDNS endpointHostname): its dashed IP is NXDOMAIN.
+  await t.throwsAsync(resolver.resolve('127-0-1-2.db:pg'), { code: 'CLUSTERIP_ERR_SERVICE_NOT_FOUND' } as never);
 });
 
 test('an IP literal needs no source and keeps its port', async (t) => {

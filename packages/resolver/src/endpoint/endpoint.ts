@@ -95,6 +95,20 @@ export function dashedIp(address: string): string {
   return dashed.endsWith('-') ? `${dashed}0` : dashed;
 }
 
+/**
+ * The label cluster DNS names an endpoint by below its Service (CoreDNS `endpointHostname`, spec §1.3):
+ * its `hostname` when it has one, else its {@link dashedIp}. Lowercase: DNS compares names case-insensitively.
+ *
+ * @example
+ * ```ts
+ * endpointDnsLabel({ address: '10.0.0.7', hostname: 'db-0' }) // 'db-0' (not '10-0-0-7')
+ * endpointDnsLabel({ address: '10.0.0.7' })                   // '10-0-0-7'
+ * ```
+ */
+export function endpointDnsLabel(endpoint: Pick<Endpoint, 'address' | 'hostname'>): string {
+  return endpoint.hostname ? endpoint.hostname.toLowerCase() : dashedIp(endpoint.address);
+}
+
 /** True when two endpoints carry the same data (used to suppress no-op updates). */
 export function endpointEqual(a: Endpoint, b: Endpoint): boolean {
   if (a === b) return true;

@@ -1,7 +1,7 @@
 // ③ Endpoint source: in-memory Services for tests and local use, changeable at run time.
 // Consumes Service definitions; produces `SourceEvent`s like a cluster would.
 
-import { dashedIp, type Endpoint, READY } from '../endpoint/endpoint.js';
+import { type Endpoint, endpointDnsLabel, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../errors/port-not-found-error.js';
@@ -226,7 +226,8 @@ export class StaticSource implements EndpointSource {
     }
     let endpoints = def.endpoints.map((e) => toEndpoint(e, port));
     if (name.kind === 'endpoint') {
-      endpoints = endpoints.filter((e) => e.hostname === name.hostname || dashedIp(e.address) === name.hostname);
+      const label = name.hostname.toLowerCase();
+      endpoints = endpoints.filter((e) => endpointDnsLabel(e) === label);
       if (endpoints.length === 0) return notFound(`no endpoint named ${name.hostname}`);
     }
     return [

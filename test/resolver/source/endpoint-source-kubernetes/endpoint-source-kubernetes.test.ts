@@ -495,15 +495,18 @@ test('explained empty states: no slices, port not in slices, no ready endpoints,
   t.is(reasonOf(healed), undefined);
 });
 
-test('endpoint names (hostname or dashed IP), SRV names, and names the API cannot answer', async (t) => {
+test('endpoint names (hostname, else dashed IP), SRV names, and names the API cannot answer', async (t) => {
   const api = await ScriptedApi.start(t);
   api.apply('services', service('db', { clusterIP: 'None' }));
   api.apply('endpointslices', endpointSlice('db-a', 'db', ['10.0.0.1', '10.0.0.2'], { hostnames: true }));
+  api.apply('endpointslices', endpointSlice('db-z', 'db', ['10.0.0.99']));
   const src = source(t, api);
   const ep = (hostname: string) =>
     watch(t, src, q('db', undefined, { kind: 'endpoint', namespace: 'prod', service: 'db', hostname }));
   t.deepEqual(addressesOf(await ep('db-1').next(isUpdate)), ['10.0.0.2']);
-  t.deepEqual(addressesOf(await ep('10-0-0-1').next(isUpdate)), ['10.0.0.1']);
+  t.deepEqual(addressesOf(await ep('10-0-0-99').next(isUpdate)), ['10.0.0.99']);
+  // CoreDNS names an endpoint by its hostname when it has one (endpointHostname, spec §1.3): not its dashed IP.
+  t.like(await ep('10-0-0-1').next(isUpdate), { type: 'update', update: { type: 'not-found', reason: 'nxdomain' } });
   const missing = ep('db-7');
   t.like(await missing.next(isUpdate), { type: 'update', update: { type: 'not-found', reason: 'nxdomain' } });
   await api.waitWatchers('endpointslices', 1);
@@ -523,7 +526,7 @@ test('endpoint names (hostname or dashed IP), SRV names, and names the API canno
     src,
     q('db', undefined, { kind: 'srv', namespace: 'prod', service: 'db', port: 'http', protocol: 'tcp' }),
   );
-  t.is(addressesOf(await srv.next(isUpdate)).length, 10);
+  t.is(addressesOf(await srv.next(isUpdate)).length, 11);
   const srvMissing = watch(
     t,
     src,

@@ -4,7 +4,7 @@
 // once it has namespaceWatchServices watched Services (namespace-watch.ts).
 
 import type { Endpoint, Protocol } from '../../endpoint/endpoint.js';
-import { dashedIp } from '../../endpoint/endpoint.js';
+import { endpointDnsLabel } from '../../endpoint/endpoint.js';
 import { ClosedError } from '../../errors/closed-error.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { PortNotFoundError } from '../../errors/port-not-found-error.js';
@@ -194,10 +194,7 @@ class View {
       portName: port.name,
       protocol: port.protocol,
       nodeName: w.source.config.nodeName,
-      filter:
-        hostname === undefined
-          ? undefined
-          : (e: Endpoint) => e.hostname?.toLowerCase() === hostname || dashedIp(e.address) === hostname,
+      filter: hostname === undefined ? undefined : (e: Endpoint) => endpointDnsLabel(e) === hostname,
       addressOnly,
     };
     const key = addressOnly ? 'address-only' : `${port.name}/${port.protocol}`;
@@ -589,7 +586,7 @@ class ServiceWatch implements NamespaceWatchMember {
  *
  * Behaviour:
  * - names: `service` → the endpoints (pods, also for ClusterIP Services) of the requested port;
- *   `endpoint` → those whose hostname or dashed IP equals the first label; `srv` → the named port;
+ *   `endpoint` → those whose hostname (else dashed IP, as CoreDNS) equals the first label; `srv` → the named port;
  *   `pod`, `no-data`, `invalid`, `outside` → `not-found` (NXDOMAIN / NODATA);
  * - a missing Service → `not-found` (`nxdomain`), then a `reset` if it appears; ExternalName → a
  *   `service` event and an empty `reset` with reason `external-name`; a missing port → an empty
