@@ -17,6 +17,17 @@ test('inside a pod: namespace and cluster domain from the search list, dns from 
   t.deepEqual(ctx.origin, { namespace: 'search', clusterDomain: 'search', dns: 'file' });
 });
 
+test('a pod in a namespace named svc: its search list still names the namespace and the cluster domain', async (t) => {
+  const ctx = await detectClusterContext({
+    resolvConf: 'search svc.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n',
+    env: {},
+    namespaceFile: MISSING,
+  });
+  t.is(ctx.namespace, 'svc');
+  t.is(ctx.clusterDomain, 'cluster.local');
+  t.is(ctx.origin.dns, 'file');
+});
+
 test('namespace order: option, POD_NAMESPACE, service-account file, search list, default', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'clusterip-ctx-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -234,8 +234,8 @@ export function synthesizeClusterFirst(node: DnsConfig, namespace: string, clust
 function podSearchEntry(search: readonly string[]): { namespace?: string; zone: string } | undefined {
   for (const entry of search) {
     const labels = stripTrailingDot(entry.toLowerCase()).split('.');
-    const svc = labels.indexOf('svc');
-    if (svc === 1 && labels.length > 2 && isZone(labels.slice(2))) {
+    // The second label, not the first `svc`: a namespace may itself be named `svc` (svc.svc.<zone>).
+    if (labels[1] === 'svc' && labels.length > 2 && isZone(labels.slice(2))) {
       return { namespace: labels[0]!, zone: labels.slice(2).join('.') };
     }
   }
