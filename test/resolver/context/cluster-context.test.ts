@@ -59,6 +59,23 @@ test('off-cluster resolv.conf: search list synthesized as kubelet writes it for 
   t.is(ctx.origin.dns, 'synthesized');
 });
 
+test('synthesized search list: at most 32 domains and 2048 characters, cut from the end as kubelet does', async (t) => {
+  // 230 characters each: the three cluster entries (53 characters) and eight fit in 2048, the ninth does not.
+  const long = (i: number) =>
+    `${String(i).padStart(2, '0')}${'x'.repeat(59)}.${'y'.repeat(63)}.${'z'.repeat(63)}.${'w'.repeat(40)}`;
+  const node = Array.from({ length: 9 }, (_, i) => long(i));
+  const ctx = await detectClusterContext({ resolvConf: `search ${node.join(' ')}\n`, env: { POD_NAMESPACE: 'dev' } });
+  t.deepEqual(ctx.dns.search, ['dev.svc.cluster.local', 'svc.cluster.local', 'cluster.local', ...node.slice(0, 8)]);
+  t.true(ctx.dns.search.join(' ').length <= 2048);
+  const many = Array.from({ length: 40 }, (_, i) => `d${i}.example`);
+  const capped = await detectClusterContext({
+    resolvConf: `search ${many.join(' ')}\n`,
+    env: { POD_NAMESPACE: 'dev' },
+  });
+  t.is(capped.dns.search.length, 32);
+  t.is(capped.dns.search[31], 'd28.example');
+});
+
 test('node, zone and pod IP from the downward-API variables, or options', async (t) => {
   const ctx = await detectClusterContext({
     resolvConf: POD_RESOLV,

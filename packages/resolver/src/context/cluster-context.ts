@@ -12,6 +12,9 @@ import { validateNamespace } from '../name/validate-names.js';
 export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 /** Default path of the resolver configuration. */
 export const RESOLV_CONF_FILE = '/etc/resolv.conf';
+/** kubelet's limits on a pod's search list (spec §2.1). */
+const MAX_SEARCH_PATHS = 32;
+const MAX_SEARCH_LIST_CHARS = 2048;
 /** The conventional cluster domain. */
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 
@@ -205,8 +208,8 @@ function validateOptions(options: DetectClusterContextOptions): void {
 
 /**
  * The resolver configuration kubelet writes for a `ClusterFirst` pod (spec §2.1): search
- * `<ns>.svc.<zone> svc.<zone> <zone>` followed by the node's domains without duplicates, `ndots:5`,
- * and the node's other options discarded.
+ * `<ns>.svc.<zone> svc.<zone> <zone>` followed by the node's domains without duplicates, at most 32
+ * domains and 2048 characters (cut from the end), `ndots:5`, and the node's other options discarded.
  *
  * @example
  * ```ts
@@ -220,9 +223,14 @@ export function synthesizeClusterFirst(node: DnsConfig, namespace: string, clust
     const domain = stripTrailingDot(entry);
     if (domain !== '' && !search.includes(domain)) search.push(domain);
   }
+  // kubelet's limits (formDNSSearchFitsLimits): 32 domains, then domains cut from the end until the
+  // space-joined line has at most 2048 characters (MaxDNSSearchPaths, MaxDNSSearchListChars).
+  const kept = search.slice(0, MAX_SEARCH_PATHS);
+  let chars = kept.join(' ').length;
+  while (chars > MAX_SEARCH_LIST_CHARS) chars -= kept.pop()!.length + 1;
   return Object.freeze({
     nameservers: node.nameservers,
-    search: Object.freeze(search.slice(0, 32)),
+    search: Object.freeze(kept),
     ndots: 5,
     options: Object.freeze({ ndots: '5' }),
     timeoutSeconds: node.timeoutSeconds,
