@@ -70,6 +70,21 @@ test('web.other from namespace prod gives what a pod would get: the Service in n
   t.deepEqual(addrs(await resolver.resolve('kubernetes://other/web:http')), ['127.0.1.2:8080']);
 });
 
+test('a Service without endpoints still ends the search, as its A record does (spec 1.2); later candidates are not asked', async (t) => {
+  const source = new StaticSource([web('prod', []), web('other', ['127.0.1.2'])]);
+  const ctx = detectClusterContext({
+    namespace: 'prod',
+    resolvConf:
+      'search prod.svc.cluster.local svc.cluster.local cluster.local other.svc.cluster.local\noptions ndots:5\n',
+    env: {},
+  });
+  const resolver = await resolverFor(t, source, ctx);
+  const snap = await resolver.resolve('web:http');
+  t.is(snap.fqdn, 'web.prod.svc.cluster.local.');
+  t.deepEqual(snap.tried, ['web.prod.svc.cluster.local.']);
+  t.deepEqual(addrs(snap), []);
+});
+
 test('a name that exists nowhere rejects with ServiceNotFoundError listing every candidate', async (t) => {
   const resolver = await resolverFor(t, new StaticSource([web('prod', ['127.0.0.2'])]), context());
   const error = await t.throwsAsync(resolver.resolve('nope:80'));
