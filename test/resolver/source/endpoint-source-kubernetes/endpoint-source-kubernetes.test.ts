@@ -558,6 +558,21 @@ test('endpoint names (hostname, else dashed IP), SRV names, and names the API ca
   }
 });
 
+test('ExternalName: names below it and SRV names are NXDOMAIN, as cluster DNS answers (spec 1.4)', async (t) => {
+  const api = await ScriptedApi.start(t);
+  api.apply('services', service('ext', { type: 'ExternalName', externalName: 'db.example.com' }));
+  const src = source(t, api);
+  const names: ClusterName[] = [
+    { kind: 'endpoint', namespace: 'prod', service: 'ext', hostname: 'x' },
+    { kind: 'srv', namespace: 'prod', service: 'ext', port: 'http', protocol: 'tcp' },
+  ];
+  for (const name of names) {
+    const e = await watch(t, src, q('ext', undefined, name)).next(isUpdate);
+    t.like(e, { type: 'update', update: { type: 'not-found', reason: 'nxdomain' } }, name.kind);
+  }
+  t.is(reasonOf(await watch(t, src, q('ext')).next(isUpdate)), 'external-name');
+});
+
 test('watches are shared per Service and closed after the idle timeout', async (t) => {
   const api = await ScriptedApi.start(t);
   api.apply(
