@@ -47,6 +47,24 @@ test('unnamed single port, IPv6 host kept unbracketed, protocol from _PROTO', (t
   });
 });
 
+test("another Service's variables under the same prefix are not taken for named ports", (t) => {
+  // All that kubelet writes for `web` (one unnamed port) and for `web-service-port-x` (port named http).
+  const env = {
+    WEB_SERVICE_HOST: '10.0.0.1',
+    WEB_SERVICE_PORT: '80',
+    WEB_PORT: 'tcp://10.0.0.1:80',
+    WEB_PORT_80_TCP_PROTO: 'tcp',
+    WEB_SERVICE_PORT_X_SERVICE_HOST: '10.0.0.2',
+    WEB_SERVICE_PORT_X_SERVICE_PORT: '8080',
+    WEB_SERVICE_PORT_X_SERVICE_PORT_HTTP: '8080',
+    WEB_SERVICE_PORT_X_PORT: 'tcp://10.0.0.2:8080',
+    WEB_SERVICE_PORT_X_PORT_8080_TCP_PORT: '8080',
+    WEB_SERVICE_PORT_X_PORT_8080_TCP_PROTO: 'tcp',
+  };
+  t.deepEqual(readServiceFromEnv('web', env)?.ports, [{ name: '', port: 80, protocol: 'TCP' }]);
+  t.deepEqual(readServiceFromEnv('web-service-port-x', env)?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+});
+
 test('absent or garbage variables give undefined', (t) => {
   t.is(readServiceFromEnv('missing', ENV), undefined);
   t.is(readServiceFromEnv('x', { X_SERVICE_HOST: '10.0.0.1', X_SERVICE_PORT: 'eighty' }), undefined);

@@ -73,8 +73,17 @@ export function readServiceFromEnv(
 
   const ports: EnvServicePort[] = [];
   const namedVar = `${prefix}_SERVICE_PORT_`;
+  // A Service named `<S>-service-port-<x>` writes its own variables under this prefix
+  // (`<S>_SERVICE_PORT_<X>_SERVICE_HOST`, ...): those belong to it, not to named ports of this one.
+  const others: string[] = [];
+  for (const key of Object.keys(env)) {
+    // An IP, not a number: a port of this Service named `<x>-service-host` stays a port.
+    if (key.startsWith(namedVar) && key.endsWith('_SERVICE_HOST') && isIP(env[key] ?? '') !== 0) {
+      others.push(key.slice(0, -'SERVICE_HOST'.length));
+    }
+  }
   for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith(namedVar)) continue;
+    if (!key.startsWith(namedVar) || others.some((other) => key.startsWith(other))) continue;
     const number = parsePort(value);
     if (number === undefined) continue;
     const name = key.slice(namedVar.length).toLowerCase().replaceAll('_', '-');
