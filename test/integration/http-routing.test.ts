@@ -58,16 +58,27 @@ test('multi-port Service: each Service port maps to its own named target port, p
   t.is((err as { code?: string }).code, 'CLUSTERIP_ERR_PORT_NOT_FOUND', 'an unknown Service port fails like a refusal');
 });
 
-test('headless Service: balanced over its pods like a ClusterIP Service', async (t) => {
-  const cluster = await createFakeCluster(t, { namespace: 'shop' });
-  cluster.apply(svc('headless', { clusterIP: 'None', ports: [{ name: 'http', port: 80, targetPort: 'http' }] }));
-  await createPods(t, cluster, { app: 'headless', count: 3, subnet: 62 });
+test('headless Service: balanced over all its ready pods, as cluster DNS answers; no proxy applies internalTrafficPolicy', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop', nodeName: 'node-a' });
+  cluster.apply(
+    svc('headless', {
+      clusterIP: 'None',
+      internalTrafficPolicy: 'Local',
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    }),
+  );
+  await createPods(t, cluster, { app: 'headless', count: 3, subnet: 62, nodeName: () => 'node-b' });
   await waitForReady(cluster.resolver, 'headless:80', 3);
   const mesh = await meshOf(t, cluster);
   const seen = new Set<string>();
   for (let i = 0; i < 30; i++)
     seen.add((await json(await request('http://headless/', { dispatcher: mesh.dispatcher }))).pod);
   t.is(seen.size, 3);
+  const view = await mesh.endpoints('headless:80');
+  t.deepEqual(
+    view.endpoints.map((e) => e.reason),
+    ['ready', 'ready', 'ready'],
+  );
 });
 
 test('ExternalName: passes through to the external name, Host stays the name the caller used', async (t) => {

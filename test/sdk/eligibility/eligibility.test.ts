@@ -13,6 +13,8 @@ interface Row {
   readonly expect: readonly string[] | 'no-endpoints' | 'no-local-endpoints';
   readonly topology?: TopologyMode;
   readonly terminatingFallback?: boolean;
+  /** Expected `outcome.policy` when not the Service's `internalTrafficPolicy`. */
+  readonly policy?: 'Cluster' | 'Local';
 }
 
 const LOCAL = { internalTrafficPolicy: 'Local' as const };
@@ -258,6 +260,35 @@ const rows: readonly Row[] = [
     expect: ['10.0.0.1', '10.0.0.2'],
     topology: 'none',
   },
+  // §1.3, §6.5: headless Services are not proxied; cluster DNS answers every ready endpoint
+  {
+    name: 'headless: internalTrafficPolicy Local does not apply, every ready endpoint on every node',
+    endpoints: [ep('10.0.0.1', { nodeName: 'n2' }), ep('10.0.0.2', { nodeName: 'n3' })],
+    service: { ...LOCAL, headless: true },
+    client: { nodeName: 'n1' },
+    expect: ['10.0.0.1', '10.0.0.2'],
+    policy: 'Cluster',
+  },
+  {
+    name: 'headless: topology hints do not filter',
+    endpoints: [ep('10.0.0.1', { forZones: ['a'] }), ep('10.0.0.2', { forZones: ['b'] })],
+    service: { headless: true },
+    client: { zone: 'a' },
+    expect: ['10.0.0.1', '10.0.0.2'],
+    topology: 'none',
+  },
+  {
+    name: 'headless: nothing ready → serving-terminating endpoints, as for a ClusterIP Service',
+    endpoints: [
+      ep('10.0.0.1', { nodeName: 'n2', conditions: SERVING_TERMINATING }),
+      ep('10.0.0.2', { conditions: NOT_READY }),
+    ],
+    service: { ...LOCAL, headless: true },
+    client: { nodeName: 'n1' },
+    expect: ['10.0.0.1'],
+    terminatingFallback: true,
+    policy: 'Cluster',
+  },
 ];
 
 for (const row of rows) {
@@ -280,7 +311,7 @@ for (const row of rows) {
       row.expect,
     );
     if (result.outcome.type === 'ok') {
-      t.is(result.outcome.policy, row.service?.internalTrafficPolicy ?? 'Cluster');
+      t.is(result.outcome.policy, row.policy ?? row.service?.internalTrafficPolicy ?? 'Cluster');
       if (row.topology !== undefined) t.is(result.outcome.topology, row.topology);
       if (row.terminatingFallback !== undefined) t.is(result.outcome.terminatingFallback, row.terminatingFallback);
     }

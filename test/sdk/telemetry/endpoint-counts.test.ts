@@ -48,3 +48,15 @@ test('terminating endpoints used as fallback count as eligible', (t) => {
   t.is(counts.eligible, 1);
   t.is(counts.skipped.terminating, 0);
 });
+
+test('headless Service: no proxy applies its Local policy, so a skipped endpoint on another node is not ready, not other-node', (t) => {
+  const remote = ep('10.0.0.1', {}, 'node-b');
+  const remoteNotReady = ep('10.0.0.2', { ready: false, serving: false }, 'node-b');
+  const counts = countEndpoints(
+    [remote, remoteNotReady],
+    [remote],
+    { ...cluster, internalTrafficPolicy: 'Local', headless: true },
+    { nodeName: 'node-a' },
+  );
+  t.deepEqual(counts.skipped, { notReady: 1, terminating: 0, otherNode: 0, otherZone: 0 });
+});

@@ -65,11 +65,14 @@ export interface EligibleEndpoints {
   readonly outcome: EligibilityOutcome;
 }
 
-/** The parts of a Service that eligibility reads (a full `ServiceInfo` fits). */
+/**
+ * The parts of a Service that eligibility reads (a full `ServiceInfo` fits). `headless` (default false): a
+ * Service without a ClusterIP, which no proxy serves, so its traffic policy and hints do not apply.
+ */
 export type EligibilityService = Pick<
   ServiceInfo,
   'name' | 'namespace' | 'internalTrafficPolicy' | 'publishNotReadyAddresses'
->;
+> & { readonly headless?: boolean };
 
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
@@ -84,6 +87,9 @@ const EMPTY: readonly Endpoint[] = Object.freeze([]);
  *   never endpoints of other nodes, and hints are ignored.
  * - `publishNotReadyAddresses`: every endpoint counts as ready (the EndpointSlice controller
  *   publishes them with `ready=true`; we apply the same rule for sources that do not).
+ * - Headless Services are not proxied (spec §1.3, §6.5): as cluster DNS answers, every ready endpoint,
+ *   whatever `internalTrafficPolicy` and the hints say. When none is ready, serving-terminating ones are
+ *   used, as for a ClusterIP Service (DNS would have no answer; those pods still serve).
  *
  * Duplicate `address:port` entries are merged as kube-proxy's EndpointSliceCache does: the first
  * one wins unless a later one is local to the client. `trafficDistribution` is not read: like
@@ -195,7 +201,7 @@ function categorize(
   // `Serving && Terminating`: only used when nothing in scope is ready (pitfall 4).
   const isServTerm = (e: Endpoint) => !isReady(e) && e.conditions.serving && e.conditions.terminating;
 
-  if (service.internalTrafficPolicy === 'Local') {
+  if (service.internalTrafficPolicy === 'Local' && service.headless !== true) {
     const isLocal = (e: Endpoint) => client.nodeName !== undefined && e.nodeName === client.nodeName;
     let local = all.filter((e) => isLocal(e) && isReady(e));
     let terminatingFallback = false;
@@ -221,7 +227,7 @@ function categorize(
 
   const ready = all.filter(isReady);
   if (ready.length > 0) {
-    const topology = topologyMode(ready, client);
+    const topology = service.headless === true ? 'none' : topologyMode(ready, client);
     const chosen =
       topology === 'PreferSameNode'
         ? ready.filter((e) => e.hints!.forNodes.includes(client.nodeName!))

@@ -269,6 +269,7 @@ export class Mesh {
       namespace: context.namespace,
       internalTrafficPolicy: 'Cluster' as const,
       publishNotReadyAddresses: false,
+      headless: false,
     };
     const eligible = eligibleUniqueEndpoints(snapshot.endpoints, info, client, snapshot.port);
     const proxiedBy = service === undefined ? undefined : otherProxy(service, this.#config.serviceProxyName);
@@ -287,7 +288,12 @@ export class Mesh {
       const c = endpoint.conditions;
       let reason: EndpointEligibility;
       if (ok) reason = outcome.type === 'ok' && outcome.terminatingFallback ? 'terminating-fallback' : 'ready';
-      else if (info.internalTrafficPolicy === 'Local' && endpoint.nodeName !== client.nodeName) reason = 'other-node';
+      else if (
+        info.internalTrafficPolicy === 'Local' &&
+        info.headless !== true &&
+        endpoint.nodeName !== client.nodeName
+      )
+        reason = 'other-node';
       else if (!c.ready && !info.publishNotReadyAddresses)
         reason = c.serving && c.terminating && anyReady ? 'terminating' : 'not-ready';
       else reason = 'topology';

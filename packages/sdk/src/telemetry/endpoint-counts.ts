@@ -8,6 +8,8 @@ import type { EndpointCounts } from './channels.js';
 export interface CountedService {
   readonly internalTrafficPolicy: 'Cluster' | 'Local';
   readonly publishNotReadyAddresses: boolean;
+  /** No ClusterIP: no proxy applies the traffic policy. */
+  readonly headless?: boolean;
 }
 
 /**
@@ -48,8 +50,9 @@ export function countEndpoints(
       eligibleCount++;
       continue;
     }
-    if (service.internalTrafficPolicy === 'Local' && e.nodeName !== client.nodeName) otherNode++;
-    else if (!c.ready && !service.publishNotReadyAddresses) {
+    if (service.internalTrafficPolicy === 'Local' && service.headless !== true && e.nodeName !== client.nodeName) {
+      otherNode++;
+    } else if (!c.ready && !service.publishNotReadyAddresses) {
       if (c.serving && c.terminating && anyReady) skippedTerminating++;
       else notReady++;
     } else otherZone++;
