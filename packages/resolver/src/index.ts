@@ -6,6 +6,7 @@ export {
   type DetectClusterContextOptions,
   detectClusterContext,
   synthesizeClusterFirst,
+  validateClusterContextOptions,
 } from './context/cluster-context.js';
 export { type EnvService, type EnvServicePort, envVariableName, readServiceFromEnv } from './context/service-env.js';
 export type {

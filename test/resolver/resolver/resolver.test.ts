@@ -437,6 +437,14 @@ test('bad options and targets are typed errors', async (t) => {
     (t.throws(() => new Resolver({ source, idleTimeout: 5 } as never)) as { code?: string }).code,
     'CLUSTERIP_ERR_INVALID_ARG',
   );
+  // Context options are checked by the constructor, not at the first resolve.
+  const misspelt = t.throws(() => new Resolver({ source, context: { namespaces: 'shop' } as never }));
+  t.is((misspelt as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
+  t.is((misspelt as { option?: string }).option, 'context.namespaces');
+  t.is(
+    (t.throws(() => new Resolver({ source, context: { namespace: 'Shop' } })) as { code?: string }).code,
+    'CLUSTERIP_ERR_INVALID_NAME',
+  );
   const resolver = await resolverFor(t, source, context());
   t.is((t.throws(() => resolver.watch('web:0')) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
   await t.throwsAsync(resolver.resolve('a..b'), { code: 'CLUSTERIP_ERR_INVALID_NAME' } as never);

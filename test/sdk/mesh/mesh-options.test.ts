@@ -28,6 +28,9 @@ const bad: [string, unknown, string][] = [
   ['override unknown', { services: { 'web.shop': { pool: {} } } }, 'services["web.shop"].pool'],
   ['source and resolver', { source: new StaticSource(), resolver: {} }, 'resolver'],
   ['notFound', { notFound: 'ignore' }, 'notFound'],
+  ['context unknown key', { context: { namespaces: 'shop' } }, 'context.namespaces'],
+  ['context value type', { context: { namespace: 42 } }, 'context.namespace'],
+  ['context dns', { context: { dns: 0 } }, 'context.dns'],
   ['circuitBreaker type', { circuitBreaker: 'on' }, 'circuitBreaker'],
   ['circuitBreaker unknown', { circuitBreaker: { timeout: 5 } }, 'circuitBreaker.timeout'],
   [
@@ -108,6 +111,10 @@ test('circuitBreaker: off by default, true takes the defaults, overrides merge o
 test('the Mesh constructor validates before allocating anything, and keeps telemetry providers', async (t) => {
   t.throws(() => new Mesh({ source: new StaticSource(), retry: { attempts: 0 } }), {
     code: 'CLUSTERIP_ERR_INVALID_ARG',
+  });
+  // A namespace that breaks the naming rules fails here, not at every request.
+  t.throws(() => new Mesh({ source: new StaticSource(), context: { namespace: 'Shop' } }), {
+    code: 'CLUSTERIP_ERR_INVALID_NAME',
   });
   const tracerProvider = {};
   const mesh = new Mesh({

@@ -92,7 +92,7 @@ const OPTION_KEYS = new Set([
  * ```
  */
 export async function detectClusterContext(options: DetectClusterContextOptions = {}): Promise<ClusterContext> {
-  validateOptions(options);
+  validateClusterContextOptions(options);
   const env = options.env ?? process.env;
   const fileDns =
     options.dns ??
@@ -167,24 +167,48 @@ const STRING_KEYS = [
   'namespaceFile',
 ];
 
-/** Reject unknown keys and values of the wrong type before anything is read (found by fuzzing: `{ dns: 0 }` was a TypeError). */
-function validateOptions(options: DetectClusterContextOptions): void {
+/**
+ * Check options for {@link detectClusterContext} without reading anything: unknown keys, values of the
+ * wrong type, and a `namespace` or `clusterDomain` that breaks the naming rules. `Resolver` and the SDK's
+ * `Mesh` call it in their constructors, so a misspelt context fails there rather than at the first
+ * request. `path` prefixes the option names in messages (`context` gives `context.namespaces`). Types are
+ * checked before anything is read (found by fuzzing: `{ dns: 0 }` was a TypeError).
+ *
+ * @example
+ * ```ts
+ * validateClusterContextOptions({ namespaces: 'shop' }, 'context')
+ * // throws InvalidArgumentError: context.namespaces: unexpected option (known: namespace, clusterDomain, ...)
+ * ```
+ */
+export function validateClusterContextOptions(options: unknown, path?: string): void {
+  const at = (key: string) => (path === undefined ? key : `${path}.${key}`);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options', `detectClusterContext options must be an object, got ${typeof options}`);
+    throw new InvalidArgumentError(
+      path ?? 'options',
+      `${path ?? 'detectClusterContext options'} must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!OPTION_KEYS.has(key)) {
-      throw new InvalidArgumentError(key, `unexpected option ${JSON.stringify(key)} of detectClusterContext`);
+      throw new InvalidArgumentError(
+        at(key),
+        path === undefined
+          ? `unexpected option ${JSON.stringify(key)} of detectClusterContext`
+          : `${at(key)}: unexpected option (known: ${[...OPTION_KEYS].join(', ')})`,
+      );
     }
     const value = o[key];
     if (value === undefined) continue;
     if (STRING_KEYS.includes(key) && typeof value !== 'string') {
-      throw new InvalidArgumentError(key, `${key} must be a string, got ${typeof value}`);
+      throw new InvalidArgumentError(at(key), `${at(key)} must be a string, got ${typeof value}`);
     }
   }
   if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) {
-    throw new InvalidArgumentError('env', `env must be an object of environment variables, got ${typeof o.env}`);
+    throw new InvalidArgumentError(
+      at('env'),
+      `${at('env')} must be an object of environment variables, got ${typeof o.env}`,
+    );
   }
   if (o.dns !== undefined) {
     const dns = o.dns as Partial<Record<keyof DnsConfig, unknown>> | null;
@@ -199,11 +223,18 @@ function validateOptions(options: DetectClusterContextOptions): void {
       dns.ndots < 0
     ) {
       throw new InvalidArgumentError(
-        'dns',
-        'dns must be a DnsConfig ({ nameservers, search, ndots, ... }), e.g. from parseResolvConf()',
+        at('dns'),
+        `${at('dns')} must be a DnsConfig ({ nameservers, search, ndots, ... }), e.g. from parseResolvConf()`,
       );
     }
   }
+  if (typeof o.namespace === 'string') validateNamespace(o.namespace);
+  if (typeof o.clusterDomain === 'string') validateDnsName(o.clusterDomain, 'cluster domain');
+}
+
+/** A whole {@link ClusterContext} (as `detectClusterContext` returns it), not options to detect one. */
+export function isClusterContext(value: object): value is ClusterContext {
+  return 'dns' in value && 'origin' in value;
 }
 
 /**

@@ -5,6 +5,8 @@ import {
   type ClusterContext,
   type DetectClusterContextOptions,
   detectClusterContext,
+  isClusterContext,
+  validateClusterContextOptions,
 } from '../context/cluster-context.js';
 import { type Endpoint, READY } from '../endpoint/endpoint.js';
 import { ClosedError } from '../errors/closed-error.js';
@@ -92,6 +94,10 @@ export class Resolver {
         `idleTimeoutMs must be a non-negative number, got ${String(idle)}`,
       );
     }
+    const context = options.context;
+    if (context !== undefined && typeof context !== 'function' && !isClusterContext(context)) {
+      validateClusterContextOptions(context, 'context');
+    }
     this.#source = source;
     this.#mode = mode;
     this.#idleTimeoutMs = idle;
@@ -111,8 +117,8 @@ export class Resolver {
       this.#context =
         typeof input === 'function'
           ? Promise.resolve().then(input)
-          : input !== undefined && 'dns' in input && 'origin' in input
-            ? Promise.resolve(input as ClusterContext)
+          : input !== undefined && isClusterContext(input)
+            ? Promise.resolve(input)
             : detectClusterContext((input ?? {}) as DetectClusterContextOptions);
     }
     return this.#context;

@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   type Resolver,
   type SessionAffinity,
+  validateClusterContextOptions,
 } from '@clusterip/resolver';
 import type { Dispatcher, Pool } from 'undici';
 import {
@@ -361,7 +362,11 @@ export function configureMesh(options: MeshOptions): MeshConfig {
       );
     }
   }
-  if (o.context !== undefined) asRecord('context', o.context);
+  if (o.context !== undefined) {
+    const c = asRecord('context', o.context);
+    // A whole ClusterContext is used as given; detection options are checked now, not at the first request.
+    if (!('dns' in c && 'origin' in c)) validateClusterContextOptions(c, 'context');
+  }
   const now = functionOr<() => number>('now', o.now, monotonicClock);
   const random = functionOr<() => number>('random', o.random, Math.random);
   const defaults = serviceConfig('', o, undefined, now, random);
