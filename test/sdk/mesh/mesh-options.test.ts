@@ -57,6 +57,28 @@ for (const [name, options, option] of bad) {
   });
 }
 
+test('an undici option name, or a duration without its unit, names the Mesh option to use instead', (t) => {
+  const cases: [unknown, string, string][] = [
+    [{ headersTimeout: 1000 }, 'headersTimeout', 'timeouts.headersMs'],
+    [{ connectTimeout: 1000 }, 'connectTimeout', 'timeouts.connectMs'],
+    [{ connections: 8 }, 'connections', 'pool.connections'],
+    [{ keepAliveTimeout: 4000 }, 'keepAliveTimeout', 'pool.keepAliveTimeoutMs'],
+    [{ namespace: 'shop' }, 'namespace', 'context.namespace'],
+    [{ pool: { keepAliveTimeout: 4000 } }, 'pool.keepAliveTimeout', 'keepAliveTimeoutMs'],
+    [{ timeouts: { connect: 100 } }, 'timeouts.connect', 'connectMs'],
+    [{ timeouts: { bodyTimeout: 100 } }, 'timeouts.bodyTimeout', 'bodyMs'],
+    [{ services: { 'web.shop': { headersTimeout: 1 } } }, 'services["web.shop"].headersTimeout', 'timeouts.headersMs'],
+  ];
+  for (const [options, option, instead] of cases) {
+    const err = t.throws(() => configureMesh(options as MeshOptions), { code: 'CLUSTERIP_ERR_INVALID_ARG' });
+    t.is((err as { option?: string }).option, option);
+    t.true(err?.message.endsWith(`use ${instead} instead`), err?.message);
+  }
+  // No suggestion of an option that does not exist where the key was given.
+  const resolve = t.throws(() => configureMesh({ services: { 'web.shop': { timeouts: { resolve: 1 } } } } as never));
+  t.regex(resolve?.message ?? '', /unexpected option \(known: connectMs, headersMs, bodyMs\)$/);
+});
+
 test('defaults, per-Service overrides inherit the rest, and everything is frozen', (t) => {
   const config = configureMesh({
     policy: 'least-request',

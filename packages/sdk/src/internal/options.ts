@@ -11,12 +11,26 @@ export function asRecord(path: string, value: unknown): Record<string, unknown> 
   return value as Record<string, unknown>;
 }
 
-/** Throws for any key of `value` that is not in `allowed`, naming the full path. */
-export function rejectUnknownKeys(path: string, value: Record<string, unknown>, allowed: readonly string[]): void {
+/**
+ * Throws for any key of `value` that is not in `allowed`, naming the full path. A key found in `renamed`
+ * (another library's name for one of ours, e.g. undici's `headersTimeout`) names the option to use instead.
+ */
+export function rejectUnknownKeys(
+  path: string,
+  value: Record<string, unknown>,
+  allowed: readonly string[],
+  renamed?: Readonly<Record<string, string>>,
+): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
       const where = path === '' ? key : `${path}.${key}`;
-      throw new InvalidArgumentError(where, `${where}: unexpected option (known: ${allowed.join(', ')})`);
+      const instead = renamed !== undefined && Object.hasOwn(renamed, key) ? renamed[key] : undefined;
+      throw new InvalidArgumentError(
+        where,
+        instead === undefined
+          ? `${where}: unexpected option (known: ${allowed.join(', ')})`
+          : `${where}: unexpected option, use ${instead} instead`,
+      );
     }
   }
 }

@@ -333,11 +333,44 @@ const MESH_KEYS = [
   'random',
 ];
 const HOUR_MS = 3_600_000;
+/** undici's `Agent`/`Pool` option names (and unit-less ones) a user may carry over, and the Mesh option for each. */
+const RENAMED_MESH_KEYS: Readonly<Record<string, string>> = {
+  connectTimeout: 'timeouts.connectMs',
+  headersTimeout: 'timeouts.headersMs',
+  bodyTimeout: 'timeouts.bodyMs',
+  connections: 'pool.connections',
+  keepAliveTimeout: 'pool.keepAliveTimeoutMs',
+  pipelining: 'pool.pipelining',
+  allowH2: 'pool.allowH2',
+  factory: 'pool.factory',
+  namespace: 'context.namespace',
+};
+const RENAMED_TIMEOUT_KEYS: Readonly<Record<string, string>> = {
+  connect: 'connectMs',
+  headers: 'headersMs',
+  body: 'bodyMs',
+  resolve: 'resolveMs',
+  connectTimeout: 'connectMs',
+  headersTimeout: 'headersMs',
+  bodyTimeout: 'bodyMs',
+};
+/** The same within `services[...]`, which has no `pool`, `context` or `timeouts.resolveMs`. */
+const RENAMED_OVERRIDE_KEYS = Object.fromEntries(
+  Object.entries(RENAMED_MESH_KEYS).filter(([, to]) => to.startsWith('timeouts.')),
+);
+const RENAMED_OVERRIDE_TIMEOUT_KEYS = Object.fromEntries(
+  Object.entries(RENAMED_TIMEOUT_KEYS).filter(([, to]) => to !== 'resolveMs'),
+);
+const RENAMED_POOL_KEYS: Readonly<Record<string, string>> = {
+  keepAliveTimeout: 'keepAliveTimeoutMs',
+  pingInterval: 'pingIntervalMs',
+  pingTimeout: 'pingTimeoutMs',
+};
 
 /** @internal Validate, default and freeze mesh options. Throws InvalidArgumentError naming the option path. */
 export function configureMesh(options: MeshOptions): MeshConfig {
   const o = asRecord('options', options);
-  rejectUnknownKeys('', o, MESH_KEYS);
+  rejectUnknownKeys('', o, MESH_KEYS, RENAMED_MESH_KEYS);
   if (o.source !== undefined && o.resolver !== undefined) {
     throw new InvalidArgumentError(
       'resolver',
@@ -380,22 +413,27 @@ export function configureMesh(options: MeshOptions): MeshConfig {
         throw new InvalidArgumentError(path, `${path}: keys name a Service as name.namespace, e.g. "web.shop"`);
       }
       const v = asRecord(path, value);
-      rejectUnknownKeys(path, v, OVERRIDE_KEYS);
+      rejectUnknownKeys(path, v, OVERRIDE_KEYS, RENAMED_OVERRIDE_KEYS);
       services.set(key, serviceConfig(path, v, defaults, now, random));
     }
   }
 
   const p = o.pool === undefined ? {} : asRecord('pool', o.pool);
-  rejectUnknownKeys('pool', p, [
-    'connections',
-    'keepAliveTimeoutMs',
-    'pipelining',
-    'allowH2',
-    'maxConcurrentStreams',
-    'pingIntervalMs',
-    'pingTimeoutMs',
-    'factory',
-  ]);
+  rejectUnknownKeys(
+    'pool',
+    p,
+    [
+      'connections',
+      'keepAliveTimeoutMs',
+      'pipelining',
+      'allowH2',
+      'maxConcurrentStreams',
+      'pingIntervalMs',
+      'pingTimeoutMs',
+      'factory',
+    ],
+    RENAMED_POOL_KEYS,
+  );
   if (p.allowH2 !== undefined && typeof p.allowH2 !== 'boolean') {
     throw new InvalidArgumentError('pool.allowH2', `pool.allowH2 must be true or false, got ${describe(p.allowH2)}`);
   }
@@ -501,6 +539,7 @@ function serviceConfig(
     at('timeouts'),
     t,
     prefix === '' ? ['connectMs', 'headersMs', 'bodyMs', 'resolveMs'] : ['connectMs', 'headersMs', 'bodyMs'],
+    prefix === '' ? RENAMED_TIMEOUT_KEYS : RENAMED_OVERRIDE_TIMEOUT_KEYS,
   );
   const timeouts: MeshTimeouts = Object.freeze({
     connectMs: integerIn(at('timeouts.connectMs'), t.connectMs, 1, HOUR_MS, base?.timeouts.connectMs ?? 5000),
