@@ -57,6 +57,14 @@ test('usage errors exit 2 with one line naming the problem, or a JSON error docu
     [['watch', 'web', '--count', '0'], /--count must be an integer from 1 to/],
     [['doctor', 'web', '--port', '70000'], /--port must be from 1 to 65535, got 70000/],
     [['resolve', 'web..x'], /CLUSTERIP_ERR_INVALID_NAME/],
+    [
+      ['resolve', 'web:http', '--port', '80'],
+      /resolve: the port is given twice, "http" in "web:http" and --port 80: give one/,
+    ],
+    [
+      ['endpoints', 'web:8080', '--port', '80'],
+      /endpoints: the port is given twice, "8080" in "web:8080" and --port 80/,
+    ],
     [['cluster'], /^clusterip: error: cluster: expected "up", e\.g\. clusterip cluster up -f manifests\//],
     [['cluster', 'up'], /^clusterip: error: cluster up: give the manifests with -f <dir\|file>/],
     [['cluster', 'up', '-f', '/nonexistent/manifests'], /manifest path \/nonexistent\/manifests does not exist/],

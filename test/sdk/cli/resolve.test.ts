@@ -29,6 +29,10 @@ test('healthy Service: the first candidate answers; Service, port and virtual IP
   t.regex(text.stdout, new RegExp(`^virtual ip: ${clusterIP.replaceAll('.', '\\.')}$`, 'm'));
   t.regex(text.stdout, /^ports:\s+http 80→http\/TCP$/m);
   t.regex(text.stdout, /^endpoints:\s+2 \(2 ready\)$/m);
+  // The same port in the name and in --port is no conflict.
+  const both = await c.runHere(['resolve', 'backend:http', '--port', 'http']);
+  t.is(both.code, 0, both.stderr);
+  t.regex(both.stdout, /^port:\s+http → targetPort http\/TCP$/m);
 });
 
 test('selector mismatch: the name still resolves (DNS does not look at pods), with no endpoints', async (t) => {

@@ -2,7 +2,7 @@
 // values. Consumes argv after the command name; produces validated, frozen options or InvalidArgumentError.
 
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError, validateNamespace } from '@clusterip/resolver';
+import { InvalidArgumentError, parseServiceTarget, validateNamespace } from '@clusterip/resolver';
 
 /** `parseArgs` option descriptors. */
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -190,4 +190,37 @@ export function portFlag(command: string, args: ParsedArgs): number | string | u
     );
   }
   return raw;
+}
+
+/**
+ * The target of a command and its Service port, from `<name>[:port]` and `--port`. A port given both ways
+ * must agree: `web:http --port 80` is a usage error naming both, not a malformed name (`web:http:80`) or
+ * a silent choice. The name is parsed (InvalidNameError, InvalidArgumentError for a bad one).
+ *
+ * @example
+ * ```ts
+ * targetAndPort('resolve', 'web', args) // { target: 'web:80', port: 80 } with --port 80
+ * ```
+ */
+export function targetAndPort(
+  command: string,
+  name: string,
+  args: ParsedArgs,
+): { target: string; port: number | string | undefined } {
+  const flag = portFlag(command, args);
+  const named = parseServiceTarget(name).port;
+  if (flag === undefined) return { target: name, port: named };
+  if (named === undefined) {
+    const target = `${name}:${flag}`;
+    parseServiceTarget(target);
+    return { target, port: flag };
+  }
+  if (String(named) !== String(flag)) {
+    throw usage(
+      command,
+      '--port',
+      `the port is given twice, ${JSON.stringify(String(named))} in ${JSON.stringify(name)} and --port ${flag}: give one`,
+    );
+  }
+  return { target: name, port: named };
 }

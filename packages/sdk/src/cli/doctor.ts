@@ -11,7 +11,7 @@ import {
   type ServicePort,
 } from '@clusterip/resolver';
 import { Mesh } from '../mesh/mesh.js';
-import { COMMON_HELP, expectPositionals, integerFlag, parseCommandArgs, portFlag } from './args.js';
+import { COMMON_HELP, expectPositionals, integerFlag, parseCommandArgs, targetAndPort } from './args.js';
 import { type ClusterConnection, connect } from './connect.js';
 import { listSlices } from './endpoints.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
@@ -539,9 +539,7 @@ export async function runDoctor(argv: readonly string[], io: CliIo): Promise<num
     return EXIT.ok;
   }
   const [name] = expectPositionals('doctor', args, ['name']) as [string];
-  const port = portFlag('doctor', args);
-  const target = port === undefined ? name : `${name}:${port}`;
-  parseServiceTarget(target);
+  const { target } = targetAndPort('doctor', name, args);
   const options: DoctorOptions = Object.freeze({
     http: args.values.http === true,
     connectTimeoutMs: integerFlag('doctor', args, 'connect-timeout-ms', 1, 600_000) ?? 2000,

@@ -2,10 +2,10 @@
 // shows them, plus every endpoint's eligibility for this client (kube-proxy's rules via Mesh.endpoints).
 // Consumes a ClusterConnection; produces an `EndpointsResult` (model) and its text rendering.
 
-import { findServicePort, parseServiceTarget, type ServiceInfo, type ServicePort } from '@clusterip/resolver';
+import { findServicePort, type ServiceInfo, type ServicePort } from '@clusterip/resolver';
 import type { EligibilityOutcome } from '../eligibility/eligibility.js';
 import { type EndpointEligibility, Mesh, type MeshEndpoint } from '../mesh/mesh.js';
-import { COMMON_HELP, expectPositionals, parseCommandArgs, portFlag } from './args.js';
+import { COMMON_HELP, expectPositionals, parseCommandArgs, targetAndPort } from './args.js';
 import { type ClusterConnection, connect } from './connect.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -294,7 +294,7 @@ export async function runEndpoints(argv: readonly string[], io: CliIo): Promise<
     return EXIT.ok;
   }
   const [name] = expectPositionals('endpoints', args, ['service']) as [string];
-  const port = portFlag('endpoints', args) ?? parseServiceTarget(name).port;
+  const { port } = targetAndPort('endpoints', name, args);
   const conn = await connect(args.common, io);
   try {
     const result = await endpointsModel(conn, name, port);

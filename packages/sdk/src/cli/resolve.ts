@@ -11,7 +11,7 @@ import {
   type ServicePort,
   searchCandidates,
 } from '@clusterip/resolver';
-import { COMMON_HELP, expectPositionals, parseCommandArgs, portFlag } from './args.js';
+import { COMMON_HELP, expectPositionals, parseCommandArgs, targetAndPort } from './args.js';
 import { type ClusterConnection, connect } from './connect.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -229,9 +229,7 @@ export async function runResolve(argv: readonly string[], io: CliIo): Promise<nu
     return EXIT.ok;
   }
   const [name] = expectPositionals('resolve', args, ['name']) as [string];
-  const port = portFlag('resolve', args);
-  const target = port === undefined ? name : `${name}:${port}`;
-  parseServiceTarget(target);
+  const { target } = targetAndPort('resolve', name, args);
   const conn = await connect(args.common, io);
   try {
     const result = await resolveModel(conn, target);

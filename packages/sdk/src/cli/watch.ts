@@ -6,11 +6,10 @@ import {
   type Endpoint,
   endpointKey,
   findServicePort,
-  parseServiceTarget,
   type ServicePort,
   type ServiceSnapshot,
 } from '@clusterip/resolver';
-import { COMMON_HELP, expectPositionals, integerFlag, parseCommandArgs, portFlag } from './args.js';
+import { COMMON_HELP, expectPositionals, integerFlag, parseCommandArgs, targetAndPort } from './args.js';
 import { connect } from './connect.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -183,7 +182,7 @@ export async function runWatch(argv: readonly string[], io: CliIo): Promise<numb
     return EXIT.ok;
   }
   const [name] = expectPositionals('watch', args, ['service']) as [string];
-  const portArg = portFlag('watch', args) ?? parseServiceTarget(name).port;
+  const { port: portArg } = targetAndPort('watch', name, args);
   const count = integerFlag('watch', args, 'count', 1, 1_000_000);
   const timeoutSeconds = integerFlag('watch', args, 'timeout-seconds', 1, 86_400 * 365);
   const json = args.common.output === 'json';
