@@ -65,3 +65,12 @@ test('parseServiceTarget: a kubernetes: label that no object can have is named i
     `target "kubernetes:///Bad_Name:grpc": label "bad_name" is not a DNS-1123 label: no Service, namespace or endpoint can be named so (lower case alphanumeric characters or '-', starting and ending with an alphanumeric character, e.g. 'my-name')`,
   );
 });
+
+test('parseServiceTarget: a port out of range names the target it came from', (t) => {
+  for (const input of ['web:0', 'kubernetes://prod/web:65536']) {
+    const error = t.throws(() => parseServiceTarget(input), { code: 'CLUSTERIP_ERR_INVALID_ARG' });
+    t.is((error as { option?: string }).option, 'port');
+    t.regex(error?.message ?? '', /^target "[^"]+": port must be between 1 and 65535, inclusive, got \d+$/, input);
+    t.true(error?.message.includes(JSON.stringify(input)), input);
+  }
+});

@@ -2,6 +2,7 @@
 // `kubernetes:///web:grpc`, `kubernetes://prod/web:grpc`). Produces a `ServiceTarget`.
 
 import { isIP } from 'node:net';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { InvalidNameError } from '../errors/invalid-name-error.js';
 import { stripTrailingDot, validateDnsName } from './search-candidates.js';
 import { isDns1123Label, validateNamespace, validatePortNumber, validateServicePortName } from './validate-names.js';
@@ -148,7 +149,18 @@ function finish(
   if (ipVersion === 0) validateDnsName(typed);
   // With an explicit namespace the name is relative to it: a trailing dot would make `<name>..<ns>` (fuzzing).
   const host = namespace === undefined ? typed : stripTrailingDot(typed);
-  if (typeof parts.port === 'number') validatePortNumber(parts.port);
+  if (typeof parts.port === 'number') {
+    try {
+      validatePortNumber(parts.port);
+    } catch (cause) {
+      // Name the target: the bare range message does not say which argument or URL held the port.
+      throw new InvalidArgumentError(
+        'port',
+        `target ${JSON.stringify(input)}: port must be between 1 and 65535, inclusive, got ${parts.port}`,
+        { cause },
+      );
+    }
+  }
   const target: ServiceTarget = {
     input,
     host,
