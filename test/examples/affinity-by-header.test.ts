@@ -34,3 +34,21 @@ test('affinity by header: the same x-user-id always reaches the same pod, differ
     31,
   );
 });
+
+test("affinity by header: pods answering JSON (as the local cluster's echo-http) are told apart by their pod field", async (t) => {
+  let call = 0;
+  const { cluster } = await createExampleService(t, {
+    service: 'cart',
+    app: 'cart',
+    count: 3,
+    subnet: 250,
+    // echo-http nests the pod its own downstream call reached, which differs from call to call.
+    handler: (_req, res, pod) => res.end(JSON.stringify({ pod: pod.name, downstream: { pod: `db-${call++ % 2}` } })),
+  });
+  const env = await exampleEnv(t, cluster.api, 'shop', { REQUESTS_PER_USER: '3', USERS: 'alice,bob,carol' });
+  const { stdout } = await runExample(t, examplePath('affinity-by-header'), [], env);
+  t.log(stdout);
+  for (const user of ['alice', 'bob', 'carol']) t.regex(stdout, new RegExp(`^${user}\\s+→ (cart-\\d) \\1 \\1$`, 'm'));
+  t.regex(stdout, /^3 users over 3 pods; every user stayed on one pod$/m);
+  t.regex(stdout, /^no x-user-id → cart-\d \(the process's own binding\)$/m);
+});

@@ -24,7 +24,7 @@ try {
   for (let round = 0; round < perUser; round++) {
     for (const user of users) {
       const { body } = await request(target, { dispatcher: mesh.dispatcher, headers: { 'x-user-id': user } });
-      const pod = (await body.text()).trim(); // the backend answers with its pod name
+      const pod = podOf(await body.text());
       podsOf.set(user, [...(podsOf.get(user) ?? []), pod]);
     }
   }
@@ -37,7 +37,23 @@ try {
 
   // A request without the header uses the process's own key, as kube-proxy's ClientIP does for a pod.
   const { body } = await request(target, { dispatcher: mesh.dispatcher });
-  console.log(`no x-user-id → ${(await body.text()).trim()} (the process's own binding)`);
+  console.log(`no x-user-id → ${podOf(await body.text())} (the process's own binding)`);
 } finally {
   await mesh.close();
+}
+
+/**
+ * The pod that answered: the `pod` field of a JSON answer (the local cluster's `clusterip/echo-http`, whose
+ * answer also nests the pod its own downstream call reached), else the answer's text (a pod name).
+ */
+function podOf(answer: string): string {
+  try {
+    const json: unknown = JSON.parse(answer);
+    if (typeof json === 'object' && json !== null && typeof (json as { pod?: unknown }).pod === 'string') {
+      return (json as { pod: string }).pod;
+    }
+  } catch {
+    // not JSON: a plain pod name
+  }
+  return answer.trim();
 }
