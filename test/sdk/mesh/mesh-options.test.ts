@@ -79,6 +79,18 @@ test('an undici option name, or a duration without its unit, names the Mesh opti
   t.regex(resolve?.message ?? '', /unexpected option \(known: connectMs, headersMs, bodyMs\)$/);
 });
 
+test('a bad element of retry.statuses or retry.errorCodes is named with its index', (t) => {
+  const statuses = t.throws(() => configureMesh({ retry: { statuses: [502, '503'] } } as never));
+  t.regex(
+    statuses?.message ?? '',
+    /^retry\.statuses must be an array of HTTP statuses \(100-599\), got "503" at \[1\]$/,
+  );
+  const codes = t.throws(() => configureMesh({ retry: { errorCodes: [''] } }));
+  t.regex(codes?.message ?? '', /^retry\.errorCodes must be an array of error codes, got "" at \[0\]$/);
+  const notArray = t.throws(() => configureMesh({ retry: { statuses: 503 } } as never));
+  t.regex(notArray?.message ?? '', /, got 503$/);
+});
+
 test('defaults, per-Service overrides inherit the rest, and everything is frozen', (t) => {
   const config = configureMesh({
     policy: 'least-request',

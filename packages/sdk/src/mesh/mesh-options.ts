@@ -609,17 +609,29 @@ function retryConfig(path: string, r: Record<string, unknown>, base: MeshRetryCo
 }
 
 function numberSet(path: string, value: unknown): ReadonlySet<number> {
-  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 100 && v <= 599)) {
-    throw new InvalidArgumentError(path, `${path} must be an array of HTTP statuses (100-599), got ${describe(value)}`);
+  const ok = (v: unknown) => Number.isInteger(v) && (v as number) >= 100 && (v as number) <= 599;
+  if (!Array.isArray(value) || !value.every(ok)) {
+    throw new InvalidArgumentError(
+      path,
+      `${path} must be an array of HTTP statuses (100-599), got ${offending(value, ok)}`,
+    );
   }
   return new Set(value as number[]);
 }
 
 function stringSet(path: string, value: unknown): ReadonlySet<string> {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
-    throw new InvalidArgumentError(path, `${path} must be an array of error codes, got ${describe(value)}`);
+  const ok = (v: unknown) => typeof v === 'string' && v !== '';
+  if (!Array.isArray(value) || !value.every(ok)) {
+    throw new InvalidArgumentError(path, `${path} must be an array of error codes, got ${offending(value, ok)}`);
   }
   return new Set(value as string[]);
+}
+
+/** The value that failed: the first bad element of an array (`"503" at [0]`), else the value itself. */
+function offending(value: unknown, ok: (v: unknown) => boolean): string {
+  if (!Array.isArray(value)) return describe(value);
+  const i = value.findIndex((v) => !ok(v));
+  return `${describe(value[i])} at [${i}]`;
 }
 
 /**
