@@ -445,6 +445,10 @@ test('bad options and targets are typed errors', async (t) => {
     (t.throws(() => new Resolver({ source, context: { namespace: 'Shop' } })) as { code?: string }).code,
     'CLUSTERIP_ERR_INVALID_NAME',
   );
+  for (const bad of [42, 'shop', null, true]) {
+    const err = t.throws(() => new Resolver({ source, context: bad as never }));
+    t.like(err, { code: 'CLUSTERIP_ERR_INVALID_ARG', option: 'context' }, `context: ${String(bad)}`);
+  }
   const resolver = await resolverFor(t, source, context());
   t.is((t.throws(() => resolver.watch('web:0')) as { code?: string }).code, 'CLUSTERIP_ERR_INVALID_ARG');
   await t.throwsAsync(resolver.resolve('a..b'), { code: 'CLUSTERIP_ERR_INVALID_NAME' } as never);

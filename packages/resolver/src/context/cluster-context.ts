@@ -185,7 +185,7 @@ export function validateClusterContextOptions(options: unknown, path?: string): 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(
       path ?? 'options',
-      `${path ?? 'detectClusterContext options'} must be an object, got ${options === null ? 'null' : typeof options}`,
+      `${path ?? 'detectClusterContext options'} must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`,
     );
   }
   const o = options as Record<string, unknown>;
@@ -233,8 +233,8 @@ export function validateClusterContextOptions(options: unknown, path?: string): 
 }
 
 /** A whole {@link ClusterContext} (as `detectClusterContext` returns it), not options to detect one. */
-export function isClusterContext(value: object): value is ClusterContext {
-  return 'dns' in value && 'origin' in value;
+export function isClusterContext(value: unknown): value is ClusterContext {
+  return typeof value === 'object' && value !== null && 'dns' in value && 'origin' in value;
 }
 
 /**
