@@ -49,3 +49,22 @@ test('undefined with no ports → PortNotFoundError', (t) => {
   const none = normalizeService({ metadata: { name: 'h', namespace: 'p' }, spec: { clusterIP: 'None' } });
   t.is((t.throws(() => findServicePort(none)) as unknown as { code: string }).code, 'CLUSTERIP_ERR_PORT_NOT_FOUND');
 });
+
+test("a pod's target port where the Service port is meant → PortNotFoundError that names the Service port", (t) => {
+  const byNumber = normalizeService({
+    metadata: { name: 'api', namespace: 'prod' },
+    spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  });
+  const err = t.throws(() => findServicePort(byNumber, 8080)) as unknown as Error & { code: string };
+  t.is(err.code, 'CLUSTERIP_ERR_PORT_NOT_FOUND');
+  t.regex(
+    err.message,
+    /port 8080 not found \(ports: http\/80\/TCP\): 8080 is the target port of Service port 80; .* api\.prod:80$/,
+  );
+  t.regex((t.throws(() => findServicePort(byNumber, '8080')) as Error).message, /target port of Service port 80/);
+  t.regex(
+    (t.throws(() => findServicePort(svc, 'web')) as Error).message,
+    /"web" is the target port of Service port 80/,
+  );
+  t.notRegex((t.throws(() => findServicePort(svc, 81)) as Error).message, /target port/);
+});

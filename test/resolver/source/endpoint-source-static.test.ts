@@ -49,7 +49,11 @@ test('a Service without the asked port: the Service, then an empty reset with re
         endpoints: [],
         reason: {
           code: 'port-not-found',
-          message: `service orders.default: port ${JSON.stringify(port)} not found (ports: http/80/TCP)`,
+          message: `service orders.default: port ${JSON.stringify(port)} not found (ports: http/80/TCP)${
+            port === 'grpc'
+              ? ''
+              : `: ${JSON.stringify(port)} is the target port of Service port 80; address the Service port, e.g. orders.default:80`
+          }`,
         },
       },
     });

@@ -44,7 +44,14 @@ export function findServicePort(service: ServiceInfo, port?: number | string): S
       for (const p of ports) if (p.port === n) return p;
     }
   }
-  throw new PortNotFoundError(`${service.name}.${service.namespace}`, port, describePorts(ports));
+  const err = new PortNotFoundError(`${service.name}.${service.namespace}`, port, describePorts(ports));
+  // A common slip: the pods' port (targetPort) where the Service's is meant, as a ClusterIP only serves the latter.
+  const n = typeof port === 'number' ? port : /^[0-9]+$/.test(port) ? Number(port) : undefined;
+  const target = ports.find((p) => p.targetPort === n || (typeof port === 'string' && p.targetPort === port));
+  if (target !== undefined) {
+    err.message += `: ${JSON.stringify(port)} is the target port of Service port ${target.port}; address the Service port, e.g. ${service.name}.${service.namespace}:${target.port}`;
+  }
+  throw err;
 }
 
 /**
