@@ -3,10 +3,11 @@
 // handler that throws when it is started gets its own error, as from undici's pools.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EndpointSource, SourceEvent } from '@clusterip/resolver';
+import type { EndpointSource } from '@clusterip/resolver';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
 import { type Dispatcher, interceptors, request } from 'undici';
+import { gatedSource } from '../helpers/gated-source.js';
 import { createHttpTestServer, type HttpTestServer, shopSource } from '../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
@@ -44,25 +45,6 @@ async function holdingPod(t: ExecutionContext, host: string) {
     held: () => new Promise<void>((resolve) => (held.length > 0 ? resolve() : arrived.push(resolve))),
     release: () => {
       for (const res of held.splice(0)) res.end('released');
-    },
-  };
-}
-
-/** A source whose answers wait until `open()`: a Service being discovered. */
-function gatedSource(inner: EndpointSource): EndpointSource & { open(): void } {
-  let open = false;
-  const waiting: Array<() => void> = [];
-  return {
-    kind: 'gated',
-    watch: (query, listener) =>
-      inner.watch(query, (event: SourceEvent) => {
-        if (open) listener(event);
-        else waiting.push(() => listener(event));
-      }),
-    close: () => inner.close(),
-    open() {
-      open = true;
-      for (const deliver of waiting.splice(0)) deliver();
     },
   };
 }

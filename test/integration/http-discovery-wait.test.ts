@@ -2,41 +2,15 @@
 // all that time: close() lets it through, destroy() ends it with the destroy error, and the route table's
 // bound never strands it.
 
-import type { EndpointSource, SourceEvent } from '@clusterip/resolver';
+import type { EndpointSource } from '@clusterip/resolver';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
 import { createFakeCluster } from '../helpers/fake-cluster.js';
+import { gatedSource } from '../helpers/gated-source.js';
 import { createHttpTestServer, createPods, shopSource, waitForReady } from '../helpers/http-test-server.js';
 
 const context = { namespace: 'shop', resolvConf: '', env: {} };
-
-/** A source whose answers wait until `open()`: Services being discovered. */
-function gatedSource(inner: EndpointSource): EndpointSource & { open(): void; readonly watching: Promise<void> } {
-  let open = false;
-  let watched: () => void = () => {};
-  const watching = new Promise<void>((resolve) => {
-    watched = resolve;
-  });
-  const waiting: Array<() => void> = [];
-  return {
-    kind: 'gated',
-    watching,
-    watch: (query, listener) => {
-      const w = inner.watch(query, (event: SourceEvent) => {
-        if (open) listener(event);
-        else waiting.push(() => listener(event));
-      });
-      watched();
-      return w;
-    },
-    close: () => inner.close(),
-    open() {
-      open = true;
-      for (const deliver of waiting.splice(0)) deliver();
-    },
-  };
-}
 
 function meshOver(t: ExecutionContext, source: EndpointSource, options: MeshOptions = {}): Mesh {
   const mesh = new Mesh({ source, context, ...options });
