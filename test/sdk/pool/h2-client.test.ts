@@ -9,12 +9,14 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { H2Client } from '@clusterip/sdk/internal/pool/h2-client.js';
 import test, { type ExecutionContext } from 'ava';
 import { buildConnector, Client, type Dispatcher, Pool, request } from 'undici';
 import { listenUntilTeardown } from '../../helpers/listen.js';
+import { createSelfSignedCert } from '../../helpers/self-signed-cert.js';
 import { startTcpRelay } from '../../helpers/tcp-relay.js';
 
 /** An h2c server on `host`; `onStream` answers (or holds) each stream. Closed at teardown. */
@@ -360,6 +362,33 @@ test('an HTTP/1.1 server on an h2c endpoint: Http2ConnectError for what waited, 
     t.is(error.code, 'CLUSTERIP_ERR_HTTP2_CONNECT');
     t.regex(error.message, /^endpoint 127\.0\.240\.9:\d+: no HTTP\/2 connection \(.+\): is the port serving HTTP\/2\?/);
   }
+});
+
+test('TLS whose ALPN answers http/1.1: a lone request goes over HTTP/1.1 on the handshaken socket', async (t) => {
+  const { key, cert } = await createSelfSignedCert(t, '127.0.251.21');
+  const server = createHttpsServer({ key, cert }, (req, res) => res.end(`h${req.httpVersion}`));
+  const sockets = new Set<Socket>();
+  server.on('secureConnection', (socket: Socket) => sockets.add(socket));
+  const port = await listenUntilTeardown(t, server, '127.0.251.21', () => sockets);
+  const origin = `https://127.0.251.21:${port}`;
+  const pool = new Pool(origin, {
+    allowH2: true,
+    connect: { ca: cert, timeout: 1000 },
+    factory: (o, options) =>
+      new H2Client(o, {
+        connect: (options as { connect: never }).connect,
+        maxConcurrentStreams: 100,
+        keepAliveTimeoutMs: 4000,
+        headersTimeoutMs: 10_000,
+        bodyTimeoutMs: 10_000,
+        http1: (connect) => new Client(o, { connect }),
+      }),
+  });
+  t.teardown(() => pool.destroy());
+  // One request and nothing after it: nothing else would nudge the HTTP/1.1 client into sending it.
+  t.is(await request(origin, { dispatcher: pool }).then((r) => r.body.text()), 'h1.1');
+  t.is(await request(origin, { dispatcher: pool }).then((r) => r.body.text()), 'h1.1');
+  t.is(sockets.size, 1, 'the socket ALPN was negotiated on carries both');
 });
 
 test('a server that accepts and never sends SETTINGS fails what waited after connectTimeoutMs, not the idle timeout', async (t) => {

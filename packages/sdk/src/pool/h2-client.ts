@@ -357,8 +357,16 @@ export class H2Client extends Dispatcher {
     const http1 = this.#options.http1((opts, callback) => {
       const given = first;
       first = undefined;
-      if (given !== undefined && !given.destroyed) callback(null, given);
-      else this.#options.connect(opts, callback);
+      if (given === undefined) {
+        this.#options.connect(opts, callback);
+        return;
+      }
+      // Called back later, as a connector does: undici's client connects from inside its resume loop and
+      // ignores the resume a synchronous callback asks for, which left the request unsent until another came.
+      queueMicrotask(() => {
+        if (given.destroyed) this.#options.connect(opts, callback);
+        else callback(null, given);
+      });
     });
     this.#http1 = http1;
     for (const event of ['drain', 'connect', 'disconnect', 'connectionError']) {
