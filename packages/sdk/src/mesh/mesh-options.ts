@@ -29,7 +29,7 @@ import type { BalancerPolicy } from '../picker/picker.js';
 
 /**
  * Retries of routed requests. A request that failed before any byte reached the pod (connect refused,
- * connect timeout, the endpoint gone) is retried on another endpoint whatever its method; idempotent
+ * connect timeout, a failed TLS handshake, the endpoint gone) is retried on another endpoint whatever its method; idempotent
  * requests (GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or `idempotent: true`) are also retried on
  * `statuses` and `errorCodes`, with backoff. Every retry spends the Service's retry budget.
  */

@@ -765,6 +765,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       return;
     }
     if (this.#tel !== undefined) this.#telError = error;
+    // Without a connection (no onConnect: undici and H2Client call it before writing anything) the pod got
+    // no byte of the request, whatever the error: a TLS handshake that failed (certificate, reset, a pod
+    // not speaking TLS) as much as a refused connect.
+    const unsent = this.#abortAttempt === undefined;
     this.#live = undefined;
     this.#abortAttempt = undefined;
     this.#leaveUnsent();
@@ -788,7 +792,7 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       this.#giveUp('not-retryable', `response interrupted: ${error.message}`, error);
       return;
     }
-    const beforeWrite = code !== undefined && failedBeforeWrite(code);
+    const beforeWrite = unsent || (code !== undefined && failedBeforeWrite(code));
     const stop = this.#stopReason(beforeWrite, code);
     if (stop !== undefined) {
       this.#giveUp(stop, error.message, error);

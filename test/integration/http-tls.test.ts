@@ -1,0 +1,126 @@
+// Integration: the HTTP mesh to https pods — the TLS handshake per pod (certificates, resets, a pod that
+// does not speak TLS) and the name a certificate is verified against.
+
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { Mesh, UpstreamError } from '@clusterip/sdk';
+import test, { type ExecutionContext } from 'ava';
+import { request } from 'undici';
+import { createFakeCluster, type FakeCluster } from '../helpers/fake-cluster.js';
+import { listenUntilTeardown } from '../helpers/listen.js';
+import { createSelfSignedCert, type SelfSignedCert } from '../helpers/self-signed-cert.js';
+
+/** A Service `name` in namespace shop, port 443 to the pods' named port `https`. */
+function service(name: string, clusterIP?: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name },
+    spec: {
+      ...(clusterIP === undefined ? {} : { clusterIP }),
+      selector: { app: name },
+      ports: [{ name: 'https', port: 443, targetPort: 'https' }],
+    },
+  };
+}
+
+/** Listen with `server` on `ip` as pod `name` of app `app`; its sockets are destroyed at teardown. */
+async function startPod(
+  t: ExecutionContext,
+  cluster: FakeCluster,
+  app: string,
+  name: string,
+  ip: string,
+  server: Server | ReturnType<typeof createTcpServer>,
+): Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const port = await listenUntilTeardown(t, server, ip, () => sockets);
+  cluster.addPod({ name, ip, labels: { app }, ports: { https: port } });
+}
+
+/** An https pod answering with its name; counts the requests it got. */
+function httpsPod(cert: SelfSignedCert, name: string, seen: string[]): Server {
+  return createHttpsServer({ key: cert.key, cert: cert.cert }, (req, res) => {
+    seen.push(`${name} ${req.method}`);
+    res.end(name);
+  });
+}
+
+test('a pod whose TLS handshake fails (untrusted certificate, reset, plain HTTP) gets nothing: the request, POST included, goes to another pod', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('tlsweb'));
+  const trusted = await createSelfSignedCert(t, '127.0.0.1', ['tlsweb']);
+  const untrusted = await createSelfSignedCert(t, '127.0.0.1', ['tlsweb']);
+  const seen: string[] = [];
+  await startPod(t, cluster, 'tlsweb', 'good', '127.0.251.1', httpsPod(trusted, 'good', seen));
+  await startPod(t, cluster, 'tlsweb', 'untrusted', '127.0.251.2', httpsPod(untrusted, 'untrusted', seen));
+  // Resets the connection when the ClientHello arrives.
+  await startPod(
+    t,
+    cluster,
+    'tlsweb',
+    'reset',
+    '127.0.251.3',
+    createTcpServer((socket) => socket.once('data', () => socket.resetAndDestroy())),
+  );
+  // Plain HTTP on the TLS port.
+  const plain = createHttpServer((req, res) => {
+    seen.push(`plain ${req.method}`);
+    res.end('plain');
+  });
+  await startPod(t, cluster, 'tlsweb', 'plain', '127.0.251.4', plain);
+  await cluster.resolver.resolve('tlsweb:443').then((s) => t.is(s.endpoints.length, 4));
+  const mesh = new Mesh({
+    resolver: cluster.resolver,
+    policy: 'round-robin',
+    connect: { ca: trusted.cert },
+    retry: { attempts: 4, budget: false },
+    outlierDetection: false,
+  });
+  t.teardown(() => mesh.close());
+
+  const answers: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const method = i % 2 === 0 ? 'POST' : 'GET';
+    const res = await request('https://tlsweb/', {
+      dispatcher: mesh.dispatcher,
+      method,
+      ...(method === 'POST' ? { body: `order ${i}` } : {}),
+    });
+    answers.push(`${res.statusCode} ${await res.body.text()}`);
+  }
+  t.deepEqual(answers, Array(8).fill('200 good'));
+  t.deepEqual(seen, Array(4).fill(['good POST', 'good GET']).flat(), 'each request reached one pod, once');
+});
+
+test('every pod failing its TLS handshake: UpstreamError naming each pod and why, after the attempts', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('tlsbad'));
+  const trusted = await createSelfSignedCert(t, '127.0.0.1', ['tlsbad']);
+  const untrusted = await createSelfSignedCert(t, '127.0.0.1', ['tlsbad']);
+  const seen: string[] = [];
+  await startPod(t, cluster, 'tlsbad', 'untrusted-1', '127.0.251.5', httpsPod(untrusted, 'untrusted-1', seen));
+  await startPod(t, cluster, 'tlsbad', 'untrusted-2', '127.0.251.6', httpsPod(untrusted, 'untrusted-2', seen));
+  await cluster.resolver.resolve('tlsbad:443').then((s) => t.is(s.endpoints.length, 2));
+  const mesh = new Mesh({ resolver: cluster.resolver, connect: { ca: trusted.cert }, retry: { attempts: 2 } });
+  t.teardown(() => mesh.close());
+
+  const error = await t.throwsAsync(
+    request('https://tlsbad/', { dispatcher: mesh.dispatcher, method: 'POST', body: 'x' }),
+    {
+      instanceOf: UpstreamError,
+    },
+  );
+  t.is(error.reason, 'attempts');
+  t.deepEqual(error.attempts.map((a) => `${a.endpoint.split(':')[0]} ${a.error}`).sort(), [
+    '127.0.251.5 DEPTH_ZERO_SELF_SIGNED_CERT',
+    '127.0.251.6 DEPTH_ZERO_SELF_SIGNED_CERT',
+  ]);
+  t.regex(error.message, /^service tlsbad\.shop:443: request failed after 2 attempts .*: self-signed certificate$/);
+  t.deepEqual(seen, []);
+});
