@@ -2,8 +2,10 @@
 // does not speak TLS) and the name a certificate is verified against.
 
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { createSecureServer } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Mesh, UpstreamError } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
@@ -123,4 +125,61 @@ test('every pod failing its TLS handshake: UpstreamError naming each pod and why
   ]);
   t.regex(error.message, /^service tlsbad\.shop:443: request failed after 2 attempts .*: self-signed certificate$/);
   t.deepEqual(seen, []);
+});
+
+test('the certificate is verified against the name or ClusterIP the caller used, as through the ClusterIP; SNI and Host are that name', async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('named', '10.96.251.10'));
+  // Valid for the Service's names and its ClusterIP, not for the pod's address.
+  const cert = await createSelfSignedCert(t, '10.96.251.10', ['named', 'named.shop', 'named.shop.svc.cluster.local']);
+  const server = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, (req, res) => {
+    const socket = req.socket as TLSSocket;
+    res.end(`${req.httpVersion} sni=${socket.servername || '-'} host=${req.headers[':authority'] ?? req.headers.host}`);
+  });
+  const sessions = new Set<{ destroy(): void }>();
+  server.on('session', (session) => sessions.add(session));
+  server.on('secureConnection', (socket: TLSSocket) => sessions.add(socket));
+  const port = await listenUntilTeardown(t, server, '127.0.251.7', () => sessions);
+  cluster.addPod({ name: 'named-1', ip: '127.0.251.7', labels: { app: 'named' }, ports: { https: port } });
+  await cluster.resolver.resolve('named:443').then((s) => t.is(s.endpoints.length, 1));
+
+  for (const allowH2 of [false, true]) {
+    const mesh = new Mesh({ resolver: cluster.resolver, connect: { ca: cert.cert }, pool: { allowH2 } });
+    t.teardown(() => mesh.close());
+    t.deepEqual((await mesh.resolve('named:443')).service?.clusterIPs, ['10.96.251.10']);
+    const answers: string[] = [];
+    for (const url of ['https://named/', 'https://named.shop.svc.cluster.local/', 'https://10.96.251.10/']) {
+      const res = await request(url, { dispatcher: mesh.dispatcher });
+      answers.push(await res.body.text());
+    }
+    const v = allowH2 ? '2.0' : '1.1';
+    t.deepEqual(answers, [
+      `${v} sni=named host=named`,
+      `${v} sni=named.shop.svc.cluster.local host=named.shop.svc.cluster.local`,
+      `${v} sni=- host=10.96.251.10`,
+    ]);
+    await mesh.close();
+  }
+});
+
+test("a request's own servername option is its TLS name, as with undici's Agent: SNI and verification, by name or by ClusterIP", async (t) => {
+  const cluster = await createFakeCluster(t, { namespace: 'shop' });
+  cluster.apply(service('sni', '10.96.251.11'));
+  // Valid only for the public name the pods serve, not for the Service's names or addresses.
+  const cert = await createSelfSignedCert(t, '192.0.2.1', ['api.example.test']);
+  const server = createHttpsServer({ key: cert.key, cert: cert.cert }, (req, res) => {
+    res.end(`sni=${(req.socket as TLSSocket).servername} host=${req.headers.host}`);
+  });
+  await startPod(t, cluster, 'sni', 'sni-1', '127.0.251.8', server);
+  await cluster.resolver.resolve('sni:443').then((s) => t.is(s.endpoints.length, 1));
+  const mesh = new Mesh({ resolver: cluster.resolver, connect: { ca: cert.cert }, retry: false });
+  t.teardown(() => mesh.close());
+  await mesh.resolve('sni:443');
+  const answers: string[] = [];
+  for (const url of ['https://sni/', 'https://10.96.251.11/']) {
+    // `servername` is a dispatch option undici reads but its request() types leave out.
+    const res = await request(url, { dispatcher: mesh.dispatcher, ...({ servername: 'api.example.test' } as object) });
+    answers.push(await res.body.text());
+  }
+  t.deepEqual(answers, ['sni=api.example.test host=sni', 'sni=api.example.test host=10.96.251.11']);
 });

@@ -1,7 +1,10 @@
+import type { PeerCertificate } from 'node:tls';
 import { READY } from '@clusterip/resolver';
 import { type EndpointPoolOptions, EndpointPools } from '@clusterip/sdk/internal/pool/endpoint-pools.js';
 import test from 'ava';
 import { Pool } from 'undici';
+
+type Check = (host: string, cert: PeerCertificate) => (Error & { code?: string }) | undefined;
 
 const ep = (address: string, port = 80) =>
   ({ address, port, protocol: 'TCP', addressType: 'IPv4', conditions: READY }) as const;
@@ -51,6 +54,31 @@ test('one pool per endpoint, scheme and TLS name; retain() drains the pools of e
   t.is(pools.close(), closing);
   await closing;
   t.true(made.every((m) => m.pool.closed));
+});
+
+test('an https pool for an address (a ClusterIP) sends no server name and verifies the certificate against that address, not the pod', (t) => {
+  const asked: string[] = [];
+  const { pools, made } = recordingPools({
+    connect: { checkServerIdentity: (host: string, _cert: PeerCertificate) => void asked.push(host) },
+  });
+  pools.get(ep('10.0.0.1', 8443), 'https:', '10.96.0.10');
+  pools.get(ep('10.0.0.1', 8443), 'https:', 'fd00::a');
+  const [v4, v6] = made.map((m) => m.options.connect as { servername?: string; checkServerIdentity: Check });
+  t.is(v4!.servername, undefined);
+  v4!.checkServerIdentity('10.0.0.1', {} as PeerCertificate);
+  v6!.checkServerIdentity('10.0.0.1', {} as PeerCertificate);
+  t.deepEqual(asked, ['10.96.0.10', 'fd00::a'], "the caller's checkServerIdentity is asked about the address");
+
+  const { pools: plain, made: plainMade } = recordingPools({});
+  plain.get(ep('10.0.0.1', 8443), 'https:', '10.96.0.10');
+  const check = (plainMade[0]!.options.connect as { checkServerIdentity: Check }).checkServerIdentity;
+  const cert = (san: string) => ({ subject: {}, subjectaltname: san }) as unknown as PeerCertificate;
+  t.is(check('10.0.0.1', cert('IP Address:10.96.0.10')), undefined, 'valid for the ClusterIP');
+  t.is(
+    check('10.0.0.1', cert('IP Address:10.0.0.1'))?.code,
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'the pod address is not it',
+  );
 });
 
 test('h2c: turning it on or off drains every pool, and new http pools speak HTTP/2 with many streams', async (t) => {

@@ -190,7 +190,9 @@ export interface MeshOptions extends MeshServiceOverrides {
   readonly pool?: MeshPoolOptions;
   /**
    * undici connect options for TLS (`ca`, `cert`, `key`, `rejectUnauthorized`, ...), used for routed
-   * https requests and pass-through traffic. `servername` is set per request from the URL's host.
+   * https requests and pass-through traffic. `servername` is set per request: the request's own, else
+   * the URL's host; a routed request to a ClusterIP is verified against that address (`checkServerIdentity`,
+   * when given, is asked about it), not the pod's.
    */
   readonly connect?: Readonly<Record<string, unknown>>;
   /**

@@ -170,8 +170,8 @@ export class ServiceRoute implements HttpRoute {
     return this.#balancer!.pick(ctx);
   }
 
-  pool(endpoint: Endpoint, protocol: string, servername: string | undefined) {
-    return this.#pools!.get(endpoint, protocol, servername);
+  pool(endpoint: Endpoint, protocol: string, host: string | undefined) {
+    return this.#pools!.get(endpoint, protocol, host);
   }
 
   /**

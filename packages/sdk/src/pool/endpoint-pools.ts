@@ -2,6 +2,8 @@
 // HTTP/1.1 or HTTP/2. Consumes picked endpoints and eligible-set changes; produces keep-alive Pools, drained
 // when an endpoint leaves.
 
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { type Endpoint, endpointKey } from '@clusterip/resolver';
 import { type buildConnector, Client, type Dispatcher, Pool } from 'undici';
 import { H2Client } from './h2-client.js';
@@ -98,24 +100,25 @@ export class EndpointPools {
   }
 
   /**
-   * The pool for `endpoint` under `protocol` (`http:` / `https:`) and TLS `servername`. An https pool
-   * is per server name because undici drops a connection whose server name changes.
+   * The pool for `endpoint` under `protocol` (`http:` / `https:`) and `host`, the name or address the
+   * caller addressed: over TLS the server name (SNI), and what the certificate is verified against. An
+   * https pool is per host because undici drops a connection whose server name changes.
    */
-  get(endpoint: Endpoint, protocol: string, servername: string | undefined): PoolEntry {
+  get(endpoint: Endpoint, protocol: string, host: string | undefined): PoolEntry {
     // Fast path: the same Endpoint object (snapshots keep unchanged endpoints) over plain http.
     if (protocol === 'http:') {
       const cached = this.#http.get(endpoint);
       if (cached !== undefined) return cached;
     }
     const ep = endpointKey(endpoint);
-    const key = protocol === 'https:' ? `https://${ep}|${servername ?? ''}` : `${protocol}//${ep}`;
+    const key = protocol === 'https:' ? `https://${ep}|${host ?? ''}` : `${protocol}//${ep}`;
     const found = this.#pools.get(key);
     if (found !== undefined) {
       if (protocol === 'http:') this.#http.set(endpoint, found);
       return found;
     }
     const o = this.#options;
-    const tls = protocol === 'https:' ? { ...o.connect, ...(servername ? { servername } : {}) } : {};
+    const tls = protocol === 'https:' ? tlsOptions(o.connect, host) : {};
     const h2c = protocol === 'http:' && this.#h2c;
     const h2 = h2c || (protocol === 'https:' && o.allowH2 === true);
     const streams = o.maxConcurrentStreams ?? 100;
@@ -238,6 +241,22 @@ function h2Clients(o: EndpointPoolOptions, streams: number) {
       http1,
     });
   };
+}
+
+/**
+ * The TLS options of a pool whose requests address `host`: a name is the server name (SNI, and Node
+ * verifies the certificate against it). An address has no SNI (RFC 6066), but the certificate is still
+ * verified against it, as a client connecting to the ClusterIP would, and not against the pod's address
+ * the socket goes to (the caller's own `checkServerIdentity`, when given, is asked about it too).
+ */
+function tlsOptions(connect: Readonly<Record<string, unknown>> | undefined, host: string | undefined) {
+  if (host === undefined || host === '') return { ...connect };
+  if (isIP(host) === 0) return { ...connect, servername: host };
+  const check =
+    typeof connect?.checkServerIdentity === 'function'
+      ? (connect.checkServerIdentity as typeof checkServerIdentity)
+      : checkServerIdentity;
+  return { ...connect, checkServerIdentity: (_address: string, cert: PeerCertificate) => check(host, cert) };
 }
 
 function requeueAll(entry: PoolEntry): void {

@@ -39,8 +39,8 @@ export interface HttpRoute {
   readonly keyed: boolean;
   /** Synchronous pick (see `Balancer.pick`). */
   pick(ctx?: PickContext): PickResult;
-  /** The connection pool of an endpoint under a scheme and TLS server name. */
-  pool(endpoint: Endpoint, protocol: string, servername: string | undefined): PoolEntry;
+  /** The connection pool of an endpoint under a scheme and the host the caller addressed (see `EndpointPools.get`). */
+  pool(endpoint: Endpoint, protocol: string, host: string | undefined): PoolEntry;
   /** Requests in flight on this route (retry waits included); maintained by the transport. */
   active: number;
 }

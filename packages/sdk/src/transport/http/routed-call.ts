@@ -299,9 +299,10 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
     const body = this.body;
     this.body =
       !isReplayableBody(body) && isStreamBody(body) ? new TrackedBody(body, (e) => this.#bodyFailed(e)) : body;
-    // The TLS server name is the URL host (not an IP literal). Given for http too: undici would otherwise
-    // derive it from the host header on every request (an isIP() test); plain-http pools ignore it.
-    if (origin.servername !== undefined) this.servername = origin.servername;
+    // The TLS server name is the caller's `servername` option, as undici's own, else the URL host (not an
+    // IP literal). Given for http too: undici would otherwise derive it from the host header on every
+    // request (an isIP() test); plain-http pools ignore it.
+    if (!this.servername && origin.servername !== undefined) this.servername = origin.servername;
     this.#headersTimeoutMs = this.headersTimeout ?? route.config.timeouts.headersMs;
     let key = clusterip?.affinityKey;
     if (key === undefined && route.config.affinityKey !== undefined) {
@@ -514,7 +515,9 @@ export class RoutedCall implements LegacyDispatchHandler, Unsent {
       else this.#giveUp('attempts', `no other endpoint: ${error.message}`, error);
       return;
     }
-    const entry = this.#route.pool(result.endpoint, this.#origin.protocol, this.#origin.servername);
+    // The pool for the name the caller used: the server name, else the URL's address (a ClusterIP), which
+    // the pod's certificate is then verified against.
+    const entry = this.#route.pool(result.endpoint, this.#origin.protocol, this.servername || this.#origin.hostname);
     const handler: LegacyDispatchHandler = this.#attempts === undefined ? this : new RetryAttempt(this);
     this.#live = handler;
     this.#pick = result;
