@@ -2,6 +2,7 @@
 // all that time: close() lets it through, destroy() ends it with the destroy error, and the route table's
 // bound never strands it.
 
+import diagnosticsChannel from 'node:diagnostics_channel';
 import type { EndpointSource } from '@clusterip/resolver';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
@@ -86,4 +87,30 @@ test('over maxServices, a route whose request waits for its first answer is not 
     (await Promise.all([first, second])).map((r) => ('status' in r ? r.status : r.code)),
     [200, 200],
   );
+});
+
+test('over maxServices after several routes waited at once: the next new route evicts back to the bound', async (t) => {
+  const [a, b, c] = await Promise.all(
+    [1, 2, 3].map((i) => createHttpTestServer(t, { host: `127.0.254.${i}`, name: `evict-${i}` })),
+  );
+  const source = gatedSource(shopSource({ 'evict-a': [a!], 'evict-b': [b!], 'evict-c': [c!] }));
+  const mesh = meshOver(t, source, { maxServices: 1 });
+  const closed: string[] = [];
+  const onRoute = (message: unknown) => {
+    const m = message as { route: string; decision: string };
+    if (m.decision === 'closed' && m.route.startsWith('evict-')) closed.push(m.route);
+  };
+  diagnosticsChannel.subscribe('clusterip:mesh:route', onRoute);
+  t.teardown(() => diagnosticsChannel.unsubscribe('clusterip:mesh:route', onRoute));
+  // Both routes wait for their first answer together: the table is over its bound of 1 for a while.
+  const first = [settle(mesh, 'http://evict-a/'), settle(mesh, 'http://evict-b/')];
+  await source.watching;
+  source.open();
+  t.deepEqual(
+    (await Promise.all(first)).map((r) => ('status' in r ? r.status : r.code)),
+    [200, 200],
+  );
+  t.deepEqual(closed, []);
+  t.like(await settle(mesh, 'http://evict-c/'), { status: 200 });
+  t.deepEqual(closed.sort(), ['evict-a:80', 'evict-b:80'], 'both older routes go: one would leave the table over');
 });

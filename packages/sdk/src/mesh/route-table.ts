@@ -214,20 +214,22 @@ export class RouteTable implements RouteLookup, RouteHost {
    * Over `maxServices`: retire the least recently used route, an idle one if there is any (a busy route's
    * requests would finish where they are, but its retries would have nowhere to go). Never `created`, the
    * route just made for a request, nor one whose requests still wait for its first answer: the table stays
-   * over the bound until they have it (at most `resolveMs`), and the next new route evicts again.
+   * over the bound until they have it (at most `resolveMs`), and the next new route evicts again, as many
+   * routes as it takes to be back within the bound.
    */
   #evict(created: ServiceRoute): void {
-    if (this.#routes.size <= this.config.maxServices) return;
-    let victim: ServiceRoute | undefined;
-    let idle: ServiceRoute | undefined;
-    for (const r of this.#routes.values()) {
-      if (r === created || r.decision === undefined) continue;
-      if (victim === undefined || r.lastUsed < victim.lastUsed) victim = r;
-      if (r.idle && (idle === undefined || r.lastUsed < idle.lastUsed)) idle = r;
+    while (this.#routes.size > this.config.maxServices) {
+      let victim: ServiceRoute | undefined;
+      let idle: ServiceRoute | undefined;
+      for (const r of this.#routes.values()) {
+        if (r === created || r.decision === undefined) continue;
+        if (victim === undefined || r.lastUsed < victim.lastUsed) victim = r;
+        if (r.idle && (idle === undefined || r.lastUsed < idle.lastUsed)) idle = r;
+      }
+      victim = idle ?? victim;
+      if (victim === undefined) return;
+      this.#retire(victim);
     }
-    victim = idle ?? victim;
-    if (victim === undefined) return;
-    this.#retire(victim);
   }
 
   /**
