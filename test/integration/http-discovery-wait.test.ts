@@ -42,6 +42,19 @@ test('close() while a request waits for its Service: the request is answered onc
   t.is(pod.requests, 1);
 });
 
+test("destroy() while close() waits for a Service's first answer: close() resolves too, the request fails with the destroy error", async (t) => {
+  const source = gatedSource(shopSource({}));
+  const mesh = meshOver(t, source);
+  const waiting = settle(mesh, 'http://web/');
+  await source.watching;
+  const closing = mesh.close();
+  const reason = Object.assign(new Error('shutting down'), { code: 'APP_SHUTDOWN' });
+  await mesh.destroy(reason);
+  t.like(await waiting, { code: 'APP_SHUTDOWN' });
+  // The usual shutdown: close(), and destroy() when it takes too long. Was: UND_ERR_DESTROYED.
+  await t.notThrowsAsync(closing);
+});
+
 test('close() while a request waits for the cluster context (its Node read hangs): the request is routed', async (t) => {
   const cluster = await createFakeCluster(t, { namespace: 'shop' });
   cluster.apply({

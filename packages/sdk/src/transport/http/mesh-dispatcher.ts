@@ -101,8 +101,8 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
 
   /**
    * @internal Stop retry timers and close the pass-through Agent: gracefully, or, given `destroyedBy`, at
-   * once. Calls waiting for a retry fail: with `UpstreamError` reason `closed` on close, with
-   * `destroyedBy` on destroy.
+   * once (and so does a later graceful call). Calls waiting for a retry fail: with `UpstreamError` reason
+   * `closed` on close, with `destroyedBy` on destroy.
    */
   async shutdown(destroyedBy?: Error): Promise<void> {
     this.#closed = true;
@@ -112,7 +112,9 @@ export class MeshDispatcher extends Dispatcher implements CallHost {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
       entry.cancel();
     }
-    if (destroyedBy !== undefined) await this.#agent.destroy(destroyedBy);
+    // A graceful close after a destroy (close() waited for discovery meanwhile) waits for that destroy:
+    // the Agent's close() would reject with UND_ERR_DESTROYED.
+    if (this.#destroyedBy !== undefined) await this.#agent.destroy(this.#destroyedBy);
     else await this.#agent.close();
   }
 
