@@ -3,7 +3,7 @@
 // bound never strands it.
 
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { EndpointSource } from '@clusterip/resolver';
+import { type ClusterContext, type EndpointSource, Resolver } from '@clusterip/resolver';
 import { Mesh, type MeshOptions } from '@clusterip/sdk';
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'undici';
@@ -85,6 +85,34 @@ test('destroy() while a request waits for the cluster context: it fails with the
   const reason = Object.assign(new Error('shutting down'), { code: 'APP_SHUTDOWN' });
   await mesh.destroy(reason);
   t.like(await waiting, { code: 'APP_SHUTDOWN' });
+});
+
+test('destroy() after close() while a request waits for a cluster context that does not come: both end, the request with the destroy error', async (t) => {
+  // A shared Resolver whose context function is still working (a Node read without a signal, a stalled file system).
+  let asked: () => void = () => {};
+  const contextAsked = new Promise<void>((resolve) => {
+    asked = resolve;
+  });
+  const source = shopSource({});
+  const resolver = new Resolver({
+    source,
+    context: () => {
+      asked();
+      return new Promise<ClusterContext>(() => {});
+    },
+  });
+  t.teardown(async () => {
+    await resolver.close();
+    await source.close();
+  });
+  const mesh = new Mesh({ resolver });
+  const waiting = settle(mesh, 'http://web/');
+  await contextAsked;
+  const closing = mesh.close();
+  const reason = Object.assign(new Error('shutting down'), { code: 'APP_SHUTDOWN' });
+  await mesh.destroy(reason);
+  t.like(await waiting, { code: 'APP_SHUTDOWN' });
+  await closing;
 });
 
 test('over maxServices, a route whose request waits for its first answer is not evicted: both requests are answered', async (t) => {

@@ -54,6 +54,8 @@ export class RouteTable implements RouteLookup, RouteHost {
   #destroyed: Error | undefined;
   /** Lookups still waiting for the cluster context or a route's first answer: requests in flight. */
   readonly #pending = new Set<Promise<RouteDecision>>();
+  /** Ends a lookup waiting for the cluster context with an error (`destroy()` must not wait for it). */
+  readonly #contextWaiters = new Set<(error: Error) => void>();
 
   constructor(config: MeshConfig, resolver: Resolver) {
     this.config = config;
@@ -182,6 +184,8 @@ export class RouteTable implements RouteLookup, RouteHost {
   async destroy(reason: Error): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
     this.#destroyed ??= reason;
+    for (const abandon of this.#contextWaiters) abandon(this.#destroyed);
+    this.#contextWaiters.clear();
     this.#stopSweeping();
     const routes = [...this.#routes.values()];
     this.#routes.clear();
@@ -203,10 +207,21 @@ export class RouteTable implements RouteLookup, RouteHost {
         return error instanceof Error ? error : new Error(String(error));
       },
     );
-    return this.#contextPromise.then((context): RouteDecision | Promise<RouteDecision> => {
-      if (this.#destroyed !== undefined) return { type: 'fail', error: this.#destroyed };
-      // Closing gracefully still routes it: it was in flight when close() came.
-      return context instanceof Error ? { type: 'fail', error: context } : this.#lookup(origin);
+    const detected = this.#contextPromise;
+    return new Promise<RouteDecision>((resolve) => {
+      // destroy() ends the wait at once, whatever the context function does.
+      const abandon = (error: Error) => resolve({ type: 'fail', error });
+      this.#contextWaiters.add(abandon);
+      void detected.then((context) => {
+        if (!this.#contextWaiters.delete(abandon)) return; // destroyed meanwhile: already failed
+        if (context instanceof Error) return resolve({ type: 'fail', error: context });
+        // Closing gracefully still routes it: it was in flight when close() came.
+        try {
+          resolve(this.#lookup(origin));
+        } catch (error) {
+          resolve({ type: 'fail', error: error instanceof Error ? error : new Error(String(error)) });
+        }
+      });
     });
   }
 
