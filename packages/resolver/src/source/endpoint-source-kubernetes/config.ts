@@ -378,7 +378,8 @@ export function inClusterConfig(options: InClusterOptions = {}): InClusterConfig
     namespace: namespace || 'default',
     options: {
       tokenFile: `${SA_DIR}/token`,
-      ...(inClusterCa(caFile) ? { caFile } : {}),
+      // Verification off: no bundle is read, and nothing to warn about.
+      ...(others.insecureSkipTlsVerify !== true && inClusterCa(caFile) ? { caFile } : {}),
       ...(others as Omit<KubernetesSourceOptions, 'server'>),
       server,
     },
