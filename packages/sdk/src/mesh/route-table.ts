@@ -51,7 +51,6 @@ export class RouteTable implements RouteLookup, RouteHost {
   #uses = 0;
   #sweeper: NodeJS.Timeout | undefined;
   #closed: ClusterIPError | undefined;
-  #destroyed: Error | undefined;
   /** Lookups still waiting for the cluster context or a route's first answer: requests in flight. */
   readonly #pending = new Set<Promise<RouteDecision>>();
   /** Ends a lookup waiting for the cluster context with an error (`destroy()` must not wait for it). */
@@ -183,8 +182,7 @@ export class RouteTable implements RouteLookup, RouteHost {
    */
   async destroy(reason: Error): Promise<void> {
     this.#closed ??= new ClosedError('mesh');
-    this.#destroyed ??= reason;
-    for (const abandon of this.#contextWaiters) abandon(this.#destroyed);
+    for (const abandon of this.#contextWaiters) abandon(reason);
     this.#contextWaiters.clear();
     this.#stopSweeping();
     const routes = [...this.#routes.values()];
