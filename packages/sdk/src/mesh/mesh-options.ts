@@ -335,6 +335,11 @@ const MESH_KEYS = [
   'random',
 ];
 const HOUR_MS = 3_600_000;
+
+/** @internal A whole `ClusterContext` (as `detectClusterContext` gives it), used as given, not options to detect one. */
+export function isWholeContext(context: unknown): context is ClusterContext {
+  return typeof context === 'object' && context !== null && 'dns' in context && 'origin' in context;
+}
 /** undici's `Agent`/`Pool` option names (and unit-less ones) a user may carry over, and the Mesh option for each. */
 const RENAMED_MESH_KEYS: Readonly<Record<string, string>> = {
   connectTimeout: 'timeouts.connectMs',
@@ -400,7 +405,7 @@ export function configureMesh(options: MeshOptions): MeshConfig {
   if (o.context !== undefined) {
     const c = asRecord('context', o.context);
     // A whole ClusterContext is used as given; detection options are checked now, not at the first request.
-    if (!('dns' in c && 'origin' in c)) validateClusterContextOptions(c, 'context');
+    if (!isWholeContext(c)) validateClusterContextOptions(c, 'context');
   }
   const now = functionOr<() => number>('now', o.now, monotonicClock);
   const random = functionOr<() => number>('random', o.random, Math.random);

@@ -33,6 +33,7 @@ import { DeferredSource } from './deferred-source.js';
 import {
   balancerOptions,
   configureMesh,
+  isWholeContext,
   type MeshConfig,
   type MeshOptions,
   type MeshServiceConfig,
@@ -133,7 +134,7 @@ export class Mesh {
       let context: ResolverOptions['context'] = config.context;
       // Unless the options give a whole ClusterContext, detect it; with a Kubernetes source, a node name and
       // no zone, the zone comes from the Node object (spec §6.4), for zone hints and trafficDistribution.
-      const detect: DetectClusterContextOptions | undefined = isClusterContext(config.context)
+      const detect: DetectClusterContextOptions | undefined = isWholeContext(config.context)
         ? undefined
         : (config.context ?? {});
       if (source !== undefined) {
@@ -394,10 +395,6 @@ export class Mesh {
     await this.#ownedSource?.close();
     await this.#telemetry?.close();
   }
-}
-
-function isClusterContext(context: MeshConfig['context']): context is ClusterContext {
-  return context !== undefined && 'dns' in context && 'origin' in context;
 }
 
 function nodeNameOf(context: MeshConfig['context']): string | undefined {
